@@ -1,0 +1,3 @@
+from aleph_otio.cli import main
+
+main()

@@ -1,0 +1,44 @@
+"""The ``aleph-otio`` command line.
+
+Each command lives in its own module with a ``register(app)`` function; this module only
+assembles them and turns :class:`AlephOtioError` into a one-line message and an exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from aleph_otio.errors import AlephOtioError
+
+app = typer.Typer(
+    name="aleph-otio",
+    help="Send marked ranges of an edit to Runway Aleph 2.0 and conform the results back.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+err_console = Console(stderr=True)
+
+
+def _register_all() -> None:
+    from aleph_otio.cli import demo, emulator, plan, run, submit
+
+    for module in (plan, submit, emulator, run, demo):
+        module.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    _register_all()
+    try:
+        app()
+    except AlephOtioError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted: everything done so far is kept; run the same command to resume")
+        sys.exit(130)

@@ -1,0 +1,120 @@
+"""Settings, resolved once: explicit argument > environment > config file > defaults.
+
+The API key is held as a :class:`pydantic.SecretStr`; it is read from ``RUNWARE_API_KEY`` or from
+a config file that only its owner may read (mode 0600), and it is never printed.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from aleph_otio.errors import ConfigError
+
+DEFAULT_BASE_URL = "https://api.runware.ai/v1"
+MODEL_ID = "runway:aleph@2.0"
+#: Documented price of Aleph 2.0 on Runware, USD per second of input video, per result.
+DEFAULT_PRICE_PER_SECOND = 0.28
+API_KEY_ENV = "RUNWARE_API_KEY"
+CONFIG_ENV = "ALEPH_OTIO_CONFIG"
+
+OutputFormat = Literal["MP4", "WEBM", "MOV"]
+SafetyMode = Literal["none", "fast", "full"]
+
+
+def default_config_path() -> Path:
+    """``$ALEPH_OTIO_CONFIG`` or ``$XDG_CONFIG_HOME/aleph-otio/config.toml``."""
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "aleph-otio" / "config.toml"
+
+
+class PlanSettings(BaseModel):
+    """How markers become shots. Every field has a CLI option of the same name."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    prefix: str = "aleph:"
+    marker_color: str | None = None
+    guide_track: str = "ALEPH GUIDES"
+    handles: int = Field(default=0, ge=0, description="extra frames each side, clipped to media")
+    min_seconds: float = 2.0
+    max_seconds: float = 30.0
+    split_long: bool = True
+    number_results: int = Field(default=1, ge=1, le=4)
+    output_format: OutputFormat = "MP4"
+    output_quality: int = Field(default=95, ge=20, le=99)
+
+
+class APISettings(BaseModel):
+    """Where and how tasks are sent."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_url: str = DEFAULT_BASE_URL
+    api_key: SecretStr | None = None
+    ttl: int | None = Field(default=None, ge=60)
+    include_cost: bool = True
+    webhook_url: str | None = None
+    upload_endpoint: str | None = None
+    safety_mode: SafetyMode | None = None
+    poll_interval: float = 2.0
+    poll_max_interval: float = 15.0
+    deadline_seconds: float = 3600.0
+    price_per_second: float = DEFAULT_PRICE_PER_SECOND
+
+    def require_key(self) -> SecretStr:
+        """The API key, or a ConfigError that says where to put it."""
+        if self.api_key is None or not self.api_key.get_secret_value():
+            raise ConfigError(
+                f"no Runware API key: set {API_KEY_ENV}, or put api_key = \"...\" in "
+                f"{default_config_path()} (mode 0600); or use --emulator to rehearse offline"
+            )
+        return self.api_key
+
+
+def read_config_file(path: Path | None = None) -> dict[str, object]:
+    """Read the TOML config file; refuse it when others can read it and it holds a key."""
+    path = path or default_config_path()
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: not a readable TOML config file ({exc})") from None
+    if "api_key" in data:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise ConfigError(
+                f"{path}: holds an API key but is readable by others (mode {mode:o}); "
+                f"run: chmod 600 {path}"
+            )
+    return data
+
+
+def resolve_api_key(explicit: str | None = None, config_path: Path | None = None) -> SecretStr | None:
+    """Explicit value > ``RUNWARE_API_KEY`` > config file > None."""
+    if explicit:
+        return SecretStr(explicit)
+    if os.environ.get(API_KEY_ENV):
+        return SecretStr(os.environ[API_KEY_ENV])
+    value = read_config_file(config_path).get("api_key")
+    if isinstance(value, str) and value:
+        return SecretStr(value)
+    return None
+
+
+def resolve_base_url(explicit: str | None = None, config_path: Path | None = None) -> str:
+    """Explicit value > ``RUNWARE_BASE_URL`` > config file ``base_url`` > the public endpoint."""
+    if explicit:
+        return explicit
+    if os.environ.get("RUNWARE_BASE_URL"):
+        return os.environ["RUNWARE_BASE_URL"]
+    value = read_config_file(config_path).get("base_url")
+    return value if isinstance(value, str) and value else DEFAULT_BASE_URL

@@ -1,0 +1,153 @@
+"""What a plan is made of: Shots, their source segments and guide frames.
+
+A :class:`Shot` carries everything the later stages need (cutting media, building the task,
+relinking the result) so that none of them has to look at the timeline again, except relink,
+which finds its clips by ``track_index``/``clip_index`` in a fresh read of the same timeline.
+
+Conventions:
+- *media frames* count from the first frame of the source file (0-based), at ``media_rate``;
+  that is what the media cutter decodes.
+- *source time* is OTIO's media time: ``available_start + media frame`` at ``media_rate``
+  (includes the file's start timecode).
+- *record time* is the track's time (where the clip sits in the edit), at ``record_rate``.
+- The input clip sent to Aleph is ``head_frames`` of extra media before the first segment,
+  then every segment's media frames in order, then ``tail_frames`` after the last one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from aleph_otio.config import OutputFormat
+
+
+class MediaFacts(BaseModel):
+    """What the planner needs to know about a source file (from ``media.probe``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    rate: float
+    frame_count: int
+    start_frame: int = Field(default=0, description="start timecode as frames at rate (0: none)")
+    width: int = 0
+    height: int = 0
+    has_video: bool = True
+
+
+class SourceSegment(BaseModel):
+    """One clip's part of a shot (a shot across a cut has several)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clip_name: str
+    track_name: str
+    track_index: int = Field(description="index of the video track in timeline.tracks")
+    clip_index: int = Field(description="index of the clip among the track's children")
+    media_path: str = Field(description="absolute local path (or URL) of the source media")
+    media_rate: float
+    available_start: float = Field(description="available_range start at media_rate (file TC)")
+    media_start_frame: int = Field(description="first media frame of the segment, 0-based")
+    media_frame_count: int = Field(description="media frames consumed (after time_scalar)")
+    record_start: float = Field(description="segment start in track time, at record_rate")
+    record_duration: float = Field(description="segment duration in track time, at record_rate")
+    record_rate: float
+    clip_source_start: float = Field(description="matching part of clip.source_range: start")
+    clip_source_duration: float
+    clip_source_rate: float
+    time_scalar: float = 1.0
+    source_tc_in: str = Field(description="source timecode of the first frame (SMPTE)")
+    source_tc_out: str = Field(description="source timecode one past the last frame")
+    record_tc_in: str = Field(description="record timecode of the first frame (SMPTE)")
+
+
+class GuideFrame(BaseModel):
+    """A still that constrains one frame of the result (``inputs.frameImages``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    image: str = Field(description="local path, URL or UUID of the still")
+    frame: Literal["first", "last"] | None = None
+    timestamp: float | None = Field(default=None, description="seconds from the input clip start")
+    origin: str = Field(default="", description="where it came from, for messages")
+
+
+class TaskOptions(BaseModel):
+    """Per-shot task parameters (the rest come from the API settings)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number_results: int = Field(default=1, ge=1, le=4)
+    output_format: OutputFormat = "MP4"
+    output_quality: int = Field(default=95, ge=20, le=99)
+
+
+class Shot(BaseModel):
+    """One Aleph task: a prompt, an input clip made of segments, and guide frames."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="stable id derived from the content (see shot_id)")
+    name: str = Field(description="human label, e.g. 'sh003 clip A010C004'")
+    prompt: str
+    segments: list[SourceSegment]
+    guides: list[GuideFrame] = Field(default_factory=list)
+    head_frames: int = 0
+    tail_frames: int = 0
+    options: TaskOptions = Field(default_factory=TaskOptions)
+    marker_name: str = ""
+    marker_location: str = Field(default="", description="file/track/clip/TC of the marker")
+    part: int = Field(default=1, description="1-based part number when a long shot was split")
+    parts: int = 1
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def media_rate(self) -> float:
+        return self.segments[0].media_rate
+
+    @property
+    def frame_count(self) -> int:
+        """Frames of the input clip sent to Aleph (handles included)."""
+        return self.head_frames + sum(s.media_frame_count for s in self.segments) + self.tail_frames
+
+    @property
+    def duration_seconds(self) -> float:
+        return self.frame_count / self.media_rate
+
+
+class Plan(BaseModel):
+    """The result of planning one timeline."""
+
+    timeline_path: str
+    timeline_name: str
+    shots: list[Shot]
+    errors: list[str] = Field(default_factory=list, description="one line per refused marker")
+
+
+def shot_id(
+    prompt: str,
+    segments: list[SourceSegment],
+    guides: list[GuideFrame],
+    head: int,
+    tail: int,
+    options: TaskOptions,
+) -> str:
+    """A stable id: the same prompt, media range, guides and options give the same id.
+
+    A changed prompt or range gives a new id, so the ledger treats it as a new shot.
+    """
+    payload = {
+        "prompt": prompt,
+        "segments": [
+            [s.media_path, s.media_start_frame, s.media_frame_count, s.time_scalar] for s in segments
+        ],
+        "guides": [[g.image, g.frame, g.timestamp] for g in guides],
+        "handles": [head, tail],
+        "options": options.model_dump(),
+    }
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return digest[:12]
