@@ -1,0 +1,28 @@
+"""Media with PyAV: probe sources and results, cut shots frame-accurately, stills, verify.
+
+No system ffmpeg is needed: everything goes through PyAV's bundled libraries.
+"""
+
+from aleph_otio.media.cut import (
+    PreparedClip,
+    extract_still,
+    iter_frames,
+    output_size,
+    prepare_guide,
+    prepare_shot,
+)
+from aleph_otio.media.probe import MediaInfo, probe, timecode_to_frame
+from aleph_otio.media.verify import verify_result
+
+__all__ = [
+    "MediaInfo",
+    "PreparedClip",
+    "extract_still",
+    "iter_frames",
+    "output_size",
+    "prepare_guide",
+    "prepare_shot",
+    "probe",
+    "timecode_to_frame",
+    "verify_result",
+]

@@ -1,0 +1,321 @@
+"""Frame-accurate cuts with PyAV: seek to the keyframe before, decode forward, re-encode."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.error
+from av.video.frame import PictureType, VideoFrame
+from pydantic import BaseModel, ConfigDict
+
+from aleph_otio.errors import MediaError
+from aleph_otio.media.probe import (
+    STILL_FORMATS,
+    open_media,
+    probe,
+    stream_rate,
+    video_stream,
+)
+from aleph_otio.shots import Shot
+from aleph_otio.synth import write_png
+
+#: Widest output for a given ``max_height``: a 16:9 box (1920x1080 at the default).
+MAX_ASPECT = Fraction(16, 9)
+#: When a seek lands after the wanted frame (broken index), retry this far earlier, in seconds.
+_SEEK_BACKOFF_SECONDS = (2.0, 10.0)
+
+
+class PreparedClip(BaseModel):
+    """The input clip made for one shot (what gets uploaded to Aleph)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    frame_count: int
+    rate: float
+    rate_fraction: str
+    width: int
+    height: int
+    sha256: str
+    decoded_frames: int = 0
+    """Frames decoded to make it (wanted frames + pre-roll from keyframes): shows seek cost."""
+
+
+@dataclass
+class _Range:
+    path: Path
+    start: int
+    count: int
+    label: str = ""
+
+
+@dataclass
+class _Counter:
+    decoded: int = 0
+    extra: list[str] = field(default_factory=list)
+
+
+def output_size(
+    width: int, height: int, max_height: int = 1080, sar: Fraction | None = None
+) -> tuple[int, int]:
+    """Fit a (display) size into ``max_height`` x ``16/9 * max_height``, keeping aspect, even.
+
+    Only scales down; odd dimensions are made even (rounded down) since yuv420p needs it.
+    ``sar`` (sample aspect ratio) turns anamorphic storage sizes into display sizes.
+    """
+    display_w = Fraction(width) * (sar if sar and sar > 0 else 1)
+    max_w = MAX_ASPECT * max_height
+    scale = min(Fraction(1), Fraction(max_height, height), max_w / display_w)
+    out_w = int(display_w * scale)
+    out_h = int(Fraction(height) * scale)
+    return max(2, out_w - out_w % 2), max(2, out_h - out_h % 2)
+
+
+def iter_frames(
+    path: Path, start: int, count: int, *, counter: _Counter | None = None
+) -> Generator[VideoFrame, None, None]:
+    """Yield media frames ``start .. start+count-1`` of ``path`` (0-based from its first frame).
+
+    Seeks to the keyframe at or before ``start`` and decodes forward, so cost depends on the GOP
+    length, not on where the range sits in the file. Frames are streamed, never collected.
+    Raises :class:`MediaError` when the file ends early or has a gap (variable frame rate).
+    """
+    end = start + count
+    with open_media(path) as container:
+        stream = video_stream(container, path)
+        stream.thread_type = "AUTO"
+        rate = stream_rate(stream)
+        still = container.format.name in STILL_FORMATS
+        if still or rate is None:
+            if start != 0 or count != 1:
+                raise MediaError(
+                    f"{path}: is a still image; only frame 0 exists (asked for frames"
+                    f" {start}-{end - 1})"
+                )
+            for frame in container.decode(stream):
+                yield frame
+                return
+            raise MediaError(f"{path}: the image could not be decoded; re-export it")
+        origin = stream.start_time or 0
+        tb = stream.time_base
+        assert tb is not None
+        ticks_per_frame = 1 / (tb * rate)
+
+        def index_of(frame: VideoFrame, fallback: int) -> int:
+            if frame.pts is None:
+                return fallback
+            return round((frame.pts - origin) / ticks_per_frame)
+
+        # Seek targets, in frames: the range start, then earlier in case the container's index
+        # overshoots, then the very start (None) as a last resort.
+        targets: list[int | None] = [start]
+        if start > 0:
+            targets += [max(0, start - int(s * rate)) for s in _SEEK_BACKOFF_SECONDS] + [None]
+        expected = start
+        for attempt, target in enumerate(targets):
+            sequential = 0
+            if target is None:
+                container.seek(origin, stream=stream, backward=True)
+            elif target > 0:
+                container.seek(origin + int(target * ticks_per_frame), stream=stream, backward=True)
+            can_retry = attempt < len(targets) - 1
+            landed_late = False
+            try:
+                for frame in container.decode(stream):
+                    if counter is not None:
+                        counter.decoded += 1
+                    index = index_of(frame, sequential)
+                    sequential = index + 1
+                    if index < expected:
+                        continue
+                    if index > expected:
+                        if expected == start and can_retry:
+                            landed_late = True
+                            break
+                        raise MediaError(
+                            f"{path}: frame {expected} is missing (next decoded frame is {index});"
+                            " the file has a variable frame rate or is damaged: transcode it to a"
+                            " constant frame rate"
+                        )
+                    yield frame
+                    expected += 1
+                    if expected == end:
+                        return
+            except av.error.FFmpegError as exc:
+                raise MediaError(
+                    f"{path}: decoding failed near frame {expected} ({exc}); re-copy or"
+                    " re-export the file"
+                ) from exc
+            if not landed_late:
+                break
+        raise MediaError(
+            f"{path}: needs frames {start}-{end - 1} but the file ends at frame {expected - 1};"
+            " check the clip's source range or relink it to the full-length media"
+        )
+
+
+@contextmanager
+def atomic_path(out_path: Path, suffix: str) -> Iterator[Path]:
+    """A temp path next to ``out_path``; moved over it on success, removed on any failure."""
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=suffix, dir=out_path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, out_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _shot_ranges(shot: Shot) -> list[_Range]:
+    """The (file, first media frame, count) ranges of a shot, handles folded in, merged."""
+    if not shot.segments:
+        raise MediaError(f"shot {shot.name}: has no source segments; re-plan the timeline")
+    ranges = [
+        _Range(
+            Path(s.media_path),
+            s.media_start_frame,
+            s.media_frame_count,
+            f"clip {s.clip_name!r} on track {s.track_name!r} at {s.source_tc_in}",
+        )
+        for s in shot.segments
+    ]
+    ranges[0].start -= shot.head_frames
+    ranges[0].count += shot.head_frames
+    ranges[-1].count += shot.tail_frames
+    merged: list[_Range] = []
+    for rng in ranges:
+        last = merged[-1] if merged else None
+        if last is not None and last.path == rng.path and last.start + last.count == rng.start:
+            last.count += rng.count
+        else:
+            merged.append(rng)
+    return merged
+
+
+def prepare_shot(
+    shot: Shot,
+    out_path: Path,
+    *,
+    max_height: int = 1080,
+    crf: int = 17,
+    preset: str = "fast",
+) -> PreparedClip:
+    """Cut a shot's input clip frame-accurately into an H.264 MP4 ready for upload.
+
+    The clip is ``shot.head_frames`` media frames before the first segment, every segment's
+    ``media_start_frame .. +media_frame_count`` in order (several files for a shot across a
+    cut), then ``shot.tail_frames`` after the last. Output: H.264 (libx264, ``crf``/``preset``),
+    yuv420p, the first source's exact frame rate, constant frame rate with timestamps from 0,
+    no audio, scaled down to fit ``max_height`` (and 16:9 of it) with even dimensions. Written
+    atomically: ``out_path`` is either the complete clip or untouched.
+    """
+    ranges = _shot_ranges(shot)
+    infos = {}
+    for rng in ranges:
+        if rng.path not in infos:
+            infos[rng.path] = probe(rng.path)
+        info = infos[rng.path]
+        if info.is_still:
+            raise MediaError(f"{rng.path}: is a still image, not a video ({rng.label}); relink it")
+        if rng.start < 0 or rng.start + rng.count > info.frame_count:
+            raise MediaError(
+                f"{rng.path}: {rng.label}: needs media frames {rng.start}-"
+                f"{rng.start + rng.count - 1} (handles included) but the file has frames"
+                f" 0-{info.frame_count - 1}; shorten the handles or relink to longer media"
+            )
+    first = infos[ranges[0].path]
+    rate = first.fraction
+    sar = _sample_aspect(ranges[0].path)
+    width, height = output_size(first.width, first.height, max_height, sar)
+    counter = _Counter()
+    total = 0
+    with atomic_path(Path(out_path), ".mp4") as tmp:
+        with av.open(str(tmp), "w", format="mp4") as output:
+            stream = output.add_stream("libx264", rate=rate)
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            stream.options = {"crf": str(crf), "preset": preset}
+            time_base = Fraction(rate.denominator, rate.numerator)
+            stream.codec_context.time_base = time_base
+            for rng in ranges:
+                for frame in iter_frames(rng.path, rng.start, rng.count, counter=counter):
+                    out = frame.reformat(width=width, height=height, format="yuv420p")
+                    # Let x264 place keyframes itself, as the ffmpeg CLI does.
+                    out.pict_type = PictureType.NONE
+                    out.pts, out.time_base = total, time_base
+                    output.mux(stream.encode(out))
+                    total += 1
+            output.mux(stream.encode())
+        digest = _sha256(tmp)
+    return PreparedClip(
+        path=str(out_path),
+        frame_count=total,
+        rate=float(rate),
+        rate_fraction=f"{rate.numerator}/{rate.denominator}",
+        width=width,
+        height=height,
+        sha256=digest,
+        decoded_frames=counter.decoded,
+    )
+
+
+def extract_still(
+    media_path: str | Path, frame_index: int, out_png: Path, *, max_height: int | None = None
+) -> Path:
+    """Write media frame ``frame_index`` (0-based from the file's first frame) as a PNG.
+
+    With ``max_height`` the still is scaled like :func:`prepare_shot` scales the clip, so a
+    guide painted on it matches the uploaded video. Written atomically.
+    """
+    path = Path(media_path)
+    if frame_index < 0:
+        raise MediaError(f"{path}: frame {frame_index} does not exist; frames count from 0")
+    frames = iter_frames(path, frame_index, 1)
+    frame = next(frames)
+    frames.close()
+    return _write_still(frame, Path(out_png), max_height, _sample_aspect(path))
+
+
+def prepare_guide(image_path: str | Path, out_path: Path, *, max_height: int = 1080) -> Path:
+    """Normalise a guide (PNG/JPEG/TIFF, or a video's first frame) to a PNG sized like clips."""
+    path = Path(image_path)
+    frames = iter_frames(path, 0, 1)
+    frame = next(frames)
+    frames.close()
+    return _write_still(frame, Path(out_path), max_height, _sample_aspect(path))
+
+
+def _write_still(
+    frame: VideoFrame, out_png: Path, max_height: int | None, sar: Fraction | None
+) -> Path:
+    if max_height is not None:
+        width, height = output_size(frame.width, frame.height, max_height, sar)
+    else:
+        width, height = frame.width, frame.height
+    rgb = frame.reformat(width=width, height=height, format="rgb24")
+    with atomic_path(out_png, ".png") as tmp:
+        write_png(tmp, rgb)
+    return out_png
+
+
+def _sample_aspect(path: Path) -> Fraction | None:
+    with open_media(path) as container:
+        sar = video_stream(container, path).sample_aspect_ratio
+    return Fraction(sar.numerator, sar.denominator) if sar else None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
