@@ -184,9 +184,10 @@ class Safety(_Request):
 class VideoInferenceTask(_Request):
     """A complete ``videoInference`` task for Runway Aleph 2.0."""
 
-    task_type: Literal["videoInference"] = Field(default="videoInference", alias="taskType")
+    # taskType and model are required by the API, so they have no default here either.
+    task_type: Literal["videoInference"] = Field(alias="taskType")
     task_uuid: str = Field(alias="taskUUID")
-    model: Literal["runway:aleph@2.0"] = "runway:aleph@2.0"
+    model: Literal["runway:aleph@2.0"]
     positive_prompt: str = Field(alias="positivePrompt", min_length=1, max_length=PROMPT_MAX)
     inputs: VideoInferenceInputs
     output_type: Literal["URL"] = Field(default="URL", alias="outputType")
