@@ -18,7 +18,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+)
 
 from aleph_otio.config import DEFAULT_PRICE_PER_SECOND, MODEL_ID, OutputFormat, PlanSettings
 from aleph_otio.errors import ConfigError, TimelineReadError, TimelineWriteError
@@ -41,6 +48,12 @@ class FrameImagePreview(BaseModel):
     frame: Literal["first", "last"] | None = None
     timestamp: float | None = Field(default=None, ge=0, le=30)
 
+    @model_serializer(mode="wrap")
+    def _drop_unset_position(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # The API takes frame XOR timestamp; a null in the other key would be a different task.
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if v is not None}
+
 
 class TaskInputsPreview(BaseModel):
     """``inputs`` of the task; ``video`` names the clip file that will be uploaded."""
@@ -48,7 +61,7 @@ class TaskInputsPreview(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     video: str
-    frameImages: list[FrameImagePreview] = Field(default_factory=list, max_length=5)
+    frameImages: list[FrameImagePreview | str] = Field(default_factory=list, max_length=5)
 
 
 class TaskPreview(BaseModel):
@@ -96,12 +109,15 @@ def clip_file_name(shot: Shot) -> str:
 
 def task_preview(shot: Shot) -> TaskPreview:
     """The videoInference task for ``shot``, in the API's field names."""
-    frames = [
-        FrameImagePreview(image=g.image, frame=g.frame)
-        if g.frame is not None
-        else FrameImagePreview(image=g.image, timestamp=round(g.timestamp or 0.0, 2))
-        for g in shot.guides
-    ]
+    frames: list[FrameImagePreview | str] = []
+    for g in shot.guides:
+        if g.frame is not None:
+            frames.append(FrameImagePreview(image=g.image, frame=g.frame))
+        elif g.timestamp is not None:
+            # The API takes hundredths of a second; planning works in frames.
+            frames.append(FrameImagePreview(image=g.image, timestamp=round(g.timestamp, 2)))
+        else:
+            frames.append(g.image)
     return TaskPreview(
         positivePrompt=shot.prompt,
         numberResults=shot.options.number_results,
@@ -282,9 +298,7 @@ def batch_to_timeline(batch: Batch) -> otio.schema.Timeline:
             track.append(clip)
         duration = track.duration() - shot_start
         guides = [
-            {"image": g.image, "frame": g.frame}
-            if g.frame is not None
-            else {"image": g.image, "timestamp": g.timestamp}
+            g.model_dump(include={"image", "frame", "timestamp"}, exclude_none=True)
             for g in shot.guides
         ]
         track.markers.append(
