@@ -1,0 +1,418 @@
+"""Media preparation and verification, on real files made with PyAV (aleph_otio.synth).
+
+Every synthetic frame carries its source index in a code strip, so decoding a prepared clip
+says exactly which source frames it holds.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from aleph_otio import synth
+from aleph_otio.errors import MediaError, MediaVerificationError
+from aleph_otio.media import (
+    MediaInfo,
+    extract_still,
+    output_size,
+    prepare_guide,
+    prepare_shot,
+    probe,
+    timecode_to_frame,
+    verify_result,
+)
+from aleph_otio.shots import Shot, SourceSegment
+
+NTSC_FILM = Fraction(24000, 1001)
+NTSC_VIDEO = Fraction(30000, 1001)
+SMALL = (160, 90)
+
+
+def segment(
+    path: Path, start: int, count: int, rate: float = 24.0, name: str = "A001"
+) -> SourceSegment:
+    return SourceSegment(
+        clip_name=name,
+        track_name="V1",
+        track_index=0,
+        clip_index=0,
+        media_path=str(path),
+        media_rate=rate,
+        available_start=0,
+        media_start_frame=start,
+        media_frame_count=count,
+        record_start=0,
+        record_duration=count,
+        record_rate=rate,
+        clip_source_start=start,
+        clip_source_duration=count,
+        clip_source_rate=rate,
+        source_tc_in="00:00:00:00",
+        source_tc_out="00:00:01:00",
+        record_tc_in="01:00:00:00",
+    )
+
+
+def shot(*segments: SourceSegment, head: int = 0, tail: int = 0) -> Shot:
+    return Shot(
+        id="abc123",
+        name="sh010",
+        prompt="make it snow",
+        segments=list(segments),
+        head_frames=head,
+        tail_frames=tail,
+    )
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith("."))
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="module")
+def long_gop(media: Path) -> Path:
+    # 20 s at 24 fps: libx264's default GOP (250) puts the next keyframe at 250, so a cut from
+    # 300 starts mid-GOP and a correct seek decodes from 250, not from 0. Has audio to drop.
+    return synth.make_video(media / "long_gop.mp4", frames=480, size=SMALL, audio=True)
+
+
+@pytest.fixture(scope="module")
+def prores(media: Path) -> Path:
+    return synth.make_video(
+        media / "prores.mov",
+        frames=72,
+        rate=NTSC_FILM,
+        size=SMALL,
+        codec="prores_ks",
+        pix_fmt="yuv422p10le",
+        timecode="01:00:10:00",
+    )
+
+
+# --- probe ------------------------------------------------------------------------------------
+
+
+def test_probe_reports_exact_rate_count_and_stream_facts(long_gop: Path) -> None:
+    info = probe(long_gop)
+    assert isinstance(info, MediaInfo)
+    assert (info.frame_count, info.rate, info.rate_fraction) == (480, 24.0, "24/1")
+    assert (info.width, info.height, info.codec, info.pix_fmt) == (160, 90, "h264", "yuv420p")
+    assert info.has_audio and info.has_video and not info.is_still
+    assert info.duration_seconds == pytest.approx(20.0)
+    assert info.timecode is None and info.start_frame == 0
+    assert "mp4" in info.container_format
+
+
+@pytest.mark.parametrize("suffix", ["mov", "mp4"])
+@pytest.mark.parametrize(
+    ("rate", "timecode", "start_frame"),
+    [
+        (NTSC_FILM, "01:00:10:00", (3600 + 10) * 24),
+        (Fraction(25), "10:00:00:12", 36000 * 25 + 12),
+        # Drop-frame: 2 labels skipped per minute except every tenth minute.
+        (NTSC_VIDEO, "00:59:59;28", 3599 * 30 + 28 - 2 * (59 - 5)),
+    ],
+)
+def test_probe_reads_start_timecode_from_mov_and_mp4(
+    tmp_path: Path, suffix: str, rate: Fraction, timecode: str, start_frame: int
+) -> None:
+    path = synth.make_video(
+        tmp_path / f"tc.{suffix}", frames=6, rate=rate, size=SMALL, timecode=timecode
+    )
+    info = probe(path)
+    assert info.timecode == timecode
+    assert info.start_frame == start_frame
+    assert info.rate_fraction == f"{rate.numerator}/{rate.denominator}"
+    assert info.frame_count == 6
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "pix_fmt"),
+    [
+        ("h264.mp4", "libx264", "yuv420p"),
+        ("prores.mov", "prores_ks", "yuv422p10le"),
+        ("mjpeg.mov", "mjpeg", "yuvj420p"),
+        ("vp9.webm", "libvpx-vp9", "yuv420p"),
+        ("h264.mkv", "libx264", "yuv420p"),
+        ("mpeg2.mxf", "mpeg2video", "yuv420p"),
+    ],
+)
+def test_probe_frame_count_is_exact_in_every_container(
+    tmp_path: Path, name: str, codec: str, pix_fmt: str
+) -> None:
+    path = synth.make_video(
+        tmp_path / name,
+        frames=53,
+        rate=NTSC_VIDEO,
+        size=SMALL,
+        codec=codec,
+        pix_fmt=pix_fmt,
+        timecode="00:10:00;00",
+    )
+    info = probe(path)
+    assert info.frame_count == len(synth.decode_indices(path)) == 53
+    assert info.rate_fraction == "30000/1001"
+    assert info.start_frame == 17982  # 00:10:00;00 drop-frame
+    assert not info.variable_frame_rate
+
+
+def test_probe_stills_have_one_frame(tmp_path: Path) -> None:
+    png = synth.make_still(tmp_path / "guide.png", size=(200, 100))
+    info = probe(png)
+    assert (info.frame_count, info.is_still, info.width, info.height) == (1, True, 200, 100)
+    jpeg = tmp_path / "guide.jpg"
+    with av.open(str(jpeg), "w", format="image2") as out:
+        stream = out.add_stream("mjpeg", rate=1)
+        stream.width, stream.height, stream.pix_fmt = 200, 100, "yuvj420p"
+        frame = av.VideoFrame.from_ndarray(synth.draw_frame(5, 200, 100), format="rgb24")
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    assert probe(jpeg).frame_count == 1 and probe(jpeg).is_still
+
+
+def test_probe_errors_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(MediaError, match=r"missing\.mov: file not found"):
+        probe(tmp_path / "missing.mov")
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(b"not a movie at all" * 100)
+    with pytest.raises(MediaError, match=r"garbage\.mp4: not a readable media file"):
+        probe(garbage)
+    audio_only = tmp_path / "audio.m4a"
+    with av.open(str(audio_only), "w") as out:
+        stream = out.add_stream("aac", rate=48000)
+        tone = np.zeros((1, 4800), dtype=np.float32)
+        frame = av.AudioFrame.from_ndarray(tone, format="flt", layout="mono")
+        frame.sample_rate = 48000
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    with pytest.raises(MediaError, match=r"audio\.m4a: has no video stream"):
+        probe(audio_only)
+
+
+def make_vfr(path: Path) -> Path:
+    """A clip whose frames sit at irregular times (a phone recording stand-in)."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = SMALL[0], SMALL[1], "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 24000)
+        pts = 0
+        for i in range(48):
+            frame = av.VideoFrame.from_ndarray(synth.draw_frame(i, *SMALL), format="rgb24")
+            frame.pts, frame.time_base = pts, Fraction(1, 24000)
+            pts += 1000 if i % 3 else 2500  # every third frame lasts 2.5 frames
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return path
+
+
+@pytest.mark.parametrize("suffix", ["mp4", "mkv"])
+def test_variable_frame_rate_is_detected_and_refused_for_cuts(tmp_path: Path, suffix: str) -> None:
+    path = make_vfr(tmp_path / f"vfr.{suffix}")
+    info = probe(path)
+    assert info.variable_frame_rate
+    assert any("variable frame rate" in w for w in info.warnings)
+    out = tmp_path / "out.mp4"
+    with pytest.raises(MediaError, match="variable frame rate"):
+        prepare_shot(shot(segment(path, 0, 40)), out)
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_timecode_to_frame() -> None:
+    assert timecode_to_frame("00:00:01:00", 24) == 24
+    assert timecode_to_frame("00:01:00;02", NTSC_VIDEO) == 1800
+    assert timecode_to_frame("00:10:00;00", NTSC_VIDEO) == 17982
+    assert timecode_to_frame("01:00:00;00", Fraction(60000, 1001)) == 215784
+    assert timecode_to_frame("01:00:00:00", NTSC_VIDEO) == 108000  # non-drop at 29.97
+    with pytest.raises(ValueError):
+        timecode_to_frame("1h", 24)
+
+
+# --- prepare_shot -----------------------------------------------------------------------------
+
+
+def decoded_pts(path: Path) -> list[int | None]:
+    with av.open(str(path)) as container:
+        return [f.pts for f in container.decode(video=0)]
+
+
+def test_prepare_h264_mid_gop_is_frame_accurate_and_seeks(long_gop: Path, tmp_path: Path) -> None:
+    out = tmp_path / "clips" / "sh010.mp4"
+    clip = prepare_shot(shot(segment(long_gop, 300, 50), head=3, tail=4), out)
+    assert synth.decode_indices(out) == list(range(297, 354))
+    assert clip.frame_count == 57 and Path(clip.path) == out
+    # Decoding starts at the keyframe before frame 297 (250), never at the file's start.
+    assert clip.decoded_frames < 297 - 250 + 57 + 40
+    info = probe(out)
+    assert (info.codec, info.pix_fmt, info.rate_fraction) == ("h264", "yuv420p", "24/1")
+    assert (info.width, info.height) == (160, 90) == (clip.width, clip.height)
+    assert not info.has_audio
+    pts = decoded_pts(out)
+    step = pts[1] - pts[0]
+    assert pts[0] == 0 and pts == [i * step for i in range(57)]
+    import hashlib
+
+    assert clip.sha256 == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert leftovers(out.parent) == []
+
+
+def test_prepare_prores_mov_23976_keeps_exact_rate(prores: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sh.mp4"
+    clip = prepare_shot(shot(segment(prores, 20, 30, float(NTSC_FILM)), head=2, tail=2), out)
+    assert synth.decode_indices(out) == list(range(18, 52))
+    assert clip.rate_fraction == probe(out).rate_fraction == "24000/1001"
+    assert probe(out).frame_count == 34
+
+
+def test_prepare_2997_from_start_of_file(tmp_path: Path) -> None:
+    src = synth.make_video(tmp_path / "src.mov", frames=60, rate=NTSC_VIDEO, size=SMALL)
+    out = tmp_path / "sh.mp4"
+    clip = prepare_shot(shot(segment(src, 0, 60, float(NTSC_VIDEO))), out)
+    assert synth.decode_indices(out) == list(range(60))
+    assert clip.rate_fraction == probe(out).rate_fraction == "30000/1001"
+
+
+def test_prepare_shot_across_a_cut_concatenates_files(tmp_path: Path) -> None:
+    a = synth.make_video(tmp_path / "A.mp4", frames=80, size=SMALL)
+    b = synth.make_video(
+        tmp_path / "B.mov",
+        frames=50,
+        size=SMALL,
+        hue=2,
+        first_index=1000,
+        codec="prores_ks",
+        pix_fmt="yuv422p10le",
+    )
+    out = tmp_path / "cut.mp4"
+    clip = prepare_shot(shot(segment(a, 40, 24), segment(b, 10, 24, name="B"), head=5, tail=6), out)
+    assert synth.decode_indices(out) == list(range(35, 64)) + list(range(1010, 1040))
+    assert clip.frame_count == 59
+
+
+def test_prepare_scales_4k_down_to_1080p(tmp_path: Path) -> None:
+    src = synth.make_video(tmp_path / "uhd.mp4", frames=3, size=(3840, 2160))
+    out = tmp_path / "sh.mp4"
+    clip = prepare_shot(shot(segment(src, 1, 2)), out)
+    assert (clip.width, clip.height) == (1920, 1080)
+    info = probe(out)
+    assert (info.width, info.height, info.frame_count) == (1920, 1080, 2)
+    assert synth.decode_indices(out) == [1, 2]
+
+
+def test_prepare_makes_odd_sizes_even(tmp_path: Path) -> None:
+    src = synth.make_video(
+        tmp_path / "odd.mov", frames=12, size=(321, 181), codec="prores_ks", pix_fmt="yuv422p10le"
+    )
+    out = tmp_path / "sh.mp4"
+    clip = prepare_shot(shot(segment(src, 2, 8)), out, max_height=1080)
+    assert (clip.width, clip.height) == (probe(out).width, probe(out).height) == (320, 180)
+    assert synth.decode_indices(out) == list(range(2, 10))
+
+
+def test_output_size_fits_box_keeping_aspect() -> None:
+    assert output_size(3840, 2160) == (1920, 1080)
+    assert output_size(4096, 2160) == (1920, 1012)
+    assert output_size(1080, 1920) == (606, 1080)  # portrait fits the 1080-high box
+    assert output_size(1280, 720) == (1280, 720)  # never scaled up
+    assert output_size(1440, 1080, sar=Fraction(4, 3)) == (1920, 1080)  # anamorphic HDV
+    assert output_size(1920, 1080, max_height=720) == (1280, 720)
+
+
+def test_prepare_refuses_ranges_past_the_media_and_leaves_nothing(
+    long_gop: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "sh.mp4"
+    out.write_bytes(b"previous clip")
+    with pytest.raises(MediaError, match=r"long_gop\.mp4: .*frames 460-499 .*0-479"):
+        prepare_shot(shot(segment(long_gop, 460, 30), tail=10), out)
+    with pytest.raises(MediaError, match=r"frames -2-"):
+        prepare_shot(shot(segment(long_gop, 0, 30), head=2), out)
+    assert out.read_bytes() == b"previous clip"
+    assert leftovers(tmp_path) == []
+
+
+def test_prepare_truncated_source_fails_cleanly(long_gop: Path, tmp_path: Path) -> None:
+    # A copy cut short on disk: the header still promises 480 frames, the data stops early.
+    broken = tmp_path / "broken.mp4"
+    data = long_gop.read_bytes()
+    broken.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "sh.mp4"
+    with pytest.raises(MediaError, match=r"broken\.mp4"):
+        prepare_shot(shot(segment(broken, 400, 40)), out)
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+# --- stills -----------------------------------------------------------------------------------
+
+
+def test_extract_still_is_the_exact_frame(long_gop: Path, prores: Path, tmp_path: Path) -> None:
+    for source, index in [(long_gop, 0), (long_gop, 301), (long_gop, 479), (prores, 37)]:
+        png = extract_still(source, index, tmp_path / f"{source.stem}_{index}.png")
+        assert synth.decode_indices(png) == [index]
+        assert probe(png).is_still
+    with pytest.raises(MediaError, match="ends at frame 479"):
+        extract_still(long_gop, 480, tmp_path / "past.png")
+    assert not (tmp_path / "past.png").exists()
+
+
+def test_extract_still_scales_like_the_clip(tmp_path: Path) -> None:
+    src = synth.make_video(tmp_path / "big.mp4", frames=4, size=(640, 360))
+    png = extract_still(src, 2, tmp_path / "s.png", max_height=180)
+    info = probe(png)
+    assert (info.width, info.height) == (320, 180)
+    assert synth.decode_indices(png) == [2]
+
+
+def test_prepare_guide_normalises_to_png_at_clip_size(tmp_path: Path) -> None:
+    guide = synth.make_still(tmp_path / "painted.png", size=(1280, 720), index=7)
+    out = prepare_guide(guide, tmp_path / "guides" / "g.png", max_height=180)
+    info = probe(out)
+    assert (info.width, info.height, info.codec) == (320, 180, "png")
+    assert synth.decode_indices(out) == [7]
+
+
+# --- verify_result ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def result(media: Path) -> Path:
+    return synth.make_video(media / "result.mp4", frames=48, rate=NTSC_FILM, size=(320, 180))
+
+
+def test_verify_result_accepts_matching_and_rescaled_results(result: Path) -> None:
+    info = verify_result(result, expected_frames=48, rate=24000 / 1001, width=320, height=180)
+    assert info.frame_count == 48
+    verify_result(result, expected_frames=48, rate=23.976, width=1920, height=1080)
+    verify_result(result, expected_frames=48, rate=23.976)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"expected_frames": 49, "rate": 23.976}, "has 48 frames, expected 49"),
+        ({"expected_frames": 48, "rate": 24.0}, r"runs at 24000/1001 fps .*expected 24\.000"),
+        ({"expected_frames": 48, "rate": 23.976, "width": 320, "height": 240}, r"is 320x180"),
+    ],
+)
+def test_verify_result_refuses_mismatches(
+    result: Path, kwargs: dict[str, float], message: str
+) -> None:
+    with pytest.raises(MediaVerificationError, match=message) as caught:
+        verify_result(result, **kwargs)  # type: ignore[arg-type]
+    assert "result.mp4" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_verify_result_refuses_broken_downloads(result: Path, tmp_path: Path) -> None:
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(result.read_bytes()[:500])
+    with pytest.raises(MediaVerificationError, match=r"truncated\.mp4"):
+        verify_result(truncated, expected_frames=48, rate=23.976)
+    with pytest.raises(MediaVerificationError, match=r"nothing\.mp4: file not found"):
+        verify_result(tmp_path / "nothing.mp4", expected_frames=48, rate=23.976)
