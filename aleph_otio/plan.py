@@ -1,0 +1,410 @@
+"""Marked ranges + media facts -> Aleph shots, enforcing the task's limits. Pure: no file I/O.
+
+Every rule that decides what is sent lives here: handles clipped to the media, widening of short
+ranges into the surrounding media, splitting of long ranges into consecutive parts, retimed clips
+mapped to media frames, guide frames positioned in the input clip, prompts and option limits.
+A marker that cannot become a valid shot adds one error line to :attr:`Plan.errors`; the other
+markers still plan.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import opentimelineio as otio
+from pydantic import ValidationError
+
+from aleph_otio.config import PlanSettings
+from aleph_otio.shots import GuideFrame, MediaFacts, Plan, Shot, SourceSegment, TaskOptions, shot_id
+from aleph_otio.timeline import (
+    GuideSpec,
+    LoadedTimeline,
+    MarkedRange,
+    Piece,
+    clip_media_path,
+    find_marked_ranges,
+    frames_at,
+    normalise_rate,
+    same_rate,
+    timecode,
+)
+
+RT = otio.opentime.RationalTime
+MAX_PROMPT = 1000
+MAX_GUIDES = 5
+MediaFactsFn = Callable[[str], MediaFacts | None]
+
+#: Marker-metadata option names (API spelling and snake_case) -> TaskOptions field.
+_OPTION_KEYS = {
+    "numberResults": "number_results",
+    "number_results": "number_results",
+    "outputFormat": "output_format",
+    "output_format": "output_format",
+    "outputQuality": "output_quality",
+    "output_quality": "output_quality",
+}
+
+
+class _Refused(Exception):
+    """This marker cannot be planned; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One piece of a marked range resolved against its media (frames at media rate)."""
+
+    piece: Piece
+    clip_name: str
+    track_name: str
+    media_path: str
+    media_rate: float
+    origin: float  # file start timecode as frames at media_rate
+    total_frames: int  # frames in the file
+    start: int  # first media frame (0-based) of the piece
+    count: int  # media frames the piece consumes
+    scalar: float
+    record_rate: float
+    record_start: float
+    record_duration: float
+    record_tc_frames: float  # absolute record TC of the piece start, frames at record_rate
+    clip_rate: float
+    clip_start: float
+    clip_duration: float
+
+    def segment(self, offset: int = 0, count: int | None = None) -> SourceSegment:
+        """The SourceSegment for media frames ``offset``..``offset+count`` of this piece."""
+        count = self.count if count is None else count
+        whole = offset == 0 and count == self.count
+
+        def to_rate(frames: float, rate: float) -> float:
+            # media frames -> frames of the clip's playback at ``rate`` (undo the retime).
+            played = frames / self.scalar
+            return played if same_rate(self.media_rate, rate) else played * rate / self.media_rate
+
+        rec_off = to_rate(offset, self.record_rate)
+        first = self.start + offset
+        return SourceSegment(
+            clip_name=self.clip_name,
+            track_name=self.track_name,
+            track_index=self.piece.track_index,
+            clip_index=self.piece.clip_index,
+            media_path=self.media_path,
+            media_rate=self.media_rate,
+            available_start=self.origin,
+            media_start_frame=first,
+            media_frame_count=count,
+            record_start=self.record_start + round(rec_off, 6),
+            record_duration=self.record_duration
+            if whole
+            else round(to_rate(count, self.record_rate), 6),
+            record_rate=self.record_rate,
+            clip_source_start=self.clip_start + round(to_rate(offset, self.clip_rate), 6),
+            clip_source_duration=self.clip_duration
+            if whole
+            else round(to_rate(count, self.clip_rate), 6),
+            clip_source_rate=self.clip_rate,
+            time_scalar=self.scalar,
+            source_tc_in=timecode(RT(self.origin + first, self.media_rate)),
+            source_tc_out=timecode(RT(self.origin + first + count, self.media_rate)),
+            record_tc_in=timecode(RT(self.record_tc_frames + rec_off, self.record_rate)),
+        )
+
+
+def plan_timeline(
+    loaded: LoadedTimeline,
+    settings: PlanSettings,
+    *,
+    media_facts: MediaFactsFn | None = None,
+) -> Plan:
+    """Plan every edit-request marker of ``loaded`` into Aleph shots.
+
+    ``media_facts(path)`` reports a source file's rate, frame count and start timecode (the
+    pipeline passes a probe); without it, or when it returns None, the media reference's
+    ``available_range`` is used, and a clip with neither is reported as offline.
+    """
+    ranges, errors = find_marked_ranges(loaded, settings)
+    shots: list[Shot] = []
+    for number, marked in enumerate(ranges, start=1):
+        try:
+            shots += _plan_range(loaded, settings, marked, number, media_facts)
+        except _Refused as exc:
+            errors.append(f"{marked.location}: {exc}")
+    return Plan(
+        timeline_path=str(loaded.path),
+        timeline_name=loaded.timeline.name or loaded.path.stem,
+        shots=shots,
+        errors=errors,
+    )
+
+
+def _options(settings: PlanSettings, overrides: Mapping[str, Any]) -> TaskOptions:
+    values: dict[str, Any] = {
+        "number_results": settings.number_results,
+        "output_format": settings.output_format,
+        "output_quality": settings.output_quality,
+    }
+    for key, value in overrides.items():
+        if key not in _OPTION_KEYS:
+            known = "prompt, guides, numberResults, outputFormat, outputQuality"
+            raise _Refused(f"unknown option {key!r} in the marker's aleph metadata; known: {known}")
+        field = _OPTION_KEYS[key]
+        values[field] = (
+            value.upper() if field == "output_format" and isinstance(value, str) else value
+        )
+    try:
+        return TaskOptions(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = {v: k for k, v in _OPTION_KEYS.items() if k[0].islower() and "_" not in k}
+        where = name.get(str(first["loc"][0]), str(first["loc"][0]))
+        raise _Refused(f"option {where}={first.get('input')!r}: {first['msg']}") from None
+
+
+def _time_scalar(clip: otio.schema.Clip) -> float:
+    scalar = 1.0
+    for effect in clip.effects:
+        # FreezeFrame is a LinearTimeWarp: test it first.
+        if isinstance(effect, otio.schema.FreezeFrame):
+            raise _Refused("the clip is a freeze frame; Aleph edits moving footage: remove it")
+        if isinstance(effect, otio.schema.LinearTimeWarp):
+            if effect.time_scalar < 0:
+                raise _Refused("the clip plays in reverse; render the reverse or remove the effect")
+            if effect.time_scalar == 0:
+                raise _Refused("the clip is a freeze frame; Aleph edits moving footage: remove it")
+            scalar *= effect.time_scalar
+        elif isinstance(effect, otio.schema.TimeEffect):
+            raise _Refused(
+                f"the clip has a time effect ({effect.name or type(effect).__name__}) that cannot "
+                "be mapped to media frames; render it or remove the effect"
+            )
+    return scalar
+
+
+def _resolve(loaded: LoadedTimeline, piece: Piece, media_facts: MediaFactsFn | None) -> _Source:
+    clip = piece.clip
+    label = f"clip {clip.name or '?'}"
+    ref = clip.media_reference
+    if isinstance(ref, otio.schema.ImageSequenceReference):
+        raise _Refused(f"{label}: image-sequence sources are not supported; render it to a movie")
+    path = clip_media_path(clip, loaded.folder)
+    if path is None:
+        raise _Refused(
+            f"{label} has no source media (offline or {type(ref).__name__}); relink it to a file"
+        )
+    scalar = _time_scalar(clip)
+    facts = media_facts(path) if media_facts is not None else None
+    avail = ref.available_range
+    if facts is not None:
+        if not facts.has_video or facts.frame_count <= 0 or facts.rate <= 0:
+            raise _Refused(f"{label}: media {path} has no video frames; relink it")
+        rate = normalise_rate(facts.rate)
+        total = facts.frame_count
+        origin = (
+            frames_at(avail.start_time, rate) if avail is not None else float(facts.start_frame)
+        )
+    elif avail is not None:
+        rate = normalise_rate(avail.start_time.rate)
+        total = round(frames_at(avail.duration, rate))
+        origin = float(avail.start_time.value)
+    else:
+        raise _Refused(
+            f"{label}: media {path} is missing or offline (cannot read it and the timeline gives "
+            "no available range); check the path or relink the clip"
+        )
+    src = piece.source_range
+    clip0 = clip.trimmed_range().start_time
+    first = frames_at(clip0, rate) - origin + frames_at(src.start_time - clip0, rate) * scalar
+    start = round(first)
+    count = max(1, round(frames_at(src.duration, rate) * scalar))
+    if start < 0 or start + count > total:
+        raise _Refused(
+            f"{label} needs media frames {start}-{start + count - 1} but {path} has frames "
+            f"0-{total - 1} (starting at {timecode(RT(origin, rate))}); the clip points past "
+            "its media: relink or retrim it"
+        )
+    record = piece.record_range
+    record_rate = normalise_rate(record.start_time.rate)
+    stack_start = piece.stack_range.start_time
+    gst = loaded.timeline.global_start_time
+    absolute = stack_start + gst.rescaled_to(stack_start.rate) if gst is not None else stack_start
+    clip_rate = normalise_rate(src.start_time.rate)
+    track = piece.track
+    return _Source(
+        piece=piece,
+        clip_name=clip.name or "",
+        track_name=track.name or f"V{piece.track_index + 1}",
+        media_path=path,
+        media_rate=rate,
+        origin=origin,
+        total_frames=total,
+        start=start,
+        count=count,
+        scalar=scalar,
+        record_rate=record_rate,
+        record_start=frames_at(record.start_time, record_rate),
+        record_duration=frames_at(record.duration, record_rate),
+        record_tc_frames=frames_at(absolute, record_rate),
+        clip_rate=clip_rate,
+        clip_start=frames_at(src.start_time, clip_rate),
+        clip_duration=frames_at(src.duration, clip_rate),
+    )
+
+
+def _guide_index(spec: GuideSpec, sources: list[_Source], head: int, core: int) -> int:
+    """Index of the input-clip frame a guide constrains (0 = first frame, head included)."""
+    if spec.frame == "first":
+        return 0
+    if spec.frame == "last":
+        return -1
+    rate = sources[0].media_rate
+    if spec.timestamp is not None:
+        offset = round(spec.timestamp * rate)
+        if offset > core:
+            raise _Refused(
+                f"guide {spec.origin}: timestamp {spec.timestamp}s is past the marked range "
+                f"({core / rate:.2f}s); use a smaller timestamp"
+            )
+        return head + min(offset, core - 1)
+    assert spec.stack_time is not None
+    before = 0
+    for src in sources:
+        span = src.piece.stack_range
+        if span.start_time <= spec.stack_time < span.end_time_exclusive():
+            played = frames_at(spec.stack_time - span.start_time, src.media_rate)
+            return head + before + min(src.count - 1, round(played * src.scalar))
+        before += src.count
+    return head + core - 1
+
+
+def _split(total: int, max_frames: int, min_frames: int) -> list[tuple[int, int]]:
+    """Consecutive [start, end) parts of at most ``max_frames``, none below ``min_frames``."""
+    sizes = [max_frames] * (total // max_frames)
+    rest = total - sum(sizes)
+    if rest:
+        if rest < min_frames and sizes:
+            sizes[-1] -= min_frames - rest
+            rest = min_frames
+        sizes.append(rest)
+    parts, start = [], 0
+    for size in sizes:
+        parts.append((start, start + size))
+        start += size
+    return parts
+
+
+def _plan_range(
+    loaded: LoadedTimeline,
+    settings: PlanSettings,
+    marked: MarkedRange,
+    number: int,
+    media_facts: MediaFactsFn | None,
+) -> list[Shot]:
+    prompt = marked.prompt
+    if not 1 <= len(prompt) <= MAX_PROMPT:
+        raise _Refused(
+            f"the prompt is {len(prompt)} characters; Aleph accepts 1-{MAX_PROMPT}: shorten it"
+        )
+    options = _options(settings, marked.options)
+    if len(marked.guides) > MAX_GUIDES:
+        raise _Refused(
+            f"{len(marked.guides)} guide frames; Aleph accepts at most {MAX_GUIDES}: "
+            "remove some stills from the guide track or the marker's aleph.guides"
+        )
+    sources = [_resolve(loaded, piece, media_facts) for piece in marked.pieces]
+    rate = sources[0].media_rate
+    for src in sources[1:]:
+        if not same_rate(src.media_rate, rate):
+            raise _Refused(
+                f"the range crosses a cut between media at {rate:g} fps ({sources[0].clip_name}) "
+                f"and {src.media_rate:g} fps ({src.clip_name}); conform the rates or split the "
+                "marker at the cut"
+            )
+    warnings = list(marked.warnings)
+    core = sum(s.count for s in sources)
+    room_head = sources[0].start
+    room_tail = sources[-1].total_frames - (sources[-1].start + sources[-1].count)
+    min_frames = math.ceil(settings.min_seconds * rate - 1e-6)
+    max_frames = math.floor(settings.max_seconds * rate + 1e-6)
+    # Handles beyond a quarter part would leave parts without marked frames.
+    cap = max(0, max_frames // 4)
+    head = min(settings.handles, room_head, cap)
+    tail = min(settings.handles, room_tail, cap)
+    if head + core + tail < min_frames:
+        need = min_frames - (head + core + tail)
+        more_head = min(room_head - head, (need + 1) // 2)
+        more_tail = min(room_tail - tail, need - more_head)
+        more_head = min(room_head - head, need - more_tail)
+        if more_head + more_tail < need:
+            have = (head + core + tail + more_head + more_tail) / rate
+            raise _Refused(
+                f"the range is {core / rate:.2f}s; Aleph needs at least {settings.min_seconds:g}s "
+                f"and the media around it gives only {have:.2f}s: lengthen the marker or use a "
+                "longer take"
+            )
+        head += more_head
+        tail += more_tail
+        warnings.append(
+            f"widened to {settings.min_seconds:g}s with {more_head} frame(s) before and "
+            f"{more_tail} after the marked range"
+        )
+    total = head + core + tail
+    if total > max_frames and not settings.split_long:
+        raise _Refused(
+            f"the range is {total / rate:.2f}s; Aleph accepts at most {settings.max_seconds:g}s: "
+            "shorten the marker or allow splitting"
+        )
+    guide_at = []
+    for spec in marked.guides:
+        index = _guide_index(spec, sources, head, core)
+        guide_at.append((total - 1 if index < 0 else index, spec))
+    guide_at.sort(key=lambda item: item[0])
+
+    parts = _split(total, max_frames, min_frames) if total > max_frames else [(0, total)]
+    clip_names = "+".join(dict.fromkeys(s.clip_name or "?" for s in sources))
+    shots = []
+    for part, (a, b) in enumerate(parts, start=1):
+        segments = []
+        offset = head
+        for src in sources:
+            lo, hi = max(a, offset), min(b, offset + src.count)
+            if hi > lo:
+                segments.append(src.segment(lo - offset, hi - lo))
+            offset += src.count
+        part_head = max(0, min(b, head) - a)
+        part_tail = max(0, b - max(a, head + core))
+        guides = [
+            _guide_frame(spec, index - a, b - a, rate) for index, spec in guide_at if a <= index < b
+        ]
+        name = f"sh{number:03d} {clip_names}" + (
+            f" part {part}/{len(parts)}" if len(parts) > 1 else ""
+        )
+        shots.append(
+            Shot(
+                id=shot_id(prompt, segments, guides, part_head, part_tail, options),
+                name=name,
+                prompt=prompt,
+                segments=segments,
+                guides=guides,
+                head_frames=part_head,
+                tail_frames=part_tail,
+                options=options,
+                marker_name=marked.marker_name,
+                marker_location=marked.location,
+                part=part,
+                parts=len(parts),
+                warnings=warnings,
+            )
+        )
+    return shots
+
+
+def _guide_frame(spec: GuideSpec, index: int, frames: int, rate: float) -> GuideFrame:
+    if index == 0:
+        return GuideFrame(image=spec.image, frame="first", origin=spec.origin)
+    if index == frames - 1:
+        return GuideFrame(image=spec.image, frame="last", origin=spec.origin)
+    stamp = min(round(index / rate, 2), math.floor(frames / rate * 100) / 100)
+    return GuideFrame(image=spec.image, timestamp=stamp, origin=spec.origin)

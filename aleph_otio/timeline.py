@@ -1,0 +1,839 @@
+"""Timelines in and out through OTIO adapters, and edit-request markers as normalised ranges.
+
+This is the only module (besides media and pipeline) that touches timeline files. Reading picks
+the adapter by suffix like OTIO does; writing is atomic. :func:`find_marked_ranges` turns every
+edit-request marker into a :class:`MarkedRange` whose pieces are expressed in each clip's own
+source space, whatever the adapter put into ``marked_range``:
+
+- ``cmx_3600`` (EDL): ``* LOC:`` markers sit on clips but carry *record* timecode.
+- ``fcp_xml`` (FCP 7 XML): clip markers count from the file's first frame, without its timecode.
+- AAF, FCPXML, OTIO: markers are already in their owner's space.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlparse
+
+import opentimelineio as otio
+
+from aleph_otio.config import PlanSettings
+from aleph_otio.errors import TimelineReadError, TimelineWriteError
+
+RT = otio.opentime.RationalTime
+TR = otio.opentime.TimeRange
+
+#: Marker colours OTIO knows (``otio.schema.MarkerColor``).
+KNOWN_COLORS = (
+    "PINK", "RED", "ORANGE", "YELLOW", "GREEN", "CYAN", "BLUE", "PURPLE", "MAGENTA",
+    "BLACK", "WHITE",
+)  # fmt: skip
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr", ".dpx")
+_NTSC_RATES = (24000 / 1001, 30000 / 1001, 48000 / 1001, 60000 / 1001, 120000 / 1001)
+
+
+@dataclass
+class LoadedTimeline:
+    """A timeline as read from ``path`` with ``adapter_name``."""
+
+    timeline: otio.schema.Timeline
+    path: Path
+    adapter_name: str
+
+    @property
+    def folder(self) -> Path:
+        """The folder relative media paths resolve against."""
+        return self.path.parent
+
+
+# --- rates and timecode -------------------------------------------------------------------------
+
+
+def parse_rate(rate: float | int | str | Fraction) -> float:
+    """A frame rate as OTIO wants it: ``"24000/1001"``, ``Fraction``, ``23.976`` -> 23.976023976...
+
+    Near-NTSC literals (23.976, 29.97, 59.94) become the exact x000/1001 value, which OTIO's
+    timecode functions accept (the literals are rejected by OTIO 0.18.1).
+    """
+    try:
+        value = float(Fraction(str(rate).strip())) if isinstance(rate, str) else float(rate)
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"not a frame rate: {rate!r} (use e.g. 24, 25 or 24000/1001)") from None
+    if not value > 0:
+        raise ValueError(f"not a frame rate: {rate!r} (must be positive)")
+    return normalise_rate(value)
+
+
+def normalise_rate(rate: float) -> float:
+    """Snap rates within 0.01 of an NTSC x000/1001 rate or an integer onto it."""
+    for ntsc in _NTSC_RATES:
+        if abs(rate - ntsc) < 0.01:
+            return ntsc
+    if abs(rate - round(rate)) < 1e-6:
+        return float(round(rate))
+    return rate
+
+
+def smpte_rate(rate: float) -> float | None:
+    """The timecode rate for ``rate``, or None when SMPTE timecode cannot express it."""
+    rate = normalise_rate(rate)
+    if RT.is_valid_timecode_rate(rate):
+        return rate
+    nearest = RT.nearest_smpte_timecode_rate(rate)
+    return nearest if abs(nearest - rate) < 0.01 else None
+
+
+def same_rate(a: float, b: float) -> bool:
+    """True when two rates count the same timecode frames (24 and 24000/1001 do)."""
+    return abs(a - b) < 0.05
+
+
+def frames_at(time: otio.opentime.RationalTime, rate: float) -> float:
+    """``time`` as a frame count at ``rate``.
+
+    Rates that count the same timecode frames (24 vs 23.976) are relabelled, not rescaled: NLEs
+    number frames by nominal rate, so rescaling would drift by 0.1 % per hour of timecode.
+    """
+    if same_rate(time.rate, rate):
+        return float(time.value)
+    return float(time.value_rescaled_to(rate))
+
+
+def timecode(time: otio.opentime.RationalTime, rate: float | None = None) -> str:
+    """SMPTE timecode (non-drop-frame) of ``time`` at ``rate``; seconds when no TC rate fits."""
+    rate = rate if rate is not None else time.rate
+    tc_rate = smpte_rate(rate)
+    frames = round(frames_at(time, rate))
+    if tc_rate is None:
+        return f"{frames / rate:.3f}s"
+    # Non-drop-frame: frame numbers from media/EDL start TCs are counted that way.
+    return str(otio.opentime.to_timecode(RT(frames, tc_rate), tc_rate, drop_frame=False))
+
+
+# --- reading and writing ------------------------------------------------------------------------
+
+
+def known_suffixes(*, write: bool = False) -> list[str]:
+    """File suffixes that have an OTIO adapter in this environment."""
+    if write:
+        found = otio.adapters.suffixes_with_defined_adapters(write=True)
+    else:
+        found = otio.adapters.suffixes_with_defined_adapters(read=True)
+    return sorted(found)
+
+
+def _adapter_for(path: Path, adapter_name: str | None, *, write: bool) -> str:
+    if adapter_name:
+        if adapter_name not in otio.adapters.available_adapter_names():
+            names = ", ".join(sorted(otio.adapters.available_adapter_names()))
+            raise ValueError(f"unknown adapter {adapter_name!r}; known adapters: {names}")
+        return adapter_name
+    suffix = path.suffix[1:].lower()
+    try:
+        return str(otio.adapters.from_filepath(str(path)).name)
+    except Exception:  # noqa: BLE001 - OTIO raises several types for "no adapter"
+        listed = ", ".join("." + s for s in known_suffixes(write=write))
+        what = f"suffix .{suffix}" if suffix else "no suffix"
+        raise ValueError(
+            f"{what} has no timeline adapter; use one of {listed} (or pass an adapter name)"
+        ) from None
+
+
+def read_timeline(
+    path: str | os.PathLike[str],
+    *,
+    adapter_name: str | None = None,
+    rate: float | str | Fraction | None = None,
+) -> LoadedTimeline:
+    """Read a timeline file with the OTIO adapter for its suffix (or ``adapter_name``).
+
+    EDLs are read at ``rate`` (default 24; ``"24000/1001"`` and Fractions accepted). A collection
+    (FCPXML event/library) yields its first timeline. The file is never modified.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise TimelineReadError(f"{path}: no such file; check the path")
+    try:
+        name = _adapter_for(path, adapter_name, write=False)
+    except ValueError as exc:
+        raise TimelineReadError(f"{path}: {exc}") from None
+    kwargs: dict[str, Any] = {}
+    if name == "cmx_3600":
+        try:
+            kwargs["rate"] = parse_rate(rate if rate is not None else 24)
+        except ValueError as exc:
+            raise TimelineReadError(f"{path}: {exc}") from None
+    try:
+        result = otio.adapters.read_from_file(str(path.resolve()), adapter_name=name, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - adapters raise anything; the user needs one line
+        detail = " ".join(str(exc).split())[:300] or type(exc).__name__
+        hint = " (is the EDL rate right? pass --rate)" if name == "cmx_3600" else ""
+        raise TimelineReadError(
+            f"{path}: cannot read as {name}: {detail}{hint}; check the file is a complete export"
+        ) from None
+    timeline = _first_timeline(result)
+    if timeline is None:
+        raise TimelineReadError(
+            f"{path}: holds no timeline ({type(result).__name__}); export a sequence/project"
+        )
+    return LoadedTimeline(timeline=timeline, path=path.resolve(), adapter_name=name)
+
+
+def _first_timeline(obj: Any) -> otio.schema.Timeline | None:
+    if isinstance(obj, otio.schema.Timeline):
+        return obj
+    if isinstance(obj, otio.schema.SerializableCollection):
+        for child in obj:
+            found = _first_timeline(child)
+            if found is not None:
+                return found
+    return None
+
+
+def write_timeline(
+    timeline: otio.schema.Timeline,
+    path: str | os.PathLike[str],
+    *,
+    adapter_name: str | None = None,
+    **adapter_args: Any,
+) -> Path:
+    """Write ``timeline`` with the adapter for ``path``'s suffix, atomically.
+
+    The file appears complete or not at all: it is written to a temporary file in the same
+    folder and renamed over ``path``; nothing is left behind on error.
+    """
+    path = Path(path).expanduser().resolve()
+    try:
+        name = _adapter_for(path, adapter_name, write=True)
+    except ValueError as exc:
+        raise TimelineWriteError(f"{path}: {exc}") from None
+    if not path.parent.is_dir():
+        raise TimelineWriteError(f"{path}: folder {path.parent} does not exist; create it first")
+    try:
+        fd, tmp_name = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}"
+        )
+    except OSError as exc:
+        raise TimelineWriteError(
+            f"{path}: cannot write in {path.parent} ({exc.strerror})"
+        ) from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        os.unlink(tmp)  # some adapters refuse to overwrite; the unique name stays ours
+        otio.adapters.write_to_file(timeline, str(tmp), adapter_name=name, **adapter_args)
+        if not tmp.exists():
+            raise RuntimeError("the adapter wrote nothing")
+        _apply_umask(tmp)
+        os.replace(tmp, path)
+    except Exception as exc:  # noqa: BLE001 - any adapter failure becomes one line
+        _remove(tmp)
+        detail = " ".join(str(exc).split())[:300] or type(exc).__name__
+        raise TimelineWriteError(
+            f"{path}: cannot write as {name}: {detail}; try another format (e.g. .otio)"
+        ) from None
+    return path
+
+
+def _apply_umask(path: Path) -> None:
+    # mkstemp files are 0600; give the result the permissions a normal write would have.
+    if path.is_file():
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(path, 0o666 & ~mask)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink()
+
+
+# --- media paths --------------------------------------------------------------------------------
+
+
+def media_path(url: str, folder: Path) -> str:
+    """A reference's ``target_url`` as an absolute local path (URLs other than file:// kept)."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        local = unquote(parsed.path)
+        if parsed.netloc and parsed.netloc != "localhost":
+            local = f"//{parsed.netloc}{local}"
+        return str(Path(local))
+    if parsed.scheme and len(parsed.scheme) > 1:  # http(s)://...; "C:" is a drive, not a scheme
+        return url
+    candidate = Path(url).expanduser()
+    if not candidate.is_absolute():
+        candidate = folder / candidate
+    return os.path.normpath(candidate)
+
+
+def clip_media_path(clip: otio.schema.Clip, folder: Path) -> str | None:
+    """The clip's source file as an absolute path, or None when it has no file media."""
+    ref = clip.media_reference
+    if isinstance(ref, otio.schema.ExternalReference) and ref.target_url:
+        return media_path(ref.target_url, folder)
+    return None
+
+
+def is_still(clip: otio.schema.Clip) -> bool:
+    """True for a clip whose media is a still image (or an image sequence)."""
+    ref = clip.media_reference
+    if isinstance(ref, otio.schema.ImageSequenceReference):
+        return True
+    if isinstance(ref, otio.schema.ExternalReference) and ref.target_url:
+        return (
+            Path(urlparse(ref.target_url).path or ref.target_url).suffix.lower() in IMAGE_SUFFIXES
+        )
+    return False
+
+
+def still_image_path(clip: otio.schema.Clip, folder: Path) -> str | None:
+    """The image file a still clip shows (first frame of an image sequence)."""
+    ref = clip.media_reference
+    if isinstance(ref, otio.schema.ImageSequenceReference):
+        return media_path(ref.target_url_for_image_number(0), folder)
+    return clip_media_path(clip, folder)
+
+
+# --- marked ranges ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Piece:
+    """The part of one clip a marked range covers."""
+
+    track_index: int
+    clip_index: int
+    clip: otio.schema.Clip
+    source_range: otio.opentime.TimeRange  # in the clip's source space (clip.source_range's)
+    record_range: otio.opentime.TimeRange  # in the track's time
+    stack_range: otio.opentime.TimeRange  # in the timeline stack's time
+
+    @property
+    def track(self) -> otio.schema.Track:
+        parent = self.clip.parent()
+        assert isinstance(parent, otio.schema.Track)
+        return parent
+
+
+@dataclass(frozen=True)
+class GuideSpec:
+    """A guide still requested for a marked range, before the plan positions it.
+
+    Exactly one of ``stack_time`` (a still on the guide track: the frame under its start),
+    ``frame`` or ``timestamp`` (seconds from the marked range's first frame) is set.
+    """
+
+    image: str
+    origin: str
+    stack_time: otio.opentime.RationalTime | None = None
+    frame: Literal["first", "last"] | None = None
+    timestamp: float | None = None
+
+
+@dataclass
+class MarkedRange:
+    """One edit request: a prompt and the clip ranges it covers (several across a cut)."""
+
+    prompt: str
+    options: dict[str, Any]
+    marker_name: str
+    marker_color: str
+    location: str
+    scope: Literal["clip", "track", "stack"]
+    pieces: list[Piece]
+    guides: list[GuideSpec] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def stack_start(self) -> otio.opentime.RationalTime:
+        return self.pieces[0].stack_range.start_time
+
+
+class _Refused(Exception):
+    """One marker cannot be used; the message is the reason and what to do."""
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _nested(metadata: Mapping[str, Any], *keys: str) -> Any:
+    value: Any = metadata
+    for key in keys:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _comments(marker: otio.schema.Marker) -> list[str]:
+    """Every free-text note an adapter may have put on a marker, best first."""
+    meta = marker.metadata
+    texts = [
+        _text(getattr(marker, "comment", "")),
+        _text(_nested(meta, "fcp_xml", "comment")),
+        _text(_nested(meta, "Resolve_OTIO", "Note")),
+        _text(_nested(meta, "AAF", "Comment")),
+    ]
+    return [t for t in texts if t]
+
+
+def _marker_colors(marker: otio.schema.Marker) -> set[str]:
+    colors = {str(marker.color).upper()}
+    raw = _nested(marker.metadata, "cmx_3600", "color")
+    if isinstance(raw, str):
+        colors.add(raw.upper())
+    resolve = _nested(marker.metadata, "Resolve_OTIO", "Color")
+    if isinstance(resolve, str):
+        colors.add(resolve.upper())
+    return colors
+
+
+@dataclass
+class _Request:
+    prompt: str
+    options: dict[str, Any]
+    guides: list[Any]
+
+
+def _edit_request(marker: otio.schema.Marker, settings: PlanSettings) -> _Request | None:
+    """The prompt and options of ``marker`` if it is an edit request, else None."""
+    prefix = settings.prefix.lower()
+    meta_obj = marker.metadata.get("aleph") if isinstance(marker.metadata, Mapping) else None
+    prefixed: str | None = None
+    for text in [_text(marker.name), *_comments(marker)]:
+        if prefix and text.lower().startswith(prefix):
+            prefixed = text[len(prefix) :].strip()
+            break
+    by_color = bool(
+        settings.marker_color and settings.marker_color.upper() in _marker_colors(marker)
+    )
+    if meta_obj is None and prefixed is None and not by_color:
+        return None
+    if meta_obj is not None and not isinstance(meta_obj, Mapping):
+        raise _Refused('metadata "aleph" must be an object like {"prompt": "..."}')
+    meta: Mapping[str, Any] = meta_obj or {}
+    prompt = meta.get("prompt")
+    if prompt is not None and not isinstance(prompt, str):
+        raise _Refused('metadata "aleph.prompt" must be text')
+    if not prompt:
+        if prefixed is not None:
+            prompt = prefixed
+        else:
+            comments = _comments(marker)
+            prompt = comments[0] if comments else _text(marker.name)
+    options = {k: v for k, v in meta.items() if k not in ("prompt", "guides")}
+    guides = meta.get("guides") or []
+    if not isinstance(guides, list):
+        raise _Refused(
+            'metadata "aleph.guides" must be a list of {"image": ..., "frame"|"timestamp"}'
+        )
+    return _Request(prompt=str(prompt).strip(), options=dict(options), guides=list(guides))
+
+
+def _is_point(r: otio.opentime.TimeRange) -> bool:
+    # NLEs store "point" markers as 0 or 1 frame long (AAF, FCPXML); one frame is no edit range.
+    return r.duration.value <= 0 or r.duration.to_seconds() <= 1.0 / r.start_time.rate + 1e-9
+
+
+def intersect(
+    a: otio.opentime.TimeRange, b: otio.opentime.TimeRange
+) -> otio.opentime.TimeRange | None:
+    """The overlap of two ranges (``TimeRange.clamped`` is not an intersection)."""
+    start = max(a.start_time, b.start_time)
+    end = min(a.end_time_exclusive(), b.end_time_exclusive())
+    if end <= start:
+        return None
+    return TR.range_from_start_end_time(start, end)
+
+
+def _normalised_clip_range(
+    loaded: LoadedTimeline, clip: otio.schema.Clip, marker: otio.schema.Marker
+) -> otio.opentime.TimeRange:
+    """A clip marker's range in the clip's source space, undoing adapter quirks."""
+    r = marker.marked_range
+    if loaded.adapter_name == "cmx_3600":
+        # LOC timecodes are record time although the adapter puts them on the clip.
+        start = loaded.timeline.tracks.transformed_time(r.start_time, clip)
+        return TR(start, r.duration)
+    if loaded.adapter_name == "fcp_xml":
+        avail = clip.media_reference.available_range if clip.media_reference else None
+        if avail is not None:
+            offset = avail.start_time.rescaled_to(r.start_time.rate)
+            return TR(r.start_time + offset, r.duration)
+    return r
+
+
+def _stack_time(loaded: LoadedTimeline, time: otio.opentime.RationalTime) -> str:
+    """Absolute record timecode of a stack time."""
+    gst = loaded.timeline.global_start_time
+    absolute = time + gst.rescaled_to(time.rate) if gst is not None else time
+    return timecode(absolute)
+
+
+def _location(
+    loaded: LoadedTimeline,
+    track: otio.schema.Track | None,
+    clip: otio.schema.Clip | None,
+    stack_time: otio.opentime.RationalTime,
+    marker: otio.schema.Marker,
+) -> str:
+    parts = [loaded.path.name]
+    if track is not None:
+        parts.append(f"track {track.name or '?'}")
+    else:
+        parts.append("timeline marker")
+    if clip is not None:
+        parts.append(f"clip {clip.name or '?'}")
+    parts.append(_stack_time(loaded, stack_time))
+    if marker.name:
+        parts.append(f"marker {marker.name[:40]!r}")
+    return ", ".join(parts)
+
+
+def _video_tracks(
+    loaded: LoadedTimeline, settings: PlanSettings
+) -> Iterator[tuple[int, otio.schema.Track, bool]]:
+    """(index in timeline.tracks, track, is_guide_track) for every video track."""
+    guide = settings.guide_track.strip().lower()
+    for index, track in enumerate(loaded.timeline.tracks):
+        if isinstance(track, otio.schema.Track) and track.kind == otio.schema.TrackKind.Video:
+            yield index, track, bool(guide) and (track.name or "").strip().lower() == guide
+
+
+def _piece(
+    loaded: LoadedTimeline,
+    track_index: int,
+    track: otio.schema.Track,
+    clip_index: int,
+    clip: otio.schema.Clip,
+    source: otio.opentime.TimeRange,
+) -> Piece:
+    record = clip.transformed_time_range(source, track)
+    stack = clip.transformed_time_range(source, loaded.timeline.tracks)
+    return Piece(track_index, clip_index, clip, source, record, stack)
+
+
+def _clip_marker(
+    loaded: LoadedTimeline,
+    track_index: int,
+    track: otio.schema.Track,
+    clip_index: int,
+    clip: otio.schema.Clip,
+    marker: otio.schema.Marker,
+) -> tuple[list[Piece], list[str]]:
+    bounds = clip.trimmed_range()
+    r = _normalised_clip_range(loaded, clip, marker)
+    if _is_point(r):
+        if not bounds.contains(r.start_time) and r.start_time != bounds.start_time:
+            raise _Refused(
+                f"marker at source {timecode(r.start_time)} is outside its clip "
+                f"({timecode(bounds.start_time)}-{timecode(bounds.end_time_exclusive())}); "
+                "move it onto the clip"
+            )
+        return [_piece(loaded, track_index, track, clip_index, clip, bounds)], []
+    covered = intersect(r, bounds)
+    if covered is None:
+        raise _Refused(
+            f"marker {timecode(r.start_time)}-{timecode(r.end_time_exclusive())} is outside its "
+            f"clip ({timecode(bounds.start_time)}-{timecode(bounds.end_time_exclusive())}); "
+            "move it onto the clip"
+        )
+    warnings = []
+    if covered.duration != r.duration:
+        warnings.append("marker extends past its clip; only the part on the clip is used")
+    return [_piece(loaded, track_index, track, clip_index, clip, covered)], warnings
+
+
+def _composition_hits(
+    loaded: LoadedTimeline,
+    track_index: int,
+    track: otio.schema.Track,
+    r: otio.opentime.TimeRange,
+) -> tuple[list[Piece], list[str]]:
+    """Pieces of the clips a track-time range covers (a point covers the clip under it)."""
+    if _is_point(r):
+        for index, child in enumerate(track):
+            span = track.range_of_child_at_index(index)
+            if isinstance(child, otio.schema.Clip) and span.contains(r.start_time):
+                return [_piece(loaded, track_index, track, index, child, child.trimmed_range())], []
+        raise _Refused(f"no clip under the marker on track {track.name or track_index}")
+    pieces: list[Piece] = []
+    warnings: list[str] = []
+    for index, child in enumerate(track):
+        if isinstance(child, otio.schema.Transition):
+            continue
+        span = track.range_of_child_at_index(index)
+        overlap = intersect(r, span)
+        if overlap is None:
+            continue
+        if not isinstance(child, otio.schema.Clip):
+            at = track.transformed_time(overlap.start_time, loaded.timeline.tracks)
+            raise _Refused(
+                f"marker spans a {type(child).__name__.lower()} at {_stack_time(loaded, at)}; "
+                "Aleph needs continuous picture: split the marker around it"
+            )
+        source = track.transformed_time_range(overlap, child)
+        pieces.append(_piece(loaded, track_index, track, index, child, source))
+    if not pieces:
+        raise _Refused(f"no clip under the marker on track {track.name or track_index}")
+    if any(isinstance(c, otio.schema.Transition) for c in track) and len(pieces) > 1:
+        warnings.append("transitions inside the range are sent as hard cuts")
+    return pieces, warnings
+
+
+def _stack_marker_track(
+    loaded: LoadedTimeline, settings: PlanSettings, r: otio.opentime.TimeRange
+) -> tuple[int, otio.schema.Track, otio.opentime.TimeRange]:
+    """The topmost non-guide video track with a clip at the marker's start (what editors see)."""
+    stack = loaded.timeline.tracks
+    for index, track, is_guide in reversed(list(_video_tracks(loaded, settings))):
+        if is_guide:
+            continue
+        local = stack.transformed_time_range(r, track)
+        for child_index, child in enumerate(track):
+            if isinstance(child, otio.schema.Clip) and track.range_of_child_at_index(
+                child_index
+            ).contains(local.start_time):
+                return index, track, local
+    raise _Refused("no video clip under the timeline marker")
+
+
+def _guides_from_track(
+    loaded: LoadedTimeline,
+    settings: PlanSettings,
+    pieces: list[Piece],
+) -> list[GuideSpec]:
+    stack = loaded.timeline.tracks
+    span = TR.range_from_start_end_time(
+        pieces[0].stack_range.start_time, pieces[-1].stack_range.end_time_exclusive()
+    )
+    guides: list[GuideSpec] = []
+    for _, track, is_guide in _video_tracks(loaded, settings):
+        if not is_guide:
+            continue
+        for child in track:
+            if not isinstance(child, otio.schema.Clip) or not is_still(child):
+                continue
+            place = child.transformed_time_range(child.trimmed_range(), stack)
+            overlap = intersect(place, span)
+            if overlap is None:
+                continue
+            image = still_image_path(child, loaded.folder)
+            if image is None:
+                continue
+            _require_image(image, f"guide still {child.name or '?'} on {track.name}")
+            guides.append(
+                GuideSpec(
+                    image=image,
+                    origin=f"{track.name} clip {child.name or '?'} at "
+                    f"{_stack_time(loaded, place.start_time)}",
+                    stack_time=overlap.start_time,
+                )
+            )
+    return guides
+
+
+def _require_image(image: str, what: str) -> None:
+    if "://" not in image and not os.path.isfile(image):
+        raise _Refused(f"{what}: image {image} not found; fix the path or remove the guide")
+
+
+def _guides_from_metadata(loaded: LoadedTimeline, raw: list[Any]) -> list[GuideSpec]:
+    guides = []
+    for i, item in enumerate(raw):
+        where = f"aleph.guides[{i}]"
+        if not isinstance(item, Mapping) or not isinstance(item.get("image"), str):
+            raise _Refused(f'{where} must be {{"image": "still.png", "frame": "first"}}')
+        image = media_path(item["image"], loaded.folder)
+        _require_image(image, where)
+        frame = item.get("frame")
+        stamp = item.get("timestamp")
+        if frame is not None and stamp is not None:
+            raise _Refused(f'{where}: give "frame" or "timestamp", not both')
+        if frame is not None:
+            position: Literal["first", "last"]
+            if frame in (0, "0", "first"):
+                position = "first"
+            elif frame in (-1, "-1", "last"):
+                position = "last"
+            else:
+                raise _Refused(f'{where}: frame must be "first" or "last", not {frame!r}')
+            guides.append(GuideSpec(image=image, origin=where, frame=position))
+        elif stamp is not None:
+            if isinstance(stamp, bool) or not isinstance(stamp, int | float) or stamp < 0:
+                raise _Refused(f"{where}: timestamp must be seconds >= 0, not {stamp!r}")
+            guides.append(GuideSpec(image=image, origin=where, timestamp=float(stamp)))
+        else:
+            guides.append(GuideSpec(image=image, origin=where, frame="first"))
+    return guides
+
+
+def _check_color(loaded: LoadedTimeline, settings: PlanSettings) -> list[str]:
+    color = settings.marker_color
+    if not color or color.upper() in KNOWN_COLORS:
+        return []
+    for marker in _all_markers(loaded.timeline):
+        if color.upper() in _marker_colors(marker):
+            return []
+    return [
+        f"{loaded.path.name}: unknown marker colour {color!r}; "
+        f"use one of {', '.join(c.lower() for c in KNOWN_COLORS)}"
+    ]
+
+
+def _all_markers(timeline: otio.schema.Timeline) -> Iterator[otio.schema.Marker]:
+    yield from timeline.tracks.markers
+    for child in timeline.tracks.find_children():
+        yield from getattr(child, "markers", [])
+
+
+def find_marked_ranges(
+    loaded: LoadedTimeline, settings: PlanSettings
+) -> tuple[list[MarkedRange], list[str]]:
+    """Every edit-request marker as a :class:`MarkedRange`, plus one-line errors.
+
+    Markers on clips are read in clip time, markers on tracks and on the timeline in record time;
+    adapter quirks are undone first. Markers on the guide track are ignored. A marker that
+    cannot be used becomes an error line naming file, track, clip and timecode; the rest still
+    come back. Ranges are ordered by record time.
+    """
+    errors = _check_color(loaded, settings)
+    ranges: list[MarkedRange] = []
+    stack = loaded.timeline.tracks
+    video = {index: (track, is_guide) for index, track, is_guide in _video_tracks(loaded, settings)}
+
+    def add(
+        marker: otio.schema.Marker,
+        track: otio.schema.Track | None,
+        clip: otio.schema.Clip | None,
+        stack_time: otio.opentime.RationalTime,
+        scope: Literal["clip", "track", "stack"],
+        build: Any,
+    ) -> None:
+        location = _location(loaded, track, clip, stack_time, marker)
+        try:
+            request = _edit_request(marker, settings)
+            if request is None:
+                return
+            if not request.prompt:
+                raise _Refused(
+                    f"the prompt is empty; type it after {settings.prefix!r} in the marker"
+                )
+            pieces, warnings = build()
+            guides = _guides_from_track(loaded, settings, pieces)
+            guides += _guides_from_metadata(loaded, request.guides)
+        except _Refused as exc:
+            errors.append(f"{location}: {exc}")
+            return
+        location = _location(loaded, track, clip, pieces[0].stack_range.start_time, marker)
+        ranges.append(
+            MarkedRange(
+                prompt=request.prompt,
+                options=request.options,
+                marker_name=marker.name,
+                marker_color=str(marker.color),
+                location=location,
+                scope=scope,
+                pieces=pieces,
+                guides=guides,
+                warnings=warnings,
+            )
+        )
+
+    # Stack (timeline) markers: record time of the whole edit.
+    for marker in stack.markers:
+        r = marker.marked_range
+
+        def build_stack(r: otio.opentime.TimeRange = r) -> tuple[list[Piece], list[str]]:
+            index, track, local = _stack_marker_track(loaded, settings, r)
+            return _composition_hits(loaded, index, track, local)
+
+        add(marker, None, None, r.start_time, "stack", build_stack)
+
+    for track_index, track in enumerate(stack):
+        if not isinstance(track, otio.schema.Track):
+            continue
+        is_video = track_index in video
+        is_guide = is_video and video[track_index][1]
+        if is_guide:
+            continue
+        for marker in track.markers:
+            r = marker.marked_range
+            stack_time = track.transformed_time(r.start_time, stack)
+            if not is_video:
+                if _safe_request(marker, settings):
+                    errors.append(
+                        f"{_location(loaded, track, None, stack_time, marker)}: marker is on a "
+                        f"{track.kind.lower()} track; put it on a video track or clip"
+                    )
+                continue
+
+            def build_track(
+                r: otio.opentime.TimeRange = r, ti: int = track_index, t: otio.schema.Track = track
+            ) -> tuple[list[Piece], list[str]]:
+                return _composition_hits(loaded, ti, t, r)
+
+            add(marker, track, None, stack_time, "track", build_track)
+        for clip_index, child in enumerate(track):
+            if isinstance(child, otio.schema.Stack):
+                for marker in _nested_markers(child):
+                    if _safe_request(marker, settings):
+                        at = child.transformed_time(marker.marked_range.start_time, stack)
+                        errors.append(
+                            f"{_location(loaded, track, None, at, marker)}: marker is inside a "
+                            "nested sequence/compound clip; put it on the clip in the main timeline"
+                        )
+                continue
+            if not isinstance(child, otio.schema.Clip):
+                continue
+            for marker in child.markers:
+                start = _normalised_clip_range(loaded, child, marker).start_time
+                try:
+                    stack_time = child.transformed_time(start, stack)
+                except Exception:  # noqa: BLE001 - only used for the message
+                    stack_time = start
+                if not is_video:
+                    if _safe_request(marker, settings):
+                        errors.append(
+                            f"{_location(loaded, track, child, stack_time, marker)}: marker is "
+                            f"on a {track.kind.lower()} clip; put it on the video clip"
+                        )
+                    continue
+
+                def build_clip(
+                    m: otio.schema.Marker = marker,
+                    ti: int = track_index,
+                    t: otio.schema.Track = track,
+                    ci: int = clip_index,
+                    c: otio.schema.Clip = child,
+                ) -> tuple[list[Piece], list[str]]:
+                    return _clip_marker(loaded, ti, t, ci, c, m)
+
+                add(marker, track, child, stack_time, "clip", build_clip)
+    ranges.sort(key=lambda m: (m.stack_start.to_seconds(), m.pieces[0].track_index))
+    return ranges, errors
+
+
+def _nested_markers(stack: otio.schema.Stack) -> Iterator[otio.schema.Marker]:
+    yield from stack.markers
+    for child in stack.find_children():
+        yield from getattr(child, "markers", [])
+
+
+def _safe_request(marker: otio.schema.Marker, settings: PlanSettings) -> bool:
+    try:
+        return _edit_request(marker, settings) is not None
+    except _Refused:
+        return True
