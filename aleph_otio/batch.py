@@ -382,6 +382,21 @@ def default_media_facts() -> Callable[[str], MediaFacts | None] | None:
     return facts
 
 
+def guess_source_adapter(timeline: otio.schema.Timeline) -> str:
+    """The adapter a timeline was most likely read with, from the metadata adapters leave.
+
+    The marker normaliser needs it (EDL and FCP 7 XML markers are not in clip space) and an
+    OTIO adapter is handed the timeline without knowing where it came from.
+    """
+    for item in [timeline, timeline.tracks, *timeline.tracks.find_children()]:
+        metadata = item.metadata
+        if "cmx_3600" in metadata:
+            return "cmx_3600"
+        if "fcp_xml" in metadata:
+            return "fcp_xml"
+    return "otio_json"
+
+
 def plan_otio_timeline(
     timeline: otio.schema.Timeline,
     settings: PlanSettings,
@@ -389,14 +404,19 @@ def plan_otio_timeline(
     timeline_path: str = "",
     adapter_name: str | None = None,
 ) -> Plan:
-    """Plan an in-memory timeline (what the adapter is handed) with the real planner."""
+    """Plan an in-memory timeline (what the adapter is handed) with the real planner.
+
+    Relative media paths resolve against ``timeline_path``'s folder, else the current folder
+    (as OTIO's own tools do).
+    """
     from aleph_otio.plan import plan_timeline
     from aleph_otio.timeline import LoadedTimeline
 
+    path = Path(timeline_path or f"{timeline.name or 'timeline'}.otio").expanduser().absolute()
     loaded = LoadedTimeline(
         timeline=timeline,
-        path=Path(timeline_path) if timeline_path else Path(f"{timeline.name or 'timeline'}.otio"),
-        adapter_name=adapter_name,
+        path=path,
+        adapter_name=adapter_name or guess_source_adapter(timeline),
     )
     return plan_timeline(loaded, settings, media_facts=default_media_facts())
 
