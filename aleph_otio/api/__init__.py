@@ -7,6 +7,13 @@ Usable on its own::
 
 from __future__ import annotations
 
+from aleph_otio.api.client import (
+    AlephClient,
+    ResultFailure,
+    TaskOutcome,
+    UploadedMedia,
+    WaitTimeoutError,
+)
 from aleph_otio.api.models import (
     APIErrorObject,
     FrameImage,
@@ -22,6 +29,11 @@ from aleph_otio.api.models import (
 )
 
 __all__ = [
+    "AlephClient",
+    "ResultFailure",
+    "TaskOutcome",
+    "UploadedMedia",
+    "WaitTimeoutError",
     "APIErrorObject",
     "FrameImage",
     "GetResponseTask",
