@@ -1,0 +1,1097 @@
+"""The emulator: a real HTTP server speaking the Runware task protocol for Aleph 2.0.
+
+``POST /v1`` takes JSON arrays of tasks; ``GET /v1/media/<uuid>.<ext>`` serves uploads and
+``GET /v1/media/results/<videoUUID>.<ext>`` serves results. Jobs run on a pool of worker threads;
+webhooks and uploadEndpoint PUTs go out on their own threads. See docs/emulator.md.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+import logging
+import queue
+import random
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from aleph_otio.emulator import media
+from aleph_otio.emulator.state import (
+    Delivery,
+    EmulatorConfig,
+    Faults,
+    Generation,
+    Job,
+    StoredMedia,
+)
+from aleph_otio.emulator.validate import (
+    FrameSpec,
+    TaskError,
+    is_http_url,
+    is_uuid4,
+    require_task_uuid,
+    validate_video_inference,
+)
+
+log = logging.getLogger("aleph_otio.emulator")
+
+TASK_TYPES = (
+    "authentication",
+    "videoInference",
+    "getResponse",
+    "mediaStorage",
+    "imageUpload",
+    "getTaskDetails",
+    "ping",
+)
+_STATUS_CODES = {
+    401: "invalidApiKey",
+    402: "insufficientCredits",
+    408: "requestTimeout",
+    429: "rateLimitExceeded",
+    500: "internalServerError",
+    502: "serviceUnavailable",
+    503: "serviceUnavailable",
+    504: "serverTimeout",
+}
+
+Handled = tuple[list[dict[str, Any]], list[TaskError]]
+
+
+def _redact(task: object) -> object:
+    """A deep copy of a task without its API key (``received`` and task details keep these)."""
+    if isinstance(task, dict):
+        return {k: copy.deepcopy(v) for k, v in task.items() if k != "apiKey"}
+    return copy.deepcopy(task)
+
+
+class _Drop(Exception):
+    """Raised inside a handler to close the socket without an answer."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        self.server.emulator._handle_post(self)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.server.emulator._handle_get(self, head=False)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self.server.emulator._handle_get(self, head=True)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        log.debug("%s " + format, self.client_address[0], *args)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    emulator: Emulator
+
+
+class Emulator:
+    """A local Runware-compatible server for ``runway:aleph@2.0``; use as a context manager.
+
+    ``base_url`` is the task endpoint; ``received``, ``jobs``, ``webhooks`` and ``uploads``
+    record what happened, for tests; ``faults`` can be changed while it runs.
+    """
+
+    def __init__(
+        self, config: EmulatorConfig | None = None, *, faults: Faults | None = None
+    ) -> None:
+        self.config = config or EmulatorConfig()
+        self.faults: Faults = faults if faults is not None else self.config.faults
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._active = 0  # queued + running jobs + pending deliveries
+        self._stop = threading.Event()
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._received: list[dict[str, Any]] = []
+        self._jobs: dict[str, Job] = {}
+        self._used: set[str] = set()
+        self._details: dict[str, dict[str, Any]] = {}
+        self._media: dict[str, StoredMedia] = {}
+        self._fetched: dict[str, Path] = {}
+        self._results: dict[str, Generation] = {}
+        self._deliveries: list[Delivery] = []
+        self._committed = 0.0
+        self.spent = 0.0
+        self._workers: list[threading.Thread] = []
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.storage = Path()
+        self.base_url = ""
+        self.root_url = ""
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        """Bind the socket, start the workers and serve in a background thread."""
+        cfg = self.config
+        if cfg.storage_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="aleph-emulator-")
+            self.storage = Path(self._tmp.name)
+        else:
+            self.storage = Path(cfg.storage_dir)
+        for sub in ("media", "results", "fetched"):
+            (self.storage / sub).mkdir(parents=True, exist_ok=True)
+        self._server = _Server((cfg.host, cfg.port), _Handler)
+        self._server.emulator = self
+        port = self._server.server_address[1]
+        host = "127.0.0.1" if cfg.host in ("", "0.0.0.0", "::") else cfg.host
+        host = f"[{host}]" if ":" in host else host
+        self.root_url = f"http://{host}:{port}"
+        self.base_url = f"{self.root_url}/v1"
+        for i in range(max(1, cfg.concurrency)):
+            worker = threading.Thread(target=self._work, name=f"emulator-worker-{i}", daemon=True)
+            worker.start()
+            self._workers.append(worker)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
+        self._thread.start()
+        log.info("emulator listening on %s", self.base_url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, stop the workers and remove temporary storage."""
+        self._stop.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        for _ in self._workers:
+            self._queue.put(None)
+        for worker in self._workers:
+            worker.join(timeout=10)
+        self._workers.clear()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- what tests look at -----------------------------------------------------------------
+
+    @property
+    def received(self) -> list[dict[str, Any]]:
+        """Every task object received, in order (API keys removed)."""
+        with self._lock:
+            return copy.deepcopy(self._received)
+
+    @property
+    def jobs(self) -> dict[str, Job]:
+        """Jobs started, by lower-case taskUUID (one per accepted videoInference)."""
+        with self._lock:
+            return dict(self._jobs)
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        with self._lock:
+            return list(self._deliveries)
+
+    @property
+    def webhooks(self) -> list[Delivery]:
+        """Webhook POSTs made (one per finished result, duplicates included)."""
+        return [d for d in self.deliveries if d.kind == "webhook"]
+
+    @property
+    def uploads(self) -> list[Delivery]:
+        """uploadEndpoint PUTs made (one per successful result)."""
+        return [d for d in self.deliveries if d.kind == "upload"]
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Block until no job is queued or running and every delivery is done.
+
+        Raises TimeoutError when that does not happen within ``timeout`` seconds.
+        """
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._active == 0, timeout=timeout):
+                raise TimeoutError(f"emulator still busy after {timeout:g} s ({self._active} open)")
+
+    def expire_results(self, task_uuid: str | None = None) -> int:
+        """Expire finished results now (of one task, or all): their URLs answer 404 afterwards.
+
+        Returns how many results were expired.
+        """
+        now = time.time()
+        count = 0
+        with self._lock:
+            jobs = [self._jobs[task_uuid.lower()]] if task_uuid else list(self._jobs.values())
+            for job in jobs:
+                for gen in job.generations:
+                    if gen.status == "success" and not gen.expired(now):
+                        gen.expires_at = now
+                        count += 1
+        return count
+
+    # --- HTTP -------------------------------------------------------------------------------
+
+    def _take(self, name: str) -> bool:
+        """Consume one unit of a fault counter; True when it fired."""
+        with self._lock:
+            value = getattr(self.faults, name)
+            if value > 0:
+                setattr(self.faults, name, value - 1)
+                return True
+            return False
+
+    def _send(
+        self,
+        h: BaseHTTPRequestHandler,
+        status: int,
+        body: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        if self.faults.slow_response > 0:
+            self._stop.wait(self.faults.slow_response)
+        payload = json.dumps(body).encode()
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(payload)))
+        for key, value in (headers or {}).items():
+            h.send_header(key, value)
+        h.end_headers()
+        h.wfile.write(payload)
+
+    @staticmethod
+    def _drop(h: BaseHTTPRequestHandler) -> None:
+        h.close_connection = True
+        try:
+            h.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    @staticmethod
+    def _envelope(
+        data: list[dict[str, Any]], errors: list[TaskError]
+    ) -> tuple[int, dict[str, Any]]:
+        body: dict[str, Any] = {}
+        if data or not errors:
+            body["data"] = data
+        if errors:
+            body["errors"] = [e.to_dict() for e in errors]
+        status = 200 if data or not errors else max(e.status for e in errors)
+        return status, body
+
+    def _handle_post(self, h: BaseHTTPRequestHandler) -> None:
+        path = urlsplit(h.path).path.rstrip("/")
+        length = h.headers.get("Content-Length")
+        if length is None or not length.isdigit():
+            self._send(h, 411, _error_body("invalidRequest", "Content-Length is required."))
+            return
+        if int(length) > self.config.max_body_bytes:
+            h.close_connection = True
+            self._send(h, 413, _error_body("requestTooLarge", "Request body is too large."))
+            return
+        raw = h.rfile.read(int(length))
+        if path != "/v1":
+            self._send(h, 404, _error_body("notFound", f"No endpoint at {path}; POST to /v1."))
+            return
+        try:
+            tasks: object = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            tasks = None
+            parsed = False
+        else:
+            parsed = True
+        with self._lock:
+            if isinstance(tasks, list):
+                self._received.extend(_redact(t) for t in tasks)  # type: ignore[misc]
+            elif isinstance(tasks, dict):
+                self._received.append(_redact(tasks))  # type: ignore[arg-type]
+        if self._take("drop_connections"):
+            log.info("fault: dropped a request unanswered")
+            self._drop(h)
+            return
+        with self._lock:
+            burst = self.faults.status_burst.pop(0) if self.faults.status_burst else None
+        if burst is not None:
+            headers = {}
+            if self.faults.retry_after is not None:
+                headers["Retry-After"] = f"{self.faults.retry_after:g}"
+            burst_errors = [
+                TaskError(
+                    _STATUS_CODES.get(burst, "serverError"),
+                    f"Injected fault: HTTP {burst}; retry later with the same taskUUID.",
+                    status=burst,
+                    task_type=t.get("taskType") if isinstance(t.get("taskType"), str) else None,
+                    task_uuid=t.get("taskUUID") if isinstance(t.get("taskUUID"), str) else None,
+                )
+                for t in (tasks if isinstance(tasks, list) else [])
+                if isinstance(t, dict) and t.get("taskType") != "authentication"
+            ] or [
+                TaskError(_STATUS_CODES.get(burst, "serverError"), f"Injected fault: HTTP {burst}.")
+            ]
+            log.info("fault: answered HTTP %d", burst)
+            self._send(h, burst, {"errors": [e.to_dict() for e in burst_errors]}, headers)
+            return
+        if not parsed or not isinstance(tasks, list):
+            self._send(
+                h,
+                400,
+                _error_body(
+                    "invalidRequestBody",
+                    "The body must be a JSON array of task objects.",
+                ),
+            )
+            return
+        auth_error = self._authenticate(h, tasks)
+        if auth_error is not None:
+            self._send(h, 401, {"errors": [auth_error.to_dict()]})
+            return
+        data: list[dict[str, Any]] = []
+        errors: list[TaskError] = []
+        accepted = False
+        for index, task in enumerate(tasks):
+            items, errs = self._dispatch(index, task, tasks)
+            data.extend(items)
+            errors.extend(errs)
+            accepted = accepted or any(
+                i.get("taskType") == "videoInference" and "status" not in i for i in items
+            )
+        status, body = self._envelope(data, errors)
+        log.info(
+            "POST /v1 %s -> %d",
+            ",".join(str(t.get("taskType")) for t in tasks if isinstance(t, dict)) or "[]",
+            status,
+        )
+        if accepted and self._take("drop_after_accept"):
+            log.info("fault: accepted the task, then dropped the connection")
+            self._drop(h)
+            return
+        self._send(h, status, body)
+
+    def _authenticate(self, h: BaseHTTPRequestHandler, tasks: list[Any]) -> TaskError | None:
+        key: str | None = None
+        header = h.headers.get("Authorization", "")
+        if header[:7].lower() == "bearer ":
+            key = header[7:].strip()
+        elif tasks and isinstance(tasks[0], dict) and tasks[0].get("taskType") == "authentication":
+            value = tasks[0].get("apiKey")
+            key = value if isinstance(value, str) else None
+        expected = self.config.api_key
+        if key and (expected is None or hmac.compare_digest(key.encode(), expected.encode())):
+            return None
+        return TaskError(
+            "invalidApiKey",
+            "Invalid or missing API key: send 'Authorization: Bearer <key>' or a leading "
+            "authentication task.",
+            parameter="apiKey",
+            status=401,
+            task_type="authentication",
+        )
+
+    def _dispatch(self, index: int, task: object, request: list[Any]) -> Handled:
+        if not isinstance(task, dict):
+            return [], [TaskError("invalidTask", f"Task {index} is not a JSON object.")]
+        task_type = task.get("taskType")
+        raw_uuid = task.get("taskUUID")
+        handlers: dict[str, Callable[[dict[str, Any]], Handled]] = {
+            "videoInference": self._video_inference,
+            "getResponse": self._get_response,
+            "mediaStorage": self._media_storage,
+            "imageUpload": self._image_upload,
+            "getTaskDetails": self._task_details,
+            "ping": self._ping,
+        }
+        try:
+            if task_type is None:
+                raise TaskError(
+                    "missingParameter",
+                    "Missing required parameter: 'taskType'.",
+                    parameter="taskType",
+                )
+            if task_type == "authentication":
+                if index == 0:
+                    return [], []
+                raise TaskError(
+                    "invalidAuthentication",
+                    "The authentication task must be the first element of the array.",
+                    parameter="taskType",
+                )
+            handler = handlers.get(task_type) if isinstance(task_type, str) else None
+            if handler is None:
+                raise TaskError(
+                    "unsupportedTaskType",
+                    f"Unsupported taskType {task_type!r}.",
+                    parameter="taskType",
+                    allowed=list(TASK_TYPES),
+                )
+            items, errors = handler(task)
+        except TaskError as exc:
+            items, errors = [], [exc]
+        for error in errors:
+            if error.task_type is None and isinstance(task_type, str):
+                error.task_type = task_type
+            if error.task_uuid is None and isinstance(raw_uuid, str):
+                error.task_uuid = raw_uuid
+        if (
+            isinstance(raw_uuid, str)
+            and is_uuid4(raw_uuid)
+            and task_type in ("videoInference", "mediaStorage", "imageUpload")
+            # A replay must not overwrite what the accepted original sent and got.
+            and not any(e.code == "conflictTaskUUID" for e in errors)
+        ):
+            with self._lock:
+                self._details[raw_uuid.lower()] = {
+                    "request": [_redact(t) for t in request],
+                    "response": self._envelope(items, errors)[1],
+                }
+        return items, errors
+
+    # --- tasks ------------------------------------------------------------------------------
+
+    def _check_unused(self, task_uuid: str) -> None:
+        with self._lock:
+            if task_uuid.lower() in self._used:
+                raise _conflict(task_uuid)
+
+    def _video_inference(self, task: dict[str, Any]) -> Handled:
+        task_uuid = require_task_uuid(task, "videoInference")
+        self._check_unused(task_uuid)
+        req = validate_video_inference(task)
+        input_path = self._resolve(req.video, "inputs.video", want="video")
+        try:
+            facts = media.probe_video(input_path)
+        except media.MediaDecodeError as exc:
+            raise TaskError(
+                "invalidMedia",
+                f"inputs.video is not a usable video: {exc}.",
+                parameter="inputs.video",
+            ) from None
+        cfg = self.config
+        if not cfg.min_seconds <= facts.duration <= cfg.max_seconds:
+            raise TaskError(
+                "unsupportedDuration",
+                f"inputs.video lasts {facts.duration:.3f} s ({facts.frames} frames at "
+                f"{float(facts.rate):g} fps); Aleph 2.0 takes {cfg.min_seconds:g} to "
+                f"{cfg.max_seconds:g} s.",
+                parameter="inputs.video",
+                type_="float",
+                allowed=[cfg.min_seconds, cfg.max_seconds],
+            )
+        if min(facts.width, facts.height) > cfg.max_height:
+            raise TaskError(
+                "unsupportedResolution",
+                f"inputs.video is {facts.width}x{facts.height}; at most {cfg.max_height}p is "
+                "accepted: scale it down first.",
+                parameter="inputs.video",
+            )
+        if cfg.max_fps is not None and float(facts.rate) > cfg.max_fps + 1e-6:
+            raise TaskError(
+                "unsupportedFrameRate",
+                f"inputs.video runs at {float(facts.rate):g} fps; at most {cfg.max_fps:g} fps.",
+                parameter="inputs.video",
+            )
+        guides = self._guides(req.frame_images, facts)
+        cost = cfg.price_per_second * facts.duration
+        with self._lock:
+            if cfg.budget is not None and self._committed + cost * req.number_results > cfg.budget:
+                raise TaskError(
+                    "insufficientCredits",
+                    f"This task costs ${cost * req.number_results:.2f}; the emulator's budget of "
+                    f"${cfg.budget:.2f} has ${cfg.budget - self._committed:.2f} left.",
+                    status=402,
+                )
+        fail_code = None
+        if self._take("fail_tasks"):
+            fail_code = self.faults.fail_code
+        elif self._take("safety_rejects"):
+            fail_code = "contentPolicyViolation"
+        rng = random.Random(task_uuid.lower())
+        seeds: list[int] = []
+        while len(seeds) < req.number_results:
+            seed = rng.randrange(1, 2**31)
+            if seed not in seeds:
+                seeds.append(seed)
+        job = Job(
+            task_uuid=task_uuid,
+            task=copy.deepcopy(task),
+            request=req,
+            input_path=input_path,
+            facts=facts,
+            guides=guides,
+            generations=[Generation(index=i, seed=s) for i, s in enumerate(seeds)],
+            fail_code=fail_code,
+        )
+        with self._lock:
+            # Checked again under the lock: two requests with one UUID may race past the first.
+            if task_uuid.lower() in self._used:
+                raise _conflict(task_uuid)
+            self._used.add(task_uuid.lower())
+            self._jobs[task_uuid.lower()] = job
+            self._committed += cost * req.number_results
+            self._active += 1
+        self._queue.put(job)
+        return [{"taskType": "videoInference", "taskUUID": task_uuid}], []
+
+    def _guides(self, specs: list[FrameSpec], facts: media.VideoFacts) -> list[tuple[int, Path]]:
+        """Resolve each frameImages entry to a file and the output frame it constrains."""
+        last = facts.frames - 1
+        out: list[tuple[int, Path]] = []
+        for spec in specs:
+            where = f"inputs.frameImages[{spec.index}]"
+            path = self._resolve(spec.image, "inputs.frameImages.image", want="image", where=where)
+            try:
+                media.load_image(path, (16, 16))
+            except media.MediaDecodeError as exc:
+                raise TaskError(
+                    "invalidImage",
+                    f"{where}.image is not a usable image: {exc}.",
+                    parameter="inputs.frameImages.image",
+                ) from None
+            if spec.frame is not None:
+                position = 0 if spec.frame == "first" else last
+            elif spec.timestamp is not None:
+                if spec.timestamp > facts.duration + 0.005:
+                    raise TaskError(
+                        "invalidTimestamp",
+                        f"{where}.timestamp {spec.timestamp:g} s is after the end of inputs.video "
+                        f"({facts.duration:.2f} s).",
+                        parameter="inputs.frameImages.timestamp",
+                        type_="float",
+                    )
+                position = min(last, round(spec.timestamp * facts.rate))
+            elif len(specs) == 1:
+                position = 0
+            else:
+                # Reference: omitted positions are spread from the first to the last frame.
+                position = round(spec.index * last / (len(specs) - 1))
+            out.append((position, path))
+        return out
+
+    def _get_response(self, task: dict[str, Any]) -> Handled:
+        task_uuid = require_task_uuid(task, "getResponse")
+        with self._lock:
+            job = self._jobs.get(task_uuid.lower())
+            if job is None:
+                raise TaskError(
+                    "taskNotFound",
+                    f"No task {task_uuid} is known to this server; submit it first.",
+                    parameter="taskUUID",
+                    status=self.config.not_found_status,
+                )
+            return self._job_state(job, task_uuid)
+
+    def _job_state(self, job: Job, echo_uuid: str) -> Handled:
+        """Cumulative per-generation state (caller holds the lock)."""
+        items: list[dict[str, Any]] = []
+        errors: list[TaskError] = []
+        for gen in job.generations:
+            wire = self._wire(job, gen, echo_uuid)
+            if isinstance(wire, TaskError):
+                errors.append(wire)
+            else:
+                items.append(wire)
+        return items, errors
+
+    @staticmethod
+    def _wire(job: Job, gen: Generation, echo_uuid: str) -> dict[str, Any] | TaskError:
+        """One generation as sent: a data item, or an error object with ``status: error``."""
+        if gen.status == "error":
+            return TaskError(
+                gen.error_code or "processingFailed",
+                gen.error_message or "The generation failed.",
+                status=200,
+                task_type="videoInference",
+                task_uuid=echo_uuid,
+                extra={"status": "error"},
+            )
+        item: dict[str, Any] = {
+            "taskType": "videoInference",
+            "taskUUID": echo_uuid,
+            "status": gen.status,
+        }
+        if gen.status == "success":
+            item.update(videoUUID=gen.video_uuid, videoURL=gen.url, seed=gen.seed)
+            if job.request.include_cost:
+                item["cost"] = gen.cost
+            if job.request.safety_mode != "none":
+                item["NSFWContent"] = False
+        return item
+
+    def _media_storage(self, task: dict[str, Any]) -> Handled:
+        task_uuid = require_task_uuid(task, "mediaStorage")
+        self._check_unused(task_uuid)
+        _only(task, ("taskType", "taskUUID", "operation", "media"))
+        operation = task.get("operation")
+        if operation is None:
+            raise TaskError(
+                "missingParameter",
+                "Missing required parameter: 'operation'.",
+                parameter="operation",
+            )
+        if operation not in ("upload", "delete"):
+            raise TaskError(
+                "invalidOperation",
+                f"Invalid value for 'operation': {operation!r}.",
+                parameter="operation",
+                type_="string",
+                allowed=["upload", "delete"],
+            )
+        value = task.get("media")
+        if not isinstance(value, str) or not value:
+            raise TaskError(
+                "missingParameter", "Missing required parameter: 'media'.", parameter="media"
+            )
+        if operation == "delete":
+            with self._lock:
+                stored = self._media.pop(value.lower(), None)
+                self._used.add(task_uuid.lower())
+            if stored is None:
+                raise TaskError("mediaNotFound", f"No stored media {value}.", parameter="media")
+            stored.path.unlink(missing_ok=True)
+            item = {
+                "taskType": "mediaStorage",
+                "taskUUID": task_uuid,
+                "operation": "delete",
+                "mediaUUID": stored.uuid,
+            }
+            return [item], []
+        stored = self._store(value, "media", task_uuid)
+        item = {
+            "taskType": "mediaStorage",
+            "taskUUID": task_uuid,
+            "operation": "upload",
+            "mediaUUID": stored.uuid,
+            "mediaURL": stored.url,
+        }
+        return [item], []
+
+    def _image_upload(self, task: dict[str, Any]) -> Handled:
+        task_uuid = require_task_uuid(task, "imageUpload")
+        self._check_unused(task_uuid)
+        _only(task, ("taskType", "taskUUID", "image"))
+        value = task.get("image")
+        if not isinstance(value, str) or not value:
+            raise TaskError(
+                "missingParameter", "Missing required parameter: 'image'.", parameter="image"
+            )
+        stored = self._store(value, "image", task_uuid, images_only=True)
+        item = {
+            "taskType": "imageUpload",
+            "taskUUID": task_uuid,
+            "imageUUID": stored.uuid,
+            "imageURL": stored.url,
+        }
+        return [item], []
+
+    def _task_details(self, task: dict[str, Any]) -> Handled:
+        task_uuid = require_task_uuid(task, "getTaskDetails")
+        with self._lock:
+            details = self._details.get(task_uuid.lower())
+            job = self._jobs.get(task_uuid.lower())
+            if details is None:
+                raise TaskError(
+                    "taskNotFound",
+                    f"No task {task_uuid} is known to this server.",
+                    parameter="taskUUID",
+                    status=self.config.not_found_status,
+                )
+            response = details["response"]
+            if job is not None:
+                response = self._envelope(*self._job_state(job, job.task_uuid))[1]
+            item = {
+                "taskType": "getTaskDetails",
+                "taskUUID": task_uuid,
+                "request": copy.deepcopy(details["request"]),
+                "response": response,
+            }
+        return [item], []
+
+    @staticmethod
+    def _ping(task: dict[str, Any]) -> Handled:
+        item: dict[str, Any] = {"taskType": "ping", "pong": True}
+        if isinstance(task.get("taskUUID"), str):
+            item["taskUUID"] = task["taskUUID"]
+        return [item], []
+
+    # --- media ------------------------------------------------------------------------------
+
+    def _store(
+        self, value: str, parameter: str, task_uuid: str, images_only: bool = False
+    ) -> StoredMedia:
+        """Save an upload (URL, data URI or raw base64) under a new media UUID."""
+        if is_http_url(value):
+            data = self._resolve(value, parameter, want="any").read_bytes()
+            mime = None
+        else:
+            try:
+                data, mime = media.decode_inline(value)
+            except media.MediaDecodeError as exc:
+                raise TaskError(
+                    "invalidMedia",
+                    f"'{parameter}' could not be decoded: {exc}.",
+                    parameter=parameter,
+                ) from None
+        try:
+            ext = media.extension_for(data, mime)
+        except media.MediaDecodeError as exc:
+            raise TaskError("invalidMedia", f"'{parameter}': {exc}.", parameter=parameter) from None
+        if images_only and ext in media.VIDEO_EXTS:
+            raise TaskError(
+                "invalidImage",
+                f"'{parameter}' is a video; imageUpload takes images only.",
+                parameter=parameter,
+            )
+        media_uuid = str(uuid.uuid4())
+        path = self.storage / "media" / f"{media_uuid}.{ext}"
+        path.write_bytes(data)
+        stored = StoredMedia(
+            uuid=media_uuid, path=path, ext=ext, url=f"{self.base_url}/media/{media_uuid}.{ext}"
+        )
+        with self._lock:
+            if task_uuid.lower() in self._used:
+                path.unlink(missing_ok=True)
+                raise _conflict(task_uuid)
+            self._used.add(task_uuid.lower())
+            self._media[media_uuid] = stored
+        return stored
+
+    def _resolve(self, ref: str, parameter: str, *, want: str, where: str | None = None) -> Path:
+        """A local file for a media reference: stored UUID, URL (ours or fetched), inline data."""
+        where = where or parameter
+        if is_uuid4(ref):
+            with self._lock:
+                stored = self._media.get(ref.lower())
+            if stored is None or not stored.path.exists():
+                raise TaskError(
+                    "mediaNotFound",
+                    f"{where}: no stored media with UUID {ref}; upload it with mediaStorage first.",
+                    parameter=parameter,
+                )
+            return stored.path
+        if is_http_url(ref):
+            local = self._local_path(ref)
+            if local is not None:
+                return local
+            return self._fetch(ref, parameter, where)
+        if want != "image":
+            raise TaskError("invalidMedia", f"{where} must be a UUID or URL.", parameter=parameter)
+        try:
+            data, mime = media.decode_inline(ref)
+            ext = media.extension_for(data, mime)
+        except media.MediaDecodeError as exc:
+            raise TaskError(
+                "invalidImage",
+                f"{where}: not a UUID, URL, data URI or base64 image ({exc}).",
+                parameter=parameter,
+            ) from None
+        path = self.storage / "fetched" / f"{hashlib.sha256(data).hexdigest()[:24]}.{ext}"
+        path.write_bytes(data)
+        return path
+
+    def _local_path(self, url: str) -> Path | None:
+        """Our own media/result URL as a local file (None when the URL is not ours)."""
+        parts = urlsplit(url)
+        if f"{parts.scheme}://{parts.netloc}" != self.root_url:
+            return None
+        name = unquote(parts.path).removeprefix("/v1/media/")
+        if name.startswith("results/"):
+            result = self._results.get(name.removeprefix("results/").split(".")[0].lower())
+            if result is None or result.path is None or result.expired():
+                raise TaskError(
+                    "mediaNotFound", f"{url} is not (or no longer) available.", parameter=None
+                )
+            return result.path
+        stored = self._media.get(name.split(".")[0].lower())
+        if stored is None:
+            raise TaskError("mediaNotFound", f"{url} is not stored on this server.")
+        return stored.path
+
+    def _fetch(self, url: str, parameter: str, where: str) -> Path:
+        with self._lock:
+            cached = self._fetched.get(url)
+        if cached is not None and cached.exists():
+            return cached
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (http(s) only)
+                data = response.read()
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise TaskError(
+                "downloadFailed", f"{where}: could not fetch {url} ({exc}).", parameter=parameter
+            ) from None
+        try:
+            ext = media.extension_for(data)
+        except media.MediaDecodeError as exc:
+            raise TaskError(
+                "invalidMedia", f"{where}: {url}: {exc}.", parameter=parameter
+            ) from None
+        path = self.storage / "fetched" / f"{hashlib.sha256(url.encode()).hexdigest()[:24]}.{ext}"
+        path.write_bytes(data)
+        with self._lock:
+            self._fetched[url] = path
+        return path
+
+    def _handle_get(self, h: BaseHTTPRequestHandler, head: bool) -> None:
+        path = unquote(urlsplit(h.path).path)
+        if path.rstrip("/") == "/v1":
+            self._send(
+                h, 405, _error_body("methodNotAllowed", "POST a JSON array of tasks to /v1.")
+            )
+            return
+        file: Path | None = None
+        content_type = "application/octet-stream"
+        is_result = False
+        if path.startswith("/v1/media/results/"):
+            is_result = True
+            name = path.removeprefix("/v1/media/results/")
+            with self._lock:
+                gen = self._results.get(name.split(".")[0].lower())
+            if gen is not None and gen.path is not None and gen.path.name == name:
+                if gen.expired():
+                    gen.path.unlink(missing_ok=True)
+                    self._send(h, 404, _error_body("mediaExpired", f"{name} has expired (ttl)."))
+                    return
+                file = gen.path
+        elif path.startswith("/v1/media/"):
+            name = path.removeprefix("/v1/media/")
+            with self._lock:
+                stored = self._media.get(name.split(".")[0].lower())
+            if stored is not None and stored.path.name == name:
+                file = stored.path
+        if file is None or not file.exists():
+            self._send(h, 404, _error_body("mediaNotFound", f"Nothing stored at {path}."))
+            return
+        content_type = media.CONTENT_TYPES.get(file.suffix.lstrip("."), content_type)
+        size = file.stat().st_size
+        truncate = is_result and not head and self._take("truncate_downloads")
+        if self.faults.slow_response > 0:
+            self._stop.wait(self.faults.slow_response)
+        h.send_response(200)
+        h.send_header("Content-Type", content_type)
+        h.send_header("Content-Length", str(size))
+        h.end_headers()
+        if head:
+            return
+        with file.open("rb") as fh:
+            if truncate:
+                log.info("fault: truncated download of %s", file.name)
+                h.wfile.write(fh.read(size // 2))
+                h.wfile.flush()
+                self._drop(h)
+                return
+            shutil.copyfileobj(fh, h.wfile)
+
+    # --- workers ----------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            try:
+                self._run(job)
+            except Exception:  # a broken job must not take its worker down
+                log.exception("job %s failed", job.task_uuid)
+            finally:
+                with self._idle:
+                    self._active -= 1
+                    self._idle.notify_all()
+
+    def _run(self, job: Job) -> None:
+        started = time.time()
+        with self._lock:
+            job.started_at = started
+        count = len(job.generations)
+        guides: dict[int, media.Image] | None = None
+        for gen in job.generations:
+            # Results finish one after another, spread over ``latency``: partial results show.
+            wait = started + self.config.latency * (gen.index + 1) / count - time.time()
+            if wait > 0 and self._stop.wait(wait):
+                return
+            if self._stop.is_set():
+                return
+            if job.fail_code:
+                self._finish(job, gen, error=(job.fail_code, _failure_message(job.fail_code)))
+                continue
+            try:
+                if guides is None:
+                    size = (job.facts.width, job.facts.height)
+                    guides = {pos: media.load_image(path, size) for pos, path in job.guides}
+                video_uuid = str(uuid.uuid4())
+                ext = media.FORMATS[job.request.output_format][0]
+                out = self.storage / "results" / f"{video_uuid}.{ext}"
+                media.render(
+                    job.input_path,
+                    out,
+                    output_format=job.request.output_format,
+                    quality=job.request.output_quality,
+                    seed=gen.seed,
+                    guides=guides,
+                    mov_prores=self.config.mov_prores,
+                )
+            except (media.MediaDecodeError, OSError, ValueError) as exc:
+                self._finish(job, gen, error=("processingFailed", f"Processing failed: {exc}"))
+                continue
+            self._finish(job, gen, video_uuid=video_uuid, path=out)
+        with self._lock:
+            job.finished_at = time.time()
+
+    def _finish(
+        self,
+        job: Job,
+        gen: Generation,
+        *,
+        video_uuid: str | None = None,
+        path: Path | None = None,
+        error: tuple[str, str] | None = None,
+    ) -> None:
+        now = time.time()
+        ttl = job.request.ttl if job.request.ttl is not None else self.config.default_ttl
+        with self._lock:
+            gen.finished_at = now
+            if error is not None:
+                gen.status, (gen.error_code, gen.error_message) = "error", error
+            else:
+                assert video_uuid is not None and path is not None
+                gen.status, gen.video_uuid, gen.path = "success", video_uuid, path
+                gen.url = f"{self.base_url}/media/results/{path.name}"
+                gen.cost = round(self.config.price_per_second * job.facts.duration, 6)
+                gen.expires_at = now + ttl if ttl is not None else None
+                self._results[video_uuid] = gen
+                self.spent += gen.cost
+            wire = self._wire(job, gen, job.task_uuid)
+            needs_delivery = bool(
+                job.request.webhook_url or (job.request.upload_endpoint and error is None)
+            )
+            if needs_delivery:
+                self._active += 1
+        log.info("task %s result %d: %s", job.task_uuid, gen.index, gen.status)
+        if needs_delivery:
+            item = wire.to_dict() if isinstance(wire, TaskError) else wire
+            threading.Thread(target=self._deliver, args=(job, gen, item), daemon=True).start()
+
+    # --- deliveries -------------------------------------------------------------------------
+
+    def _deliver(self, job: Job, gen: Generation, item: dict[str, Any]) -> None:
+        try:
+            req = job.request
+            if req.upload_endpoint and gen.status == "success" and gen.path is not None:
+                content_type = media.FORMATS[req.output_format][3]
+                self._attempt(
+                    Delivery(
+                        "upload",
+                        "PUT",
+                        req.upload_endpoint,
+                        job.task_uuid,
+                        gen.video_uuid,
+                        content_type,
+                        gen.path.read_bytes(),
+                    )
+                )
+            if req.webhook_url:
+                if self.config.webhook_bare:
+                    body = item
+                else:
+                    body = {"data" if gen.status == "success" else "errors": [item]}
+                payload = json.dumps(body).encode()
+                times = 2 if self._take("duplicate_webhooks") else 1
+                for _ in range(times):
+                    self._attempt(
+                        Delivery(
+                            "webhook",
+                            "POST",
+                            req.webhook_url,
+                            job.task_uuid,
+                            gen.video_uuid,
+                            "application/json",
+                            payload,
+                        )
+                    )
+        finally:
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
+
+    def _attempt(self, delivery: Delivery) -> None:
+        with self._lock:
+            self._deliveries.append(delivery)
+        for attempt in range(1 + max(0, self.config.delivery_retries)):
+            request = urllib.request.Request(
+                delivery.url,
+                data=delivery.body,
+                method=delivery.method,
+                headers={
+                    "Content-Type": delivery.content_type,
+                    "User-Agent": "aleph-otio-emulator",
+                },
+            )
+            outcome: int | str
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                    outcome = response.status
+            except urllib.error.HTTPError as exc:
+                outcome = exc.code
+            except (urllib.error.URLError, OSError) as exc:
+                outcome = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+            with self._lock:
+                delivery.attempts.append(outcome)
+                delivery.ok = isinstance(outcome, int) and 200 <= outcome < 300
+            if delivery.ok:
+                return
+            log.info("%s to %s failed (%s)", delivery.kind, urlsplit(delivery.url).netloc, outcome)
+            if self._stop.wait(self.config.delivery_backoff * 2**attempt):
+                return
+
+
+def _failure_message(code: str) -> str:
+    if code == "contentPolicyViolation":
+        return "The content check refused this generation (injected safety rejection)."
+    if code == "timeoutProvider":
+        return "Provider did not answer in time; the generation was stopped (injected fault)."
+    return f"The generation failed ({code}, injected fault)."
+
+
+def _conflict(task_uuid: str) -> TaskError:
+    return TaskError(
+        "conflictTaskUUID",
+        f"taskUUID {task_uuid} was already used by an earlier task; poll it with getResponse "
+        "instead of submitting it again.",
+        parameter="taskUUID",
+        type_="string",
+    )
+
+
+def _only(task: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    for key in task:
+        if key not in allowed:
+            raise TaskError(
+                "unsupportedParameter",
+                f"Unsupported parameter '{key}'; allowed: {', '.join(allowed)}.",
+                parameter=key,
+                allowed=list(allowed),
+            )
+
+
+def _error_body(code: str, message: str) -> dict[str, Any]:
+    return {
+        "errors": [
+            {
+                "code": code,
+                "message": message,
+                "documentation": "https://runware.ai/docs/platform/errors",
+            }
+        ]
+    }
