@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -33,9 +34,10 @@ def emulator(
     ),
     latency: float = typer.Option(5.0, help="Seconds each task takes before its last result."),
     concurrency: int = typer.Option(2, help="Tasks processed at the same time."),
-    storage: Path | None = typer.Option(
-        None, help="Folder for uploads and results (default: a temporary folder, removed on exit)."
-    ),
+    storage: Annotated[
+        Path | None,
+        typer.Option(help="Folder for uploads and results (default: temporary, removed on exit)."),
+    ] = None,
     price_per_second: float = typer.Option(0.28, help="USD per input second, per result."),
     max_height: int = typer.Option(1080, help="Largest accepted short side of the input video."),
     max_fps: float | None = typer.Option(None, help="Largest accepted input frame rate."),
