@@ -781,11 +781,13 @@ class AlephClient:
                 )
             written = 0
             with part.open("wb") as fh:
-                async for chunk in response.aiter_raw(DOWNLOAD_CHUNK):
+                async for chunk in response.aiter_bytes(DOWNLOAD_CHUNK):
                     fh.write(chunk)
                     written += len(chunk)
-        if length is not None and written != length:
-            return f"truncated: got {written} of {length} bytes"
+            # Content-Length counts bytes on the wire (before any content decoding).
+            received = response.num_bytes_downloaded or written
+        if length is not None and received != length:
+            return f"truncated: got {received} of {length} bytes"
         if expected_size is not None and written != expected_size:
             return f"truncated: got {written} of {expected_size} bytes"
         return None

@@ -1,0 +1,758 @@
+"""AlephClient: response parsing, error mapping and retries (scripted transport), then the whole
+protocol over real sockets against the local emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from aleph_otio.api import AlephClient, TaskOutcome, WaitTimeoutError, validate_task
+from aleph_otio.api.models import VideoInferenceTask
+from aleph_otio.api.retry import RetryPolicy, parse_retry_after
+from aleph_otio.config import APISettings
+from aleph_otio.errors import (
+    AlephOtioError,
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    ConfigError,
+    DownloadError,
+    InsufficientCreditsError,
+    InvalidParameterError,
+    MediaError,
+    RateLimitedError,
+    ServerError,
+    TaskConflictError,
+    TaskFailedError,
+    TaskNotFoundError,
+)
+
+KEY = "rw-test-key-5f1c9b7a0d3e4c2b"
+VIDEO_UUID = "0b9e4c4e-2d7a-4f5e-8c1b-3a6d9f2e7b10"
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def make_task(
+    task_uuid: str | None = None, video: str = VIDEO_UUID, **extra: Any
+) -> VideoInferenceTask:
+    return validate_task(
+        {
+            "taskType": "videoInference",
+            "taskUUID": task_uuid or new_uuid(),
+            "model": "runway:aleph@2.0",
+            "positivePrompt": "Turn the sky purple; keep everything else as in the source.",
+            "inputs": {"video": video},
+            **extra,
+        }
+    )
+
+
+class FakeTime:
+    """Injected sleep + clock: records every wait and advances time without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+
+Answer = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
+
+
+class Script:
+    """A transport that answers each request with the next scripted answer."""
+
+    def __init__(self, *answers: Answer) -> None:
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+
+    def bodies(self) -> list[Any]:
+        return [json.loads(r.content) for r in self.requests]
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if not self.answers:
+            raise AssertionError(f"unexpected request {request.content[:200]!r}")
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        if callable(answer):
+            return answer(request)
+        return answer
+
+
+def ok(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(status, json=body, headers=headers)
+
+
+def scripted(script: Script, fake: FakeTime | None = None, **kwargs: Any) -> AlephClient:
+    fake = fake or FakeTime()
+    kwargs.setdefault("settings", APISettings(poll_interval=0.05, poll_max_interval=0.2))
+    return AlephClient(
+        api_key=KEY,
+        base_url="http://api.test/v1",
+        transport=httpx.MockTransport(script),
+        sleep=fake.sleep,
+        clock=fake.clock,
+        **kwargs,
+    )
+
+
+# --- retry policy -------------------------------------------------------------------------------
+
+
+def test_backoff_is_full_jitter_capped_and_retry_after_wins() -> None:
+    policy = RetryPolicy(base_delay=0.5, max_delay=4.0)
+    assert [policy.delay(n, rng=lambda: 1.0) for n in (1, 2, 3, 4, 5, 9)] == [
+        0.5,
+        1.0,
+        2.0,
+        4.0,
+        4.0,
+        4.0,
+    ]
+    assert policy.delay(3, rng=lambda: 0.0) == 0.0
+    assert policy.delay(1, retry_after=7.0) == 7.0
+    assert policy.delay(1, retry_after=10_000) == policy.max_retry_after
+    assert parse_retry_after({"retry-after": "3"}) == 3.0
+    assert parse_retry_after({"retry-after": "soon"}) is None
+    assert parse_retry_after({}) is None
+
+
+# --- submit -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "ack",
+    [
+        {"data": [{"taskType": "videoInference", "taskUUID": "X"}]},
+        {"data": []},
+    ],
+    ids=["documented ACK", "empty ACK"],
+)
+def test_submit_sends_one_task_array_with_bearer_key(ack: dict[str, Any]) -> None:
+    task = make_task()
+    script = Script(ok(json.loads(json.dumps(ack).replace("X", task.task_uuid))))
+    client = scripted(script)
+    run(client.submit(task))
+    (request,) = script.requests
+    assert request.method == "POST" and str(request.url) == "http://api.test/v1"
+    assert request.headers["authorization"] == f"Bearer {KEY}"
+    assert script.bodies() == [[task.to_api()]]
+    assert client.request_count == 1
+
+
+def test_submit_retries_capacity_answers_with_the_same_uuid_and_honours_retry_after() -> None:
+    task = make_task()
+    fake = FakeTime()
+    script = Script(
+        ok(
+            {"errors": [{"code": "rateLimitExceeded", "message": "busy"}]},
+            429,
+            {"Retry-After": "3"},
+        ),
+        ok({}, 503),
+        httpx.ConnectError("refused"),
+        httpx.ReadTimeout("slow"),
+        ok({"data": [{"taskType": "videoInference", "taskUUID": task.task_uuid}]}),
+    )
+    client = scripted(script, fake)
+    run(client.submit(task))
+    assert [b[0]["taskUUID"] for b in script.bodies()] == [task.task_uuid] * 5
+    assert fake.sleeps[0] == 3.0
+    # Exponential ceilings 1.0, 2.0, 4.0 (base 0.5): full jitter stays below them.
+    assert all(0 <= s <= c for s, c in zip(fake.sleeps[1:], [1.0, 2.0, 4.0], strict=True))
+    assert client.request_count == 5
+
+
+def test_conflict_on_a_retry_means_the_first_attempt_was_accepted() -> None:
+    task = make_task()
+    conflict = {
+        "errors": [
+            {
+                "code": "conflictTaskUUID",
+                "message": "taskUUID already used",
+                "taskType": "videoInference",
+                "taskUUID": task.task_uuid,
+            }
+        ]
+    }
+    script = Script(httpx.ReadTimeout("answer lost"), ok(conflict, 400))
+    run(scripted(script).submit(task))
+    assert len(script.requests) == 2
+
+
+def test_conflict_on_the_first_attempt_raises_unless_assume_sent() -> None:
+    task = make_task()
+    conflict = {
+        "errors": [
+            {
+                "code": "conflictTaskUUID",
+                "message": "taskUUID already used",
+                "taskUUID": task.task_uuid,
+            }
+        ]
+    }
+    with pytest.raises(TaskConflictError) as info:
+        run(scripted(Script(ok(conflict, 400))).submit(task))
+    assert info.value.task_uuid == task.task_uuid and task.task_uuid in str(info.value)
+    run(scripted(Script(ok(conflict, 400))).submit(task, assume_sent=True))
+
+
+ERROR_CASES: list[tuple[str, list[Answer], type[APIError], str | None]] = [
+    (
+        "401",
+        [
+            ok(
+                {
+                    "errors": [
+                        {
+                            "code": "invalidApiKey",
+                            "message": "Invalid API key.",
+                            "parameter": "apiKey",
+                            "taskType": "authentication",
+                        }
+                    ]
+                },
+                401,
+            )
+        ],
+        AuthenticationError,
+        None,
+    ),
+    (
+        "403",
+        [ok({"errors": [{"code": "forbidden", "message": "no access"}]}, 403)],
+        AuthenticationError,
+        None,
+    ),
+    (
+        "invalidApiKey on 200",
+        [ok({"errors": [{"code": "invalidApiKey", "message": "bad"}]})],
+        AuthenticationError,
+        None,
+    ),
+    (
+        "402",
+        [ok({"errors": [{"code": "insufficientCredits", "message": "balance"}]}, 402)],
+        InsufficientCreditsError,
+        None,
+    ),
+    (
+        "credits on 400",
+        [ok({"errors": [{"code": "insufficientCredits", "message": "b"}]}, 400)],
+        InsufficientCreditsError,
+        None,
+    ),
+    (
+        "400 parameter",
+        [
+            ok(
+                {
+                    "errors": [
+                        {
+                            "code": "invalidVideo",
+                            "message": "too long",
+                            "parameter": "inputs.video",
+                            "allowedValues": [2, 30],
+                        }
+                    ]
+                },
+                400,
+            )
+        ],
+        InvalidParameterError,
+        "inputs.video",
+    ),
+    (
+        "400 missing",
+        [ok({"errors": [{"code": "missingParameter", "message": "no video"}]}, 400)],
+        InvalidParameterError,
+        None,
+    ),
+    ("429 exhausted", [ok({}, 429)] * 3, RateLimitedError, None),
+    ("503 exhausted", [ok({}, 503)] * 3, RateLimitedError, None),
+    ("504 exhausted", [ok({}, 504)] * 3, RateLimitedError, None),
+    (
+        "500 exhausted",
+        [ok({"errors": [{"code": "internalServerError", "message": "x"}]}, 500)] * 3,
+        ServerError,
+        None,
+    ),
+    ("502 html", [httpx.Response(502, text="<html>bad gateway</html>")] * 3, ServerError, None),
+    ("connection", [httpx.ConnectError("refused")] * 3, APIConnectionError, None),
+    ("dropped", [httpx.RemoteProtocolError("peer closed")] * 3, APIConnectionError, None),
+    ("read timeout", [httpx.ReadTimeout("slow")] * 3, APITimeoutError, None),
+    ("not json", [httpx.Response(200, text="<html>login</html>")], APIError, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("answers", "error", "parameter"),
+    [c[1:] for c in ERROR_CASES],
+    ids=[c[0] for c in ERROR_CASES],
+)
+def test_error_mapping(answers: list[Answer], error: type[APIError], parameter: str | None) -> None:
+    task = make_task()
+    script = Script(*answers)
+    client = scripted(script, max_retries=2)
+    with pytest.raises(error) as info:
+        run(client.submit(task))
+    assert type(info.value) is error
+    assert isinstance(info.value, AlephOtioError)
+    message = str(info.value)
+    assert "\n" not in message and KEY not in message
+    assert task.task_uuid in message
+    if parameter:
+        assert info.value.parameter == parameter and parameter in message
+    if len(answers) > 1:
+        assert len(script.requests) == 3 and "after 3 attempts" in message
+    assert info.value.__cause__ is None  # no httpx request (with its headers) attached
+
+
+def test_missing_key_is_a_config_error_at_the_first_request(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("RUNWARE_API_KEY", raising=False)
+    monkeypatch.setenv("ALEPH_OTIO_CONFIG", str(tmp_path / "none.toml"))
+    script = Script()
+    client = AlephClient(base_url="http://api.test/v1", transport=httpx.MockTransport(script))
+    with pytest.raises(ConfigError, match="RUNWARE_API_KEY"):
+        run(client.submit(make_task()))
+    assert script.requests == []
+
+
+def test_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNWARE_API_KEY", "env-key-123456")
+    task = make_task()
+    script = Script(ok({"data": []}))
+    client = AlephClient(base_url="http://api.test/v1", transport=httpx.MockTransport(script))
+    run(client.submit(task))
+    assert script.requests[0].headers["authorization"] == "Bearer env-key-123456"
+    assert "env-key-123456" not in repr(client)
+
+
+def test_server_echoing_the_key_is_scrubbed() -> None:
+    script = Script(
+        ok({"errors": [{"code": "invalidApiKey", "message": f"key {KEY} unknown"}]}, 401)
+    )
+    with pytest.raises(AuthenticationError) as info:
+        run(scripted(script).submit(make_task()))
+    assert KEY not in str(info.value) and "***" in str(info.value)
+
+
+# --- getResponse --------------------------------------------------------------------------------
+
+
+def success(task_uuid: str, video_uuid: str | None = None, **extra: Any) -> dict[str, Any]:
+    video_uuid = video_uuid or new_uuid()
+    return {
+        "taskType": "videoInference",
+        "taskUUID": task_uuid,
+        "status": "success",
+        "videoUUID": video_uuid,
+        "videoURL": f"http://cdn.test/{video_uuid}.mp4",
+        **extra,
+    }
+
+
+def test_get_responses_is_one_batched_request_and_parses_every_shape() -> None:
+    a, b, c, d, e, f = (new_uuid() for _ in range(6))
+    repeated = new_uuid()
+    body = {
+        "data": [
+            success(a, repeated, cost=2.8, seed=7),
+            success(a, repeated, cost=2.8, seed=7),  # cumulative answers repeat items
+            {"taskType": "videoInference", "taskUUID": a, "status": "processing"},
+            {"taskType": "videoInference", "taskUUID": b},  # bare ACK item: still running
+            {
+                "taskUUID": c,
+                "status": "error",
+                "error": {"code": "timeoutProvider", "message": "t"},
+            },
+            {"taskUUID": d, "status": "error", "code": "inferenceError", "message": "boom"},
+            success("someone-else"),
+        ],
+        "errors": [
+            {
+                "taskType": "videoInference",
+                "taskUUID": e,
+                "status": "error",
+                "code": "timeoutProvider",
+                "message": "late",
+            },
+            {
+                "taskType": "videoInference",
+                "taskUUID": e,
+                "status": "error",
+                "code": "timeoutProvider",
+                "message": "late",
+            },
+        ],
+    }
+    script = Script(ok(body))
+    client = scripted(script)
+    results = run(client.get_responses([a, b, c, d, e, f]))
+    assert client.request_count == 1
+    assert script.bodies() == [
+        [{"taskType": "getResponse", "taskUUID": u} for u in (a, b, c, d, e, f)]
+    ]
+    assert set(results) == {a, b, c, d, e, f}
+    assert [r.status for r in results[a]] == ["success", "processing"]
+    assert (results[a][0].cost, results[a][0].seed) == (2.8, 7)
+    assert [r.status for r in results[b]] == ["processing"]
+    assert [(r.status, r.error_code) for r in results[c]] == [("error", "timeoutProvider")]
+    assert [(r.status, r.error_code) for r in results[d]] == [("error", "inferenceError")]
+    # Two failed generations with the same message are two failures, not one.
+    assert [r.error_code for r in results[e]] == ["timeoutProvider", "timeoutProvider"]
+    assert results[f] == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [
+            {
+                "taskType": "videoInference",
+                "taskUUID": "U",
+                "status": "success",
+                "videoUUID": "v1",
+                "videoURL": "http://cdn.test/v1.mp4",
+            }
+        ],
+        {
+            "data": {
+                "taskUUID": "U",
+                "status": "success",
+                "videoUUID": "v1",
+                "videoURL": "http://cdn.test/v1.mp4",
+            }
+        },
+    ],
+    ids=["bare list", "data object"],
+)
+def test_get_responses_tolerates_unwrapped_bodies(body: Any) -> None:
+    task_uuid = new_uuid()
+    script = Script(ok(json.loads(json.dumps(body).replace('"U"', f'"{task_uuid}"'))))
+    results = run(scripted(script).get_responses([task_uuid]))
+    assert [r.video_uuid for r in results[task_uuid]] == ["v1"]
+
+
+def test_get_responses_legacy_error_shape() -> None:
+    task_uuid = new_uuid()
+    body = {
+        "error": {"code": "timeoutProvider", "message": "late"},
+        "taskUUID": task_uuid,
+        "taskType": "videoInference",
+    }
+    results = run(scripted(Script(ok(body))).get_responses([task_uuid]))
+    assert results[task_uuid][0].error_code == "timeoutProvider"
+
+
+def test_unknown_task_raises_task_not_found() -> None:
+    known, unknown = new_uuid(), new_uuid()
+    body = {
+        "data": [success(known)],
+        "errors": [{"code": "taskNotFound", "message": "unknown", "taskUUID": unknown}],
+    }
+    with pytest.raises(TaskNotFoundError) as info:
+        run(scripted(Script(ok(body))).get_responses([known, unknown]))
+    assert info.value.task_uuid == unknown and unknown in str(info.value)
+
+
+def test_request_level_error_during_poll_raises() -> None:
+    body = {"errors": [{"code": "invalidApiKey", "message": "Invalid API key."}]}
+    with pytest.raises(AuthenticationError):
+        run(scripted(Script(ok(body, 401))).get_responses([new_uuid()]))
+
+
+# --- wait ---------------------------------------------------------------------------------------
+
+
+def test_wait_batches_polls_and_backs_off() -> None:
+    tasks = [new_uuid() for _ in range(120)]
+    polls: list[list[str]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked = [t["taskUUID"] for t in json.loads(request.content)]
+        polls.append(asked)
+        round_ = sum(1 for p in polls if p[0] == tasks[0])
+        # Rounds 1-3: running; from round 4 every task has its result.
+        if round_ < 4:
+            return ok({"data": [{"taskUUID": u, "status": "processing"} for u in asked]})
+        return ok({"data": [success(u, cost=1.0) for u in asked]})
+
+    fake = FakeTime()
+    client = scripted(
+        Script(*[answer] * 12),
+        fake,
+        settings=APISettings(poll_interval=0.05, poll_max_interval=0.1),
+    )
+    updates: list[str] = []
+    outcomes = run(client.wait(tasks, on_update=lambda o: updates.append(o.task_uuid)))
+    assert [len(p) for p in polls] == [50, 50, 20] * 4
+    assert client.request_count == 12
+    assert fake.sleeps == pytest.approx([0.05, 0.075, 0.1])
+    assert all(o.ok and o.cost == 1.0 for o in outcomes.values())
+    assert sorted(updates) == sorted(tasks)
+
+
+def test_wait_counts_expected_results_and_reports_failures() -> None:
+    three, failed = new_uuid(), new_uuid()
+    v = [new_uuid() for _ in range(3)]
+    answers = [
+        ok(
+            {
+                "data": [
+                    success(three, v[0]),
+                    {"taskUUID": three, "status": "processing"},
+                    {"taskUUID": failed, "status": "processing"},
+                ]
+            }
+        ),
+        ok(
+            {
+                "data": [
+                    success(three, v[0]),
+                    success(three, v[1]),
+                    {"taskUUID": three, "status": "processing"},
+                ],
+                "errors": [
+                    {
+                        "taskUUID": failed,
+                        "status": "error",
+                        "code": "timeoutProvider",
+                        "message": "late",
+                    }
+                ],
+            }
+        ),
+        ok(
+            {
+                "data": [success(three, v[0]), success(three, v[1])],
+                "errors": [
+                    {
+                        "taskUUID": three,
+                        "status": "error",
+                        "code": "nsfwContentDetected",
+                        "message": "blocked",
+                    }
+                ],
+            }
+        ),
+    ]
+    script = Script(*answers)
+
+    async def collect() -> dict[str, TaskOutcome]:
+        return await scripted(script).wait([three, failed], expected={three: 3})
+
+    outcomes = run(collect())
+    assert len(script.requests) == 3
+    assert [r.video_uuid for r in outcomes[three].successes] == v[:2]
+    assert [f.code for f in outcomes[three].failures] == ["nsfwContentDetected"]
+    outcomes[three].raise_for_failures()  # partial success is usable: no raise
+    with pytest.raises(TaskFailedError, match="timeoutProvider"):
+        outcomes[failed].raise_for_failures()
+
+
+def test_wait_deadline_raises_with_partial_outcomes() -> None:
+    done, slow = new_uuid(), new_uuid()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return ok({"data": [success(done, "v-done"), {"taskUUID": slow, "status": "processing"}]})
+
+    fake = FakeTime()
+    client = scripted(
+        Script(*[answer] * 50), fake, settings=APISettings(poll_interval=1.0, poll_max_interval=4.0)
+    )
+    with pytest.raises(WaitTimeoutError) as info:
+        run(client.wait([done, slow], deadline=10.0))
+    err = info.value
+    assert isinstance(err, APITimeoutError) and "1 of 2" in str(err) and slow in str(err)
+    assert err.outcomes[done].ok and not err.outcomes[slow].done
+    assert sum(fake.sleeps) == pytest.approx(10.0)
+    # After the first poll, done is no longer asked for.
+    assert client.request_count == len(fake.sleeps) + 1
+
+
+def test_wait_marks_unknown_tasks_not_found() -> None:
+    gone = new_uuid()
+    body = {"errors": [{"code": "taskExpired", "message": "expired", "taskUUID": gone}]}
+    outcomes = run(scripted(Script(ok(body))).wait([gone]))
+    assert outcomes[gone].done and outcomes[gone].not_found
+    with pytest.raises(TaskNotFoundError, match=gone):
+        outcomes[gone].raise_for_failures()
+
+
+# --- uploads ------------------------------------------------------------------------------------
+
+
+def media_answer(request: httpx.Request) -> httpx.Response:
+    (task,) = json.loads(request.content)
+    assert task["taskType"] == "mediaStorage" and task["operation"] == "upload"
+    assert task["media"].startswith("data:")
+    media_uuid = new_uuid()
+    return ok(
+        {
+            "data": [
+                {
+                    "taskType": "mediaStorage",
+                    "taskUUID": task["taskUUID"],
+                    "operation": "upload",
+                    "mediaUUID": media_uuid,
+                    "mediaURL": f"http://im.test/{media_uuid}",
+                }
+            ]
+        }
+    )
+
+
+def test_upload_cache_never_sends_the_same_bytes_twice(tmp_path: Path) -> None:
+    first = tmp_path / "a.mp4"
+    first.write_bytes(b"same bytes" * 100)
+    copy = tmp_path / "copy.mp4"
+    copy.write_bytes(b"same bytes" * 100)
+    other = tmp_path / "b.png"
+    other.write_bytes(b"other bytes")
+    cache: dict[str, tuple[str, str]] = {}
+    script = Script(media_answer, media_answer)
+    client = scripted(script, upload_cache=cache)
+
+    async def go() -> list[Any]:
+        return list(
+            await asyncio.gather(
+                client.upload_media(first),
+                client.upload_media(copy),
+                client.upload_media(other),
+                client.upload_media(first),
+            )
+        )
+
+    a, a_copy, b, a_again = run(go())
+    assert len(script.requests) == 2
+    assert a == a_copy == a_again and a.media_uuid and a.ref == a.media_uuid
+    assert b.media_uuid != a.media_uuid
+    assert cache[a.sha256] == (a.media_uuid, a.media_url)
+    media = sorted(t[0]["media"][:20] for t in script.bodies())
+    assert media == ["data:image/png;base6", "data:video/mp4;base6"]
+    # A new client with the persisted cache uploads nothing.
+    again = scripted(Script(), upload_cache=cache)
+    assert run(again.upload_media(copy)) == a and again.request_count == 0
+
+
+def test_hosted_media_is_not_uploaded(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"x" * 10)
+    client = scripted(Script(), media_urls={clip: "https://cdn.example.test/clip.mp4"})
+    media = run(client.upload_media(clip))
+    assert media.ref == "https://cdn.example.test/clip.mp4" and media.media_uuid is None
+    assert client.request_count == 0
+
+
+def test_upload_that_finishes_asynchronously_is_polled(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"x" * 10)
+    media_uuid = new_uuid()
+
+    def placeholder(request: httpx.Request) -> httpx.Response:
+        (task,) = json.loads(request.content)
+        return ok(
+            {"data": [{"taskType": "mediaStorage", "taskUUID": task["taskUUID"], "mediaUUID": "1"}]}
+        )
+
+    def finished(request: httpx.Request) -> httpx.Response:
+        (task,) = json.loads(request.content)
+        assert task["taskType"] == "getResponse"
+        return ok(
+            {
+                "data": [
+                    {
+                        "taskType": "mediaStorage",
+                        "taskUUID": task["taskUUID"],
+                        "mediaUUID": media_uuid,
+                        "mediaURL": "http://im.test/m",
+                    }
+                ]
+            }
+        )
+
+    script = Script(placeholder, ok({"data": []}), finished)
+    assert run(scripted(script).upload_media(clip)).media_uuid == media_uuid
+
+
+def test_upload_of_missing_file_is_a_media_error(tmp_path: Path) -> None:
+    with pytest.raises(MediaError, match="nope.mp4"):
+        run(scripted(Script()).upload_media(tmp_path / "nope.mp4"))
+
+
+# --- downloads (scripted) -----------------------------------------------------------------------
+
+
+def test_download_short_body_is_retried_then_reported(tmp_path: Path) -> None:
+    def short(request: httpx.Request) -> httpx.Response:
+        assert "authorization" not in request.headers  # the key never goes to result hosts
+        return httpx.Response(200, headers={"content-length": "100"}, content=b"x" * 50)
+
+    dest = tmp_path / "out" / "result.mp4"
+    client = scripted(Script(short, short, short), max_retries=2)
+    with pytest.raises(DownloadError, match="truncated: got 50 of 100 bytes"):
+        run(client.download("http://cdn.test/r.mp4", dest))
+    assert not dest.exists() and not dest.with_suffix(".mp4.part").exists()
+    assert client.download_request_count == 3
+
+
+def test_download_expired_url(tmp_path: Path) -> None:
+    client = scripted(Script(httpx.Response(404)))
+    with pytest.raises(DownloadError, match="expired"):
+        run(client.download("http://cdn.test/r.mp4", tmp_path / "r.mp4"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_recovers_and_checks_expected_size(tmp_path: Path) -> None:
+    payload = bytes(range(256)) * 1000
+    script = Script(
+        httpx.Response(503), httpx.ConnectError("x"), httpx.Response(200, content=payload)
+    )
+    dest = tmp_path / "r.mp4"
+    client = scripted(script)
+    assert run(client.download("http://cdn.test/r.mp4", dest, expected_size=len(payload))) == dest
+    assert dest.read_bytes() == payload
+    with pytest.raises(DownloadError, match="expected 10"):
+        run(
+            scripted(Script(httpx.Response(200, content=payload))).download(
+                "http://cdn.test/r.mp4", tmp_path / "s.mp4", expected_size=10
+            )
+        )
+    assert not (tmp_path / "s.mp4").exists() and not (tmp_path / "s.mp4.part").exists()
+
+
+def test_repr_and_logs_never_show_the_key(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    script = Script(ok({}, 503), ok({"data": []}))
+    client = scripted(script)
+    run(client.submit(make_task()))
+    assert KEY not in repr(client) and "hidden" in repr(client)
+    assert caplog.records and KEY not in caplog.text
