@@ -1,9 +1,253 @@
-"""`aleph-otio plan` (not written yet)."""
+"""``aleph-otio plan``: show (or write) the Aleph tasks a timeline's markers ask for.
+
+Nothing is uploaded or paid for: this reads the timeline, probes the source media and prints
+one row per shot. ``--json`` prints the batch manifest instead; ``-o x.aleph.json`` writes it.
+Exit status: 0 when every edit-request marker planned, 3 when any was refused (one ``error:``
+line each), 2 for bad input or options.
+"""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from aleph_otio.batch import Batch, batch_json, default_media_facts, plan_to_batch, write_batch
+from aleph_otio.config import DEFAULT_PRICE_PER_SECOND, PlanSettings
+from aleph_otio.errors import AlephOtioError, ConfigError, PlanError
+from aleph_otio.shots import Shot
+
+DEFAULT_SAMPLE_FOLDER = Path("aleph-sample")
+PROMPT_WIDTH = 48
+
+#: CLI option name for each PlanSettings field, for messages about bad values.
+_OPTION_NAMES = {
+    "prefix": "--prefix",
+    "marker_color": "--marker-color",
+    "guide_track": "--guide-track",
+    "handles": "--handles",
+    "number_results": "--number-results",
+    "output_format": "--output-format",
+    "output_quality": "--output-quality",
+}
+
+
+def build_settings(
+    *,
+    prefix: str,
+    marker_color: str | None,
+    guide_track: str,
+    handles: int,
+    number_results: int,
+    output_format: str,
+    output_quality: int,
+) -> PlanSettings:
+    """PlanSettings from CLI values; a bad value is a ConfigError naming its option."""
+    try:
+        return PlanSettings(
+            prefix=prefix,
+            marker_color=marker_color or None,
+            guide_track=guide_track,
+            handles=handles,
+            number_results=number_results,
+            output_format=output_format.upper(),  # type: ignore[arg-type]
+            output_quality=output_quality,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        option = _OPTION_NAMES.get(field, field)
+        msg = first["msg"][:1].lower() + first["msg"][1:]
+        raise ConfigError(
+            f"{option} {first['input']!r}: {msg}; see aleph-otio plan --help"
+        ) from None
+
+
+def _clips_cell(shot: Shot) -> str:
+    # Two lines per segment, so that each clip lines up with its in/out timecodes.
+    return "\n".join(f"{s.clip_name}\n{s.track_name}" for s in shot.segments)
+
+
+def _timecodes_cell(shot: Shot) -> str:
+    return "\n".join(f"{s.source_tc_in}\n{s.source_tc_out}" for s in shot.segments)
+
+
+def _guides_cell(shot: Shot) -> str:
+    marks = [g.frame if g.frame is not None else f"{g.timestamp:.2f}s" for g in shot.guides]
+    return "\n".join(m for m in marks if m) or "-"
+
+
+def _truncate(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def shots_table(batch: Batch) -> Table:
+    """The rich table ``plan`` prints: one row per shot."""
+    table = Table(title=f"{batch.timeline_name or Path(batch.timeline).name}: Aleph shots")
+    table.add_column("id", no_wrap=True)
+    table.add_column("clip(s)", min_width=8)
+    table.add_column("source in/out", no_wrap=True)
+    table.add_column("duration", justify="right", no_wrap=True)
+    table.add_column("prompt", min_width=12, ratio=3)
+    table.add_column("guides", no_wrap=True)
+    # Warnings are rare; their column only takes width when some shot has one.
+    show_warnings = any(shot.warnings for shot in batch.shots)
+    if show_warnings:
+        table.add_column("warnings", style="yellow", ratio=2)
+    for shot in batch.shots:
+        part = f"\npart {shot.part}/{shot.parts}" if shot.parts > 1 else ""
+        handles = (
+            f"\n+{shot.head_frames}/{shot.tail_frames} fr"
+            if shot.head_frames or shot.tail_frames
+            else ""
+        )
+        cells = [
+            shot.id + part,
+            _clips_cell(shot),
+            _timecodes_cell(shot),
+            f"{shot.seconds:.2f} s\n{shot.frame_count} fr{handles}",
+            _truncate(shot.prompt, PROMPT_WIDTH),
+            _guides_cell(shot),
+        ]
+        if show_warnings:
+            cells.append("\n".join(shot.warnings))
+        table.add_row(*cells)
+    return table
+
+
+def _summary(batch: Batch) -> str:
+    results = sum(s.options.number_results for s in batch.shots)
+    return (
+        f"{len(batch.shots)} shot(s), {batch.total_seconds:.2f} s of input video, "
+        f"{results} result(s); estimated ${batch.estimated_cost_usd:.2f} "
+        f"at ${DEFAULT_PRICE_PER_SECOND:.2f}/s per result"
+    )
+
+
+def run_plan(
+    timeline: Path,
+    settings: PlanSettings,
+    *,
+    rate: str | None = None,
+) -> Batch:
+    """Read, plan and wrap ``timeline`` into a batch (media probed when possible)."""
+    from aleph_otio.plan import plan_timeline
+    from aleph_otio.timeline import read_timeline
+
+    loaded = read_timeline(timeline, rate=rate)
+    plan = plan_timeline(loaded, settings, media_facts=default_media_facts())
+    return plan_to_batch(plan, settings)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    """Add ``plan`` to the app."""
+
+    @app.command("plan")
+    def plan_command(
+        timeline: Annotated[
+            Path | None,
+            typer.Argument(
+                help="Timeline file (.otio, .edl, .xml, .fcpxml, .aaf, ...); with --sample, "
+                "the folder for the sample project (default ./aleph-sample).",
+                show_default=False,
+            ),
+        ] = None,
+        output: Annotated[
+            Path | None,
+            typer.Option("-o", "--output", help="Write the batch manifest (NAME.aleph.json)."),
+        ] = None,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print the batch manifest JSON on stdout.")
+        ] = False,
+        marker_color: Annotated[
+            str | None,
+            typer.Option(help="Also treat markers of this colour as edit requests (e.g. purple)."),
+        ] = None,
+        prefix: Annotated[str, typer.Option(help="Marker text prefix of an edit request.")] = (
+            "aleph:"
+        ),
+        guide_track: Annotated[
+            str, typer.Option(help="Name of the video track holding guide stills.")
+        ] = "ALEPH GUIDES",
+        handles: Annotated[
+            int, typer.Option(help="Extra frames each side, clipped to the media.")
+        ] = 0,
+        number_results: Annotated[int, typer.Option(help="Variations per shot (1-4).")] = 1,
+        output_format: Annotated[
+            str, typer.Option(help="Result container: MP4, WEBM or MOV.")
+        ] = "MP4",
+        output_quality: Annotated[int, typer.Option(help="Result quality (20-99).")] = 95,
+        rate: Annotated[
+            str | None,
+            typer.Option(help="Frame rate for EDLs (24, 25, 24000/1001, ...); default 24."),
+        ] = None,
+        sample: Annotated[
+            bool,
+            typer.Option(
+                "--sample",
+                help="Make the sample project (in TIMELINE as a folder, default ./aleph-sample) "
+                "and plan it.",
+            ),
+        ] = False,
+    ) -> None:
+        """Show the Aleph tasks the timeline's edit-request markers ask for (nothing is sent)."""
+        err = Console(stderr=True, soft_wrap=True, highlight=False)
+        try:
+            settings = build_settings(
+                prefix=prefix,
+                marker_color=marker_color,
+                guide_track=guide_track,
+                handles=handles,
+                number_results=number_results,
+                output_format=output_format,
+                output_quality=output_quality,
+            )
+            if sample:
+                from aleph_otio.sample import make_sample_project
+
+                folder = timeline if timeline is not None else DEFAULT_SAMPLE_FOLDER
+                project = make_sample_project(folder)
+                err.print(
+                    f"sample project: {project.timeline} ({len(project.media)} clips, "
+                    f"{len(project.prompts)} edit requests)",
+                    markup=False,
+                )
+                timeline = project.timeline
+            elif timeline is None:
+                raise ConfigError(
+                    "no timeline given: aleph-otio plan TIMELINE (or --sample to try the sample)"
+                )
+            batch = run_plan(timeline, settings, rate=rate)
+            if output is not None:
+                write_batch(batch, output)
+        except AlephOtioError as exc:
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(exc.exit_code) from None
+
+        if as_json:
+            sys.stdout.write(batch_json(batch))
+        else:
+            out = Console()
+            if not out.is_terminal:
+                # Piped or captured output has no width to fit; keep the table readable.
+                out = Console(width=max(out.width, 120))
+            if batch.shots:
+                out.print(shots_table(batch))
+                out.print(_summary(batch), markup=False, highlight=False)
+            else:
+                out.print(
+                    f"no edit requests in {batch.timeline}: name a marker "
+                    f"'{settings.prefix} <prompt>', or use --marker-color",
+                    markup=False,
+                )
+        if output is not None:
+            err.print(f"wrote {output} ({len(batch.shots)} shot(s))", markup=False)
+        for line in batch.errors:
+            err.print(f"error: {line}", markup=False)
+        if batch.errors:
+            raise typer.Exit(PlanError.exit_code)
