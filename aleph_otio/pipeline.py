@@ -1,0 +1,484 @@
+"""The one place that chains the steps: plan -> prepare -> upload -> submit -> poll -> download
+-> verify -> relink -> write. Every step is recorded in the job ledger first, so a second run of
+the same command resumes exactly where the first stopped (and never pays twice).
+
+Rule for results that fail verification (wrong frame count, rate or framing): the file is kept
+in the work folder, the shot is marked ``failed`` with the reason, and it is NOT relinked; a
+later run retries the download (the result may have been truncated in transit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from aleph_otio.api.client import AlephClient, TaskOutcome, WaitTimeoutError
+from aleph_otio.api.models import build_task
+from aleph_otio.config import APISettings, PlanSettings
+from aleph_otio.errors import AlephOtioError, MediaError, MediaVerificationError
+from aleph_otio.ledger import Ledger
+from aleph_otio.media import prepare_guide, prepare_shot, probe, verify_result
+from aleph_otio.plan import plan_timeline
+from aleph_otio.relink import relink_timeline
+from aleph_otio.shots import MediaFacts, Plan, Shot
+from aleph_otio.timeline import LoadedTimeline, read_timeline, write_timeline
+
+RelinkMode = Literal["version", "reference", "replace"]
+Stage = Literal[
+    "plan", "prepare", "upload", "submit", "generate", "download", "verify", "relink", "write"
+]
+#: Progress callback: (stage, shot or None, status) where status is "start", "done" or "failed".
+EventFn = Callable[[str, Shot | None, str], Any]
+
+_EXTENSIONS = {"MP4": ".mp4", "WEBM": ".webm", "MOV": ".mov"}
+#: States in which the shot still has to reach the server.
+_BEFORE_SUBMIT = ("planned", "prepared", "uploaded", "submitting")
+
+
+@dataclass
+class RunConfig:
+    """What one ``aleph-otio run`` does."""
+
+    timeline: Path
+    output: Path | None
+    work_dir: Path
+    plan_settings: PlanSettings = field(default_factory=PlanSettings)
+    api_settings: APISettings = field(default_factory=APISettings)
+    relink_mode: RelinkMode = "version"
+    concurrency: int = 4
+    rate: float | None = None
+    budget: float | None = None
+    retry_failed: bool = True
+    submit_only: bool = False
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.work_dir / "ledger.sqlite"
+
+
+@dataclass
+class ShotReport:
+    """How one shot ended in this run."""
+
+    shot_id: str
+    name: str
+    prompt: str
+    state: str
+    reason: str | None = None
+    task_uuid: str = ""
+    estimate: float = 0.0
+    cost: float | None = None
+    results: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunSummary:
+    """What a run did; ``exit_code`` is 0 when every marker ended relinked."""
+
+    shots: list[ShotReport]
+    plan_errors: list[str]
+    output: Path | None
+    ledger: Path
+    stopped_by_budget: bool = False
+    still_processing: int = 0
+
+    @property
+    def done(self) -> list[ShotReport]:
+        return [s for s in self.shots if s.state == "relinked"]
+
+    @property
+    def failed(self) -> list[ShotReport]:
+        return [s for s in self.shots if s.state == "failed"]
+
+    @property
+    def cost(self) -> float:
+        return sum(s.cost or 0.0 for s in self.shots)
+
+    @property
+    def estimate(self) -> float:
+        return sum(s.estimate for s in self.shots)
+
+    @property
+    def exit_code(self) -> int:
+        if not self.plan_errors and len(self.done) == len(self.shots):
+            return 0
+        return 4 if self.done else 5
+
+
+def estimate_cost(shot: Shot, price_per_second: float) -> float:
+    """Expected USD: price x seconds of input video x numberResults."""
+    return round(price_per_second * shot.duration_seconds * shot.options.number_results, 4)
+
+
+def media_facts_from_probe(path: str) -> MediaFacts | None:
+    """The planner's media facts, from the file itself; None when it is missing or unreadable."""
+    if "://" in path or not Path(path).is_file():
+        return None
+    try:
+        return probe(path)
+    except MediaError:
+        return None
+
+
+def plan_file(
+    timeline: Path, settings: PlanSettings, *, rate: float | None = None
+) -> tuple[LoadedTimeline, Plan]:
+    """Read a timeline and plan it against its real media."""
+    loaded = read_timeline(timeline, rate=rate)
+    return loaded, plan_timeline(loaded, settings, media_facts=media_facts_from_probe)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Pipeline:
+    """One run over one timeline, against one API endpoint (real or emulated)."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        client: AlephClient,
+        *,
+        on_event: EventFn | None = None,
+    ) -> None:
+        self.config = config
+        self.client = client
+        self._on_event = on_event
+        self.work = config.work_dir
+        self._budget_spent = 0.0
+        self.stopped_by_budget = False
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def _emit(self, stage: Stage, shot: Shot | None, status: str) -> None:
+        if self._on_event is not None:
+            self._on_event(stage, shot, status)
+
+    async def _step(
+        self, ledger: Ledger, stage: Stage, shot: Shot, work: Callable[[], Awaitable[None]]
+    ) -> bool:
+        """Run one step; a user-facing error fails the shot (with its reason), not the run."""
+        self._emit(stage, shot, "start")
+        try:
+            await work()
+        except AlephOtioError as exc:
+            ledger.fail(shot.id, f"{stage}: {exc}")
+            self._emit(stage, shot, "failed")
+            return False
+        self._emit(stage, shot, "done")
+        return True
+
+    # --- the run ----------------------------------------------------------------------------
+
+    async def run(self) -> RunSummary:
+        """Do everything that is not done yet; see the module docstring."""
+        cfg = self.config
+        self._emit("plan", None, "start")
+        loaded, plan = await asyncio.to_thread(
+            plan_file, cfg.timeline, cfg.plan_settings, rate=cfg.rate
+        )
+        self._emit("plan", None, "done")
+        for sub in ("clips", "guides", "results"):
+            (self.work / sub).mkdir(parents=True, exist_ok=True)
+        with Ledger(cfg.ledger_path) as ledger:
+            ledger.add_shots(plan.shots, str(loaded.path))
+            ids = [s.id for s in plan.shots]
+            if cfg.retry_failed:
+                self._reopen_failed(ledger, ids)
+            self._budget_spent = sum(
+                estimate_cost(r.shot, cfg.api_settings.price_per_second)
+                for r in ledger.shots()
+                if r.shot.id in ids and r.state not in _BEFORE_SUBMIT and r.state != "failed"
+            )
+            gate = asyncio.Semaphore(max(1, cfg.concurrency))
+
+            async def to_server(shot: Shot) -> None:
+                async with gate:
+                    await self._to_server(ledger, shot)
+
+            await asyncio.gather(*(to_server(s) for s in plan.shots))
+            still_processing = 0
+            if not cfg.submit_only:
+                still_processing = await self._collect(ledger, plan.shots, gate)
+                if cfg.output is not None:
+                    await self._relink(ledger, loaded, plan.shots)
+            return self._summary(ledger, plan, still_processing)
+
+    def _reopen_failed(self, ledger: Ledger, ids: list[str]) -> None:
+        """Failed shots of this plan go back to the earliest step that must be redone."""
+        for record in ledger.shots(["failed"]):
+            if record.shot.id not in ids:
+                continue
+            if record.task_state == "failed":
+                target = "uploaded" if record.media_uuid else "planned"
+            elif record.task_state in ("succeeded",):
+                target = "succeeded"
+            elif record.task_state in ("submitted", "submitting"):
+                target = "submitted"
+            else:
+                target = "uploaded" if record.media_uuid else "planned"
+            ledger.set_state(record.shot.id, target, reason=None)
+
+    async def _to_server(self, ledger: Ledger, shot: Shot) -> None:
+        """Prepare, upload and submit one shot, skipping what the ledger says is done."""
+        state = ledger.state(shot.id)
+        if state not in _BEFORE_SUBMIT:
+            return
+        record = ledger.shot(shot.id)
+        clip = Path(record.clip_path) if record.clip_path else None
+        if state == "planned" or clip is None or not clip.is_file():
+            if not await self._step(ledger, "prepare", shot, lambda: self._prepare(ledger, shot)):
+                return
+            record = ledger.shot(shot.id)
+        guides = await self._prepare_guides(ledger, shot)
+        if guides is None:
+            return
+        state = ledger.state(shot.id)
+        if state == "prepared" or not record.media_uuid:
+            if not await self._step(ledger, "upload", shot, lambda: self._upload(ledger, shot)):
+                return
+        estimate = estimate_cost(shot, self.config.api_settings.price_per_second)
+        budget = self.config.budget
+        if budget is not None and self._budget_spent + estimate > budget + 1e-9:
+            self.stopped_by_budget = True
+            return
+        self._budget_spent += estimate
+        await self._step(ledger, "submit", shot, lambda: self._submit(ledger, shot, guides))
+
+    async def _prepare(self, ledger: Ledger, shot: Shot) -> None:
+        out = self.work / "clips" / f"{shot.id}.mp4"
+        prepared = await asyncio.to_thread(prepare_shot, shot, out)
+        if prepared.frame_count != shot.frame_count:
+            raise MediaError(
+                f"{shot.name}: the cut clip has {prepared.frame_count} frames, the plan "
+                f"{shot.frame_count}; check the source media {shot.segments[0].media_path}"
+            )
+        ledger.record_prepared(shot.id, prepared.path, prepared.sha256)
+
+    async def _prepare_guides(self, ledger: Ledger, shot: Shot) -> list[Path] | None:
+        paths: list[Path] = []
+        for index, guide in enumerate(shot.guides):
+            out = self.work / "guides" / f"{shot.id}_{index}.png"
+            if not out.is_file():
+                try:
+                    await asyncio.to_thread(prepare_guide, guide.image, out)
+                except AlephOtioError as exc:
+                    ledger.fail(shot.id, f"guide {guide.image}: {exc}")
+                    self._emit("prepare", shot, "failed")
+                    return None
+            paths.append(out)
+        return paths
+
+    async def _upload(self, ledger: Ledger, shot: Shot) -> None:
+        record = ledger.shot(shot.id)
+        assert record.clip_path is not None
+        uploaded = await self.client.upload_media(Path(record.clip_path))
+        ledger.record_uploaded(shot.id, uploaded.ref, uploaded.media_url)
+
+    async def _submit(self, ledger: Ledger, shot: Shot, guides: list[Path]) -> None:
+        was_submitting = ledger.state(shot.id) == "submitting"
+        frame_images = [(await self.client.upload_media(p)).ref for p in guides]
+        record = ledger.shot(shot.id)
+        assert record.media_uuid is not None
+        task_uuid = ledger.mark_submitting(shot.id)
+        task = build_task(
+            shot,
+            video=record.media_uuid,
+            frame_images=frame_images,
+            task_uuid=task_uuid,
+            settings=self.config.api_settings,
+        )
+        await self.client.submit(task, assume_sent=was_submitting)
+        ledger.mark_submitted(shot.id)
+
+    # --- results ----------------------------------------------------------------------------
+
+    async def _collect(self, ledger: Ledger, shots: list[Shot], gate: asyncio.Semaphore) -> int:
+        """Poll submitted tasks, download and verify every result; returns tasks still running."""
+        by_task = {ledger.shot(s.id).task_uuid: s for s in shots}
+        waiting = [
+            u for u, s in by_task.items() if ledger.state(s.id) in ("submitting", "submitted")
+        ]
+        downloads: list[asyncio.Task[None]] = []
+
+        def fetch(shot: Shot) -> None:
+            async def job() -> None:
+                async with gate:
+                    await self._download_all(ledger, shot)
+
+            downloads.append(asyncio.create_task(job()))
+
+        for shot in shots:
+            if ledger.state(shot.id) in ("succeeded", "downloaded"):
+                fetch(shot)
+
+        def on_update(outcome: TaskOutcome) -> None:
+            shot = by_task[outcome.task_uuid]
+            self._record_outcome(ledger, shot, outcome)
+            if outcome.done and ledger.state(shot.id) == "succeeded":
+                self._emit("generate", shot, "done")
+                fetch(shot)
+            elif outcome.done and ledger.state(shot.id) == "failed":
+                self._emit("generate", shot, "failed")
+
+        still = 0
+        if waiting:
+            for uuid in waiting:
+                self._emit("generate", by_task[uuid], "start")
+            try:
+                await self.client.wait(
+                    waiting,
+                    expected={u: by_task[u].options.number_results for u in waiting},
+                    on_update=on_update,
+                )
+            except WaitTimeoutError as exc:
+                still = sum(1 for o in exc.outcomes.values() if not o.done)
+            except AlephOtioError as exc:
+                for uuid in waiting:
+                    shot = by_task[uuid]
+                    if ledger.state(shot.id) in ("submitting", "submitted"):
+                        ledger.fail(shot.id, f"generate: {exc}")
+        if downloads:
+            await asyncio.gather(*downloads)
+        return still
+
+    def _record_outcome(self, ledger: Ledger, shot: Shot, outcome: TaskOutcome) -> None:
+        if outcome.not_found:
+            reason = outcome.failures[0].message if outcome.failures else "unknown task"
+            ledger.mark_task_failed(outcome.task_uuid, f"taskNotFound: {reason}")
+            return
+        for index, result in enumerate(outcome.successes):
+            ledger.record_result(
+                outcome.task_uuid,
+                index,
+                status="success",
+                video_uuid=result.video_uuid,
+                video_url=result.video_url,
+                seed=result.seed,
+                cost=result.cost,
+            )
+        if outcome.done and outcome.failures:
+            # A failed generation fails the task (the ledger keeps any variation that did
+            # succeed for the record); a retry submits the shot again under a new taskUUID.
+            first = outcome.failures[0]
+            ledger.record_result(
+                outcome.task_uuid,
+                len(outcome.successes),
+                status="error",
+                error=f"{first.code}: {first.message}",
+            )
+
+    async def _download_all(self, ledger: Ledger, shot: Shot) -> None:
+        ext = _EXTENSIONS[shot.options.output_format]
+        for result in ledger.results(shot.id):
+            if result.status != "success" or not result.video_url:
+                continue
+            dest = (
+                self.work
+                / "results"
+                / f"{shot.id}_{result.task_uuid[:8]}_{result.result_index}{ext}"
+            )
+
+            async def download(result: Any = result, dest: Path = dest) -> None:
+                if result.path is None or not Path(result.path).is_file():
+                    await self.client.download(result.video_url, dest)
+                    sha = await asyncio.to_thread(_sha256, dest)
+                    ledger.record_download(result.task_uuid, result.result_index, str(dest), sha)
+
+            if not await self._step(ledger, "download", shot, download):
+                return
+        clip = ledger.shot(shot.id).clip_path
+        width = height = None
+        if clip and Path(clip).is_file():
+            info = await asyncio.to_thread(probe, clip)
+            width, height = info.width, info.height
+        for result in ledger.results(shot.id):
+            if result.status != "success" or result.path is None or result.verified:
+                continue
+
+            async def verify(result: Any = result) -> None:
+                try:
+                    info = await asyncio.to_thread(
+                        verify_result,
+                        Path(result.path),
+                        expected_frames=shot.frame_count,
+                        rate=shot.media_rate,
+                        width=width,
+                        height=height,
+                    )
+                except MediaVerificationError:
+                    # Keep the file for inspection but never relink it; the next run downloads
+                    # it again (a truncated transfer is the usual cause).
+                    Path(result.path).replace(Path(result.path + ".rejected"))
+                    raise
+                ledger.mark_verified(
+                    result.task_uuid,
+                    result.result_index,
+                    frame_count=info.frame_count,
+                    rate=info.rate,
+                    width=info.width,
+                    height=info.height,
+                )
+
+            if not await self._step(ledger, "verify", shot, verify):
+                return
+
+    # --- relink -----------------------------------------------------------------------------
+
+    async def _relink(self, ledger: Ledger, loaded: LoadedTimeline, shots: list[Shot]) -> None:
+        assert self.config.output is not None
+        ids = {s.id for s in shots}
+        results = [r for r in ledger.relink_results() if r.shot.id in ids]
+        self._emit("relink", None, "start")
+        relinked = relink_timeline(loaded.timeline, results, mode=self.config.relink_mode)
+        self._emit("write", None, "start")
+        await asyncio.to_thread(write_timeline, relinked, self.config.output)
+        for shot_id in dict.fromkeys(r.shot.id for r in results):
+            if ledger.state(shot_id) == "verified":
+                ledger.mark_relinked(shot_id)
+        self._emit("write", None, "done")
+
+    def _summary(self, ledger: Ledger, plan: Plan, still_processing: int) -> RunSummary:
+        reports = []
+        price = self.config.api_settings.price_per_second
+        for shot in plan.shots:
+            record = ledger.shot(shot.id)
+            results = ledger.results(shot.id)
+            costs = [r.cost for r in results if r.cost is not None]
+            reports.append(
+                ShotReport(
+                    shot_id=shot.id,
+                    name=shot.name,
+                    prompt=shot.prompt,
+                    state=record.state,
+                    reason=record.reason,
+                    task_uuid=record.task_uuid,
+                    estimate=estimate_cost(shot, price),
+                    cost=sum(costs) if costs else None,
+                    results=[r.path for r in results if r.path and r.verified],
+                )
+            )
+        return RunSummary(
+            shots=reports,
+            plan_errors=list(plan.errors),
+            output=self.config.output,
+            ledger=self.config.ledger_path,
+            stopped_by_budget=self.stopped_by_budget,
+            still_processing=still_processing,
+        )
+
+
+async def run_pipeline(
+    config: RunConfig, client: AlephClient, *, on_event: EventFn | None = None
+) -> RunSummary:
+    """Run (or resume) the whole job for one timeline."""
+    return await Pipeline(config, client, on_event=on_event).run()
