@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, Literal
@@ -331,7 +331,9 @@ def _version_track(
         )
         for fx in _speed_effects(piece.clip):
             clip.effects.append(fx)
-        clip.metadata[METADATA_KEY] = provenance(result, piece.index, version=version)
+        clip.metadata[METADATA_KEY] = provenance(
+            result, piece.index, mode="version", version=version
+        )
         track.append(clip)
         cursor = start + piece.record.duration
     end = source.available_range().end_time_exclusive().rescaled_to(rate)
@@ -522,3 +524,64 @@ def original_media_reference(clip: otio.schema.Clip) -> otio.core.MediaReference
         return None
     ref = otio.adapters.read_from_string(str(data), "otio_json")
     return ref if isinstance(ref, otio.core.MediaReference) else None
+
+
+# --- media linking (pure; the OTIO media linker feeds it the ledger's results) ---------------
+
+
+def _local_path(url: str) -> str:
+    if url.startswith("file://"):
+        return os.path.normpath(otio.url_utils.filepath_from_url(url))
+    if "://" in url:
+        return url
+    return os.path.normpath(os.path.abspath(url))
+
+
+def reference_for_clip(
+    clip: otio.schema.Clip,
+    results: Sequence[RelinkResult],
+    *,
+    variant: int = 0,
+    url_style: UrlStyle = "path",
+) -> otio.schema.ExternalReference | None:
+    """The result reference ``clip`` should point at, or None when no result belongs to it.
+
+    A clip written by :func:`relink_timeline` is found by the shot id in its provenance; any
+    other clip by its source: same media file, same clip name, and a source range that holds the
+    shot's segment. The reference's time code makes the clip's own ``source_range`` land on the
+    right frames of the result.
+    """
+    prov = clip.metadata.get(METADATA_KEY, {})
+    if isinstance(prov, Mapping) and prov.get("shot_id"):
+        wanted = int(prov.get("variant", variant))
+        for result in results:
+            if result.shot.id == prov["shot_id"] and result.variant == wanted:
+                piece = int(prov.get("piece", 0))
+                align = 0 if prov.get("mode") == "version" else piece
+                if align >= len(result.shot.segments):
+                    return None
+                return result_reference(result, segment_index=align, url_style=url_style)
+        return None
+    ref = clip.media_reference
+    if not isinstance(ref, otio.schema.ExternalReference) or not ref.target_url:
+        return None
+    path = _local_path(ref.target_url)
+    try:
+        clip_range = clip.trimmed_range()
+    except otio.exceptions.CannotComputeAvailableRangeError:
+        return None
+    for result in results:
+        if result.variant != variant:
+            continue
+        for index, segment in enumerate(result.shot.segments):
+            if segment.clip_name != clip.name or _local_path(segment.media_path) != path:
+                continue
+            part = TR(
+                RT(segment.clip_source_start, segment.clip_source_rate),
+                RT(segment.clip_source_duration, segment.clip_source_rate),
+            )
+            if clip_range.contains(part.start_time) and part.end_time_exclusive() <= (
+                clip_range.end_time_exclusive()
+            ):
+                return result_reference(result, segment_index=index, url_style=url_style)
+    return None
