@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from aleph_otio.errors import ConfigError
 
@@ -30,7 +30,7 @@ SIZE = (320, 180)
 INDEX_STRIDE = 1000
 GUIDE_TRACK = "ALEPH GUIDES"
 #: Suffixes make_sample_project can write (each through its OTIO adapter).
-SAMPLE_FORMATS = ("otio", "otioz", "edl", "xml", "fcpxml", "aaf")
+SAMPLE_FORMATS = ("otio", "xml", "fcpxml", "edl")
 
 SWAP_PROMPT = "swap the can for a bottle"
 RELIGHT_PROMPT = "relight to dusk"
@@ -79,7 +79,9 @@ def make_sample_project(folder: Path, *, fmt: str = "otio") -> SampleProject:
     """Write the sample media, guide still and timeline (``sample.<fmt>``) into ``folder``.
 
     Existing sample files are overwritten, so the project is always in its documented state.
-    Formats other than OTIO keep what their adapter can express (an EDL has one video track).
+    ``fmt`` is the timeline suffix. OTIO keeps everything. The others keep what their adapter
+    can express: FCP 7 XML gets the C/D marker as a sequence marker and no guide; FCPXML loses
+    that marker; an EDL has no guide track and LOC markers without durations.
     """
     from aleph_otio.synth import make_still, make_video
     from aleph_otio.timeline import write_timeline
@@ -120,7 +122,15 @@ def make_sample_project(folder: Path, *, fmt: str = "otio") -> SampleProject:
         guide_dir / "A010C004_swap_first.png", size=SIZE, index=code_index(0, swap_first), hue=5
     )
 
-    timeline = build_sample_timeline(media, guide, relative_to=folder)
+    timeline = build_sample_timeline(
+        media,
+        guide,
+        relative_to=folder,
+        # Only OTIO keeps track markers; the XML writers keep sequence markers.
+        cut_marker_on="track" if fmt == "otio" else "stack",
+        # An EDL holds one video track.
+        guide_track=fmt != "edl",
+    )
     path = write_timeline(timeline, folder / f"sample.{fmt}")
     return SampleProject(
         folder=folder,
@@ -139,12 +149,19 @@ _BOOM_HALF = 36
 
 
 def build_sample_timeline(
-    media: list[Path], guide: Path, *, relative_to: Path | None = None
+    media: list[Path],
+    guide: Path,
+    *,
+    relative_to: Path | None = None,
+    cut_marker_on: Literal["track", "stack"] = "track",
+    guide_track: bool = True,
 ) -> otio.schema.Timeline:
     """The sample edit as an OTIO Timeline (``media`` in SOURCES order).
 
     With ``relative_to`` (the timeline's folder) media paths are written relative to it, so the
-    project folder can be moved or shared as a whole.
+    project folder can be moved or shared as a whole. The marker across the C/D cut sits on V1
+    or, with ``cut_marker_on="stack"``, on the timeline (V1 starts at stack time 0, so the
+    range is the same).
     """
     import opentimelineio as otio
 
@@ -188,7 +205,8 @@ def build_sample_timeline(
         )
     )
     cut = v1.range_of_child(clip_c).end_time_exclusive()
-    v1.markers.append(
+    owner = v1 if cut_marker_on == "track" else timeline.tracks
+    owner.markers.append(
         otio.schema.Marker(
             name=f"aleph: {BOOM_PROMPT}",
             marked_range=tr(cut - rt(_BOOM_HALF, RATE), rt(2 * _BOOM_HALF, RATE)),
@@ -209,5 +227,6 @@ def build_sample_timeline(
         )
     )
     timeline.tracks.append(v1)
-    timeline.tracks.append(guides)
+    if guide_track:
+        timeline.tracks.append(guides)
     return timeline
