@@ -30,6 +30,7 @@ from aleph_otio.timeline import (
     normalise_rate,
     same_rate,
     timecode,
+    track_label,
 )
 
 RT = otio.opentime.RationalTime
@@ -235,7 +236,7 @@ def _resolve(loaded: LoadedTimeline, piece: Piece, media_facts: MediaFactsFn | N
     return _Source(
         piece=piece,
         clip_name=clip.name or "",
-        track_name=track.name or f"V{piece.track_index + 1}",
+        track_name=track_label(loaded.timeline, track),
         media_path=path,
         media_rate=rate,
         origin=origin,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -352,6 +352,7 @@ class MarkedRange:
     location: str
     scope: Literal["clip", "track", "stack"]
     pieces: list[Piece]
+    anchor: otio.opentime.RationalTime  # marker start in the first piece's clip source space
     guides: list[GuideSpec] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -362,6 +363,10 @@ class MarkedRange:
 
 class _Refused(Exception):
     """One marker cannot be used; the message is the reason and what to do."""
+
+
+#: What building a marked range gives: its pieces, warnings, and the marker's anchor time.
+_Built = tuple[list[Piece], list[str], otio.opentime.RationalTime]
 
 
 def _text(value: Any) -> str:
@@ -435,7 +440,8 @@ def _edit_request(marker: otio.schema.Marker, settings: PlanSettings) -> _Reques
             prompt = comments[0] if comments else _text(marker.name)
     options = {k: v for k, v in meta.items() if k not in ("prompt", "guides")}
     guides = meta.get("guides") or []
-    if not isinstance(guides, list):
+    # OTIO metadata lists are AnyVector, not list.
+    if not isinstance(guides, Sequence) or isinstance(guides, str):
         raise _Refused(
             'metadata "aleph.guides" must be a list of {"image": ..., "frame"|"timestamp"}'
         )
@@ -458,21 +464,33 @@ def intersect(
     return TR.range_from_start_end_time(start, end)
 
 
-def _normalised_clip_range(
+def marker_clip_range(
     loaded: LoadedTimeline, clip: otio.schema.Clip, marker: otio.schema.Marker
 ) -> otio.opentime.TimeRange:
-    """A clip marker's range in the clip's source space, undoing adapter quirks."""
+    """A clip marker's range in the clip's source space, undoing adapter quirks.
+
+    NLE exports follow the format's convention (EDL LOC = record TC; FCP 7 clip markers count
+    from the file's first frame), but OTIO's own writers put clip-space numbers in both. So the
+    convention is tried first and the raw value is kept when only it lands on the clip.
+    """
     r = marker.marked_range
+    conventional: otio.opentime.RationalTime | None = None
     if loaded.adapter_name == "cmx_3600":
-        # LOC timecodes are record time although the adapter puts them on the clip.
-        start = loaded.timeline.tracks.transformed_time(r.start_time, clip)
-        return TR(start, r.duration)
-    if loaded.adapter_name == "fcp_xml":
+        conventional = loaded.timeline.tracks.transformed_time(r.start_time, clip)
+    elif loaded.adapter_name == "fcp_xml":
         avail = clip.media_reference.available_range if clip.media_reference else None
         if avail is not None:
-            offset = avail.start_time.rescaled_to(r.start_time.rate)
-            return TR(r.start_time + offset, r.duration)
-    return r
+            conventional = r.start_time + avail.start_time.rescaled_to(r.start_time.rate)
+    if conventional is None:
+        return r
+    bounds = clip.trimmed_range()
+    if not _on(bounds, conventional) and _on(bounds, r.start_time):
+        return r
+    return TR(conventional, r.duration)
+
+
+def _on(bounds: otio.opentime.TimeRange, time: otio.opentime.RationalTime) -> bool:
+    return bool(bounds.start_time <= time < bounds.end_time_exclusive())
 
 
 def _stack_time(loaded: LoadedTimeline, time: otio.opentime.RationalTime) -> str:
@@ -480,6 +498,18 @@ def _stack_time(loaded: LoadedTimeline, time: otio.opentime.RationalTime) -> str
     gst = loaded.timeline.global_start_time
     absolute = time + gst.rescaled_to(time.rate) if gst is not None else time
     return timecode(absolute)
+
+
+def track_label(timeline: otio.schema.Timeline, track: otio.schema.Track) -> str:
+    """The track's name, or V1/A2-style (as NLEs number them) when it has none."""
+    if track.name:
+        return str(track.name)
+    prefix = "A" if track.kind == otio.schema.TrackKind.Audio else "V"
+    same_kind = [t for t in timeline.tracks if getattr(t, "kind", None) == track.kind]
+    for number, candidate in enumerate(same_kind, start=1):
+        if candidate is track:
+            return f"{prefix}{number}"
+    return prefix
 
 
 def _location(
@@ -491,7 +521,7 @@ def _location(
 ) -> str:
     parts = [loaded.path.name]
     if track is not None:
-        parts.append(f"track {track.name or '?'}")
+        parts.append(f"track {track_label(loaded.timeline, track)}")
     else:
         parts.append("timeline marker")
     if clip is not None:
@@ -532,9 +562,9 @@ def _clip_marker(
     clip_index: int,
     clip: otio.schema.Clip,
     marker: otio.schema.Marker,
-) -> tuple[list[Piece], list[str]]:
+) -> _Built:
     bounds = clip.trimmed_range()
-    r = _normalised_clip_range(loaded, clip, marker)
+    r = marker_clip_range(loaded, clip, marker)
     if _is_point(r):
         if not bounds.contains(r.start_time) and r.start_time != bounds.start_time:
             raise _Refused(
@@ -542,7 +572,7 @@ def _clip_marker(
                 f"({timecode(bounds.start_time)}-{timecode(bounds.end_time_exclusive())}); "
                 "move it onto the clip"
             )
-        return [_piece(loaded, track_index, track, clip_index, clip, bounds)], []
+        return [_piece(loaded, track_index, track, clip_index, clip, bounds)], [], r.start_time
     covered = intersect(r, bounds)
     if covered is None:
         raise _Refused(
@@ -553,7 +583,7 @@ def _clip_marker(
     warnings = []
     if covered.duration != r.duration:
         warnings.append("marker extends past its clip; only the part on the clip is used")
-    return [_piece(loaded, track_index, track, clip_index, clip, covered)], warnings
+    return [_piece(loaded, track_index, track, clip_index, clip, covered)], warnings, r.start_time
 
 
 def _composition_hits(
@@ -561,13 +591,15 @@ def _composition_hits(
     track_index: int,
     track: otio.schema.Track,
     r: otio.opentime.TimeRange,
-) -> tuple[list[Piece], list[str]]:
+) -> _Built:
     """Pieces of the clips a track-time range covers (a point covers the clip under it)."""
     if _is_point(r):
         for index, child in enumerate(track):
             span = track.range_of_child_at_index(index)
-            if isinstance(child, otio.schema.Clip) and span.contains(r.start_time):
-                return [_piece(loaded, track_index, track, index, child, child.trimmed_range())], []
+            if isinstance(child, otio.schema.Clip) and _on(span, r.start_time):
+                whole = child.trimmed_range()
+                anchor = track.transformed_time(r.start_time, child)
+                return [_piece(loaded, track_index, track, index, child, whole)], [], anchor
         raise _Refused(f"no clip under the marker on track {track.name or track_index}")
     pieces: list[Piece] = []
     warnings: list[str] = []
@@ -590,23 +622,34 @@ def _composition_hits(
         raise _Refused(f"no clip under the marker on track {track.name or track_index}")
     if any(isinstance(c, otio.schema.Transition) for c in track) and len(pieces) > 1:
         warnings.append("transitions inside the range are sent as hard cuts")
-    return pieces, warnings
+    return pieces, warnings, pieces[0].source_range.start_time
 
 
 def _stack_marker_track(
     loaded: LoadedTimeline, settings: PlanSettings, r: otio.opentime.TimeRange
 ) -> tuple[int, otio.schema.Track, otio.opentime.TimeRange]:
-    """The topmost non-guide video track with a clip at the marker's start (what editors see)."""
+    """The topmost video track with a clip at the marker's start (what editors see).
+
+    Clips without file media (titles, generators) are passed over when a clip below has media.
+    """
     stack = loaded.timeline.tracks
+    fallback = None
     for index, track, is_guide in reversed(list(_video_tracks(loaded, settings))):
         if is_guide:
             continue
         local = stack.transformed_time_range(r, track)
         for child_index, child in enumerate(track):
-            if isinstance(child, otio.schema.Clip) and track.range_of_child_at_index(
-                child_index
-            ).contains(local.start_time):
-                return index, track, local
+            if isinstance(child, otio.schema.Clip) and _on(
+                track.range_of_child_at_index(child_index), local.start_time
+            ):
+                if isinstance(
+                    child.media_reference,
+                    otio.schema.ExternalReference | otio.schema.ImageSequenceReference,
+                ):
+                    return index, track, local
+                fallback = fallback or (index, track, local)
+    if fallback is not None:
+        return fallback
     raise _Refused("no video clip under the timeline marker")
 
 
@@ -637,7 +680,7 @@ def _guides_from_track(
             guides.append(
                 GuideSpec(
                     image=image,
-                    origin=f"{track.name} clip {child.name or '?'} at "
+                    origin=f"{track_label(loaded.timeline, track)} clip {child.name or '?'} at "
                     f"{_stack_time(loaded, place.start_time)}",
                     stack_time=overlap.start_time,
                 )
@@ -729,15 +772,15 @@ def find_marked_ranges(
                 return
             if not request.prompt:
                 raise _Refused(
-                    f"the prompt is empty; type it after {settings.prefix!r} in the marker"
+                    "the prompt is empty; write it in the marker's name or comment "
+                    f"(after {settings.prefix!r})"
                 )
-            pieces, warnings = build()
+            pieces, warnings, anchor = build()
             guides = _guides_from_track(loaded, settings, pieces)
             guides += _guides_from_metadata(loaded, request.guides)
         except _Refused as exc:
             errors.append(f"{location}: {exc}")
             return
-        location = _location(loaded, track, clip, pieces[0].stack_range.start_time, marker)
         ranges.append(
             MarkedRange(
                 prompt=request.prompt,
@@ -747,6 +790,7 @@ def find_marked_ranges(
                 location=location,
                 scope=scope,
                 pieces=pieces,
+                anchor=anchor,
                 guides=guides,
                 warnings=warnings,
             )
@@ -756,7 +800,7 @@ def find_marked_ranges(
     for marker in stack.markers:
         r = marker.marked_range
 
-        def build_stack(r: otio.opentime.TimeRange = r) -> tuple[list[Piece], list[str]]:
+        def build_stack(r: otio.opentime.TimeRange = r) -> _Built:
             index, track, local = _stack_marker_track(loaded, settings, r)
             return _composition_hits(loaded, index, track, local)
 
@@ -775,14 +819,14 @@ def find_marked_ranges(
             if not is_video:
                 if _safe_request(marker, settings):
                     errors.append(
-                        f"{_location(loaded, track, None, stack_time, marker)}: marker is on a "
-                        f"{track.kind.lower()} track; put it on a video track or clip"
+                        f"{_location(loaded, track, None, stack_time, marker)}: marker is on "
+                        f"an {track.kind.lower()} track; put it on a video track or clip"
                     )
                 continue
 
             def build_track(
                 r: otio.opentime.TimeRange = r, ti: int = track_index, t: otio.schema.Track = track
-            ) -> tuple[list[Piece], list[str]]:
+            ) -> _Built:
                 return _composition_hits(loaded, ti, t, r)
 
             add(marker, track, None, stack_time, "track", build_track)
@@ -799,7 +843,7 @@ def find_marked_ranges(
             if not isinstance(child, otio.schema.Clip):
                 continue
             for marker in child.markers:
-                start = _normalised_clip_range(loaded, child, marker).start_time
+                start = marker_clip_range(loaded, child, marker).start_time
                 try:
                     stack_time = child.transformed_time(start, stack)
                 except Exception:  # noqa: BLE001 - only used for the message
@@ -808,7 +852,7 @@ def find_marked_ranges(
                     if _safe_request(marker, settings):
                         errors.append(
                             f"{_location(loaded, track, child, stack_time, marker)}: marker is "
-                            f"on a {track.kind.lower()} clip; put it on the video clip"
+                            f"on an {track.kind.lower()} clip; put it on the video clip"
                         )
                     continue
 
@@ -818,7 +862,7 @@ def find_marked_ranges(
                     t: otio.schema.Track = track,
                     ci: int = clip_index,
                     c: otio.schema.Clip = child,
-                ) -> tuple[list[Piece], list[str]]:
+                ) -> _Built:
                     return _clip_marker(loaded, ti, t, ci, c, m)
 
                 add(marker, track, child, stack_time, "clip", build_clip)
