@@ -756,3 +756,345 @@ def test_repr_and_logs_never_show_the_key(caplog: pytest.LogCaptureFixture) -> N
     run(client.submit(make_task()))
     assert KEY not in repr(client) and "hidden" in repr(client)
     assert caplog.records and KEY not in caplog.text
+
+
+# === over real sockets, against the local emulator ==============================================
+
+from aleph_otio.emulator import Emulator, EmulatorConfig  # noqa: E402
+from aleph_otio.synth import make_still, make_video  # noqa: E402
+
+FRAMES = 48  # 2 s at 24 fps: the shortest clip Aleph takes
+SIZE = (160, 90)
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("media")
+    return {
+        "clip": make_video(root / "clip.mp4", frames=FRAMES, size=SIZE),
+        "short": make_video(root / "short.mp4", frames=24, size=SIZE),
+        "still": make_still(root / "guide.png", size=SIZE),
+    }
+
+
+@pytest.fixture
+def emu() -> Any:
+    with Emulator(EmulatorConfig(latency=0.15, concurrency=4, api_key=KEY)) as server:
+        yield server
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """The real socket transport, remembering each API request's task list."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.posts: list[list[dict[str, Any]]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            self.posts.append(json.loads(request.content))
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class QuickSleep:
+    """Records requested waits, but waits at most 50 ms (the emulator's jobs still progress)."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await asyncio.sleep(min(seconds, 0.05))
+
+
+def live(
+    emu: Any, *, key: str = KEY, sleep: QuickSleep | None = None, **kwargs: Any
+) -> AlephClient:
+    settings = APISettings(
+        base_url=emu.base_url, poll_interval=0.05, poll_max_interval=0.2, deadline_seconds=30
+    )
+    return AlephClient(api_key=key, settings=settings, sleep=sleep or QuickSleep(), **kwargs)
+
+
+def video_tasks(emu: Any, received: list[dict[str, Any]] | None = None) -> list[str]:
+    return [
+        t["taskUUID"] for t in (received or emu.received) if t.get("taskType") == "videoInference"
+    ]
+
+
+async def upload_and_task(
+    client: AlephClient, media: dict[str, Path], **extra: Any
+) -> VideoInferenceTask:
+    clip = await client.upload_media(media["clip"])
+    return make_task(video=clip.ref, **extra)
+
+
+def probe(path: Path) -> tuple[int, int, int]:
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(stream))
+        return frames, stream.codec_context.width, stream.codec_context.height
+
+
+def test_live_one_task_end_to_end(emu: Any, media: dict[str, Path], tmp_path: Path) -> None:
+    async def go() -> tuple[TaskOutcome, list[Path], int]:
+        async with live(emu) as client:
+            clip = await client.upload_media(media["clip"])
+            still = await client.upload_media(media["still"])
+            task = make_task(
+                video=clip.ref,
+                inputs={"video": clip.ref, "frameImages": [{"image": still.ref, "frame": "first"}]},
+                numberResults=2,
+                includeCost=True,
+            )
+            await client.submit(task)
+            outcomes = await client.wait([task.task_uuid], expected={task.task_uuid: 2})
+            outcome = outcomes[task.task_uuid]
+            paths = [
+                await client.download(r.video_url or "", tmp_path / f"result{i}.mp4")
+                for i, r in enumerate(outcome.successes)
+            ]
+            return outcome, paths, client.request_count
+
+    outcome, paths, requests = run(go())
+    assert outcome.ok and len(outcome.successes) == 2
+    assert len({r.video_uuid for r in outcome.successes}) == 2
+    assert outcome.cost == pytest.approx(2 * 0.28 * FRAMES / 24, rel=0.01)
+    for path in paths:
+        assert probe(path) == (FRAMES, *SIZE)
+        assert not path.with_suffix(".mp4.part").exists()
+    assert len(video_tasks(emu)) == 1 and len(emu.jobs) == 1
+    # 2 uploads + 1 submit + the polls; every request the emulator saw is counted.
+    assert requests == len(emu.received)
+
+
+def test_live_many_tasks_are_polled_in_batches(emu: Any, media: dict[str, Path]) -> None:
+    transport = RecordingTransport()
+
+    async def go() -> dict[str, TaskOutcome]:
+        async with live(emu, transport=transport, poll_batch_size=5) as client:
+            base = await upload_and_task(client, media)
+            tasks = [make_task(video=base.inputs.video) for _ in range(12)]
+            await asyncio.gather(*(client.submit(t) for t in tasks))
+            return await client.wait([t.task_uuid for t in tasks])
+
+    outcomes = run(go())
+    assert len(outcomes) == 12 and all(o.ok for o in outcomes.values())
+    polls = [p for p in transport.posts if p[0]["taskType"] == "getResponse"]
+    assert all(len(p) <= 5 for p in polls)
+    # First round: 12 tasks in 3 requests (5+5+2), never one request per task.
+    assert [len(p) for p in polls[:3]] == [5, 5, 2]
+    assert sum(len(p) for p in polls) > len(polls)
+    assert len(emu.jobs) == 12
+
+
+def test_live_dropped_answer_after_accept_does_not_submit_twice(
+    emu: Any, media: dict[str, Path]
+) -> None:
+    emu.faults.drop_after_accept = 1
+
+    async def go() -> TaskOutcome:
+        async with live(emu) as client:
+            task = await upload_and_task(client, media)
+            await client.submit(task)  # re-sent after the drop, answered conflictTaskUUID
+            return (await client.wait([task.task_uuid]))[task.task_uuid]
+
+    outcome = run(go())
+    sent = video_tasks(emu)
+    assert len(sent) == 2 and sent[0] == sent[1]  # the retry re-sent the SAME taskUUID...
+    assert list(emu.jobs) == [sent[0]]  # ...and the emulator started exactly one job
+    assert outcome.ok and len(outcome.successes) == 1
+
+
+def test_live_capacity_bursts_are_retried_with_retry_after(
+    emu: Any, media: dict[str, Path]
+) -> None:
+    sleep = QuickSleep()
+
+    async def go() -> VideoInferenceTask:
+        async with live(emu, sleep=sleep) as client:
+            task = await upload_and_task(client, media)
+            emu.faults.retry_after = 2
+            emu.faults.status_burst = [429, 503, 504]
+            await client.submit(task)
+            emu.faults.retry_after = None
+            emu.faults.drop_connections = 2
+            await client.wait([task.task_uuid])
+            return task
+
+    task = run(go())
+    assert sleep.waits[:3] == [2.0, 2.0, 2.0]
+    assert video_tasks(emu) == [task.task_uuid] * 4
+    assert list(emu.jobs) == [task.task_uuid]
+
+
+LIVE_ERRORS: list[tuple[str, dict[str, Any], type[APIError]]] = [
+    ("429", {"status_burst": [429] * 3}, RateLimitedError),
+    ("503", {"status_burst": [503] * 3}, RateLimitedError),
+    ("500", {"status_burst": [500] * 3}, ServerError),
+    ("dropped", {"drop_connections": 3}, APIConnectionError),
+]
+
+
+@pytest.mark.parametrize(
+    ("faults", "error"), [c[1:] for c in LIVE_ERRORS], ids=[c[0] for c in LIVE_ERRORS]
+)
+def test_live_exhausted_retries_are_reported(
+    emu: Any, media: dict[str, Path], faults: dict[str, Any], error: type[APIError]
+) -> None:
+    async def go() -> None:
+        async with live(emu, max_retries=2) as client:
+            task = await upload_and_task(client, media)
+            for name, value in faults.items():
+                setattr(emu.faults, name, value)
+            await client.submit(task)
+
+    with pytest.raises(error) as info:
+        run(go())
+    assert type(info.value) is error and "after 3 attempts" in str(info.value)
+    assert emu.jobs == {}
+
+
+def test_live_slow_server_is_a_timeout(emu: Any, media: dict[str, Path]) -> None:
+    async def go() -> None:
+        async with live(emu, max_retries=1, timeout=0.25) as client:
+            task = await upload_and_task(client, media)
+            emu.faults.slow_response = 0.6
+            await client.submit(task)
+
+    with pytest.raises(APITimeoutError, match="no answer"):
+        run(go())
+
+
+def test_live_wrong_key(emu: Any, media: dict[str, Path]) -> None:
+    wrong = "rw-wrong-key-0123456789"
+    with pytest.raises(AuthenticationError) as info:
+        run(live(emu, key=wrong).upload_media(media["still"]))
+    assert info.value.code == "invalidApiKey" and wrong not in str(info.value)
+
+
+def test_live_insufficient_credits(media: dict[str, Path]) -> None:
+    with Emulator(EmulatorConfig(latency=0.1, api_key=KEY, budget=0.10)) as server:
+
+        async def go() -> None:
+            async with live(server) as client:
+                await client.submit(await upload_and_task(client, media))
+
+        with pytest.raises(InsufficientCreditsError, match="top up"):
+            run(go())
+        assert server.jobs == {}
+
+
+def test_live_server_side_parameter_error(emu: Any, media: dict[str, Path]) -> None:
+    async def go() -> None:
+        async with live(emu) as client:
+            short = await client.upload_media(media["short"])  # 1 s: below Aleph's 2 s minimum
+            await client.submit(make_task(video=short.ref))
+
+    with pytest.raises(InvalidParameterError) as info:
+        run(go())
+    assert info.value.parameter == "inputs.video" and "inputs.video" in str(info.value)
+    assert info.value.code == "unsupportedDuration"
+
+
+def test_live_conflict_and_unknown_task(emu: Any, media: dict[str, Path]) -> None:
+    async def go() -> tuple[VideoInferenceTask, AlephClient]:
+        client = live(emu)
+        task = await upload_and_task(client, media)
+        await client.submit(task)
+        return task, client
+
+    task, _ = run(go())
+    # A later run that does not know it sent this UUID is told; one that does, is not.
+    with pytest.raises(TaskConflictError):
+        run(live(emu).submit(task))
+    run(live(emu).submit(task, assume_sent=True))
+    unknown = new_uuid()
+    with pytest.raises(TaskNotFoundError, match=unknown):
+        run(live(emu).get_responses([unknown]))
+    assert list(emu.jobs) == [task.task_uuid]
+
+
+def test_live_failed_task(emu: Any, media: dict[str, Path]) -> None:
+    emu.faults.fail_tasks = 1
+
+    async def go() -> TaskOutcome:
+        async with live(emu) as client:
+            task = await upload_and_task(client, media, numberResults=2)
+            await client.submit(task)
+            return (await client.wait([task.task_uuid], expected={task.task_uuid: 2}))[
+                task.task_uuid
+            ]
+
+    outcome = run(go())
+    assert outcome.done and not outcome.successes
+    assert [f.code for f in outcome.failures] == ["timeoutProvider"] * 2
+    with pytest.raises(TaskFailedError, match="timeoutProvider"):
+        outcome.raise_for_failures()
+
+
+def test_live_downloads_truncated_expired_and_recovered(
+    emu: Any, media: dict[str, Path], tmp_path: Path
+) -> None:
+    async def go() -> str:
+        async with live(emu) as client:
+            task = await upload_and_task(client, media)
+            await client.submit(task)
+            outcome = (await client.wait([task.task_uuid]))[task.task_uuid]
+            return outcome.successes[0].video_url or ""
+
+    url = run(go())
+    # One truncated answer: retried, and the file is complete.
+    emu.faults.truncate_downloads = 1
+    good = run(live(emu).download(url, tmp_path / "good.mp4"))
+    assert probe(good) == (FRAMES, *SIZE)
+    # Truncated every time: a clear error, and no partial file left behind.
+    emu.faults.truncate_downloads = 10
+    bad = tmp_path / "bad.mp4"
+    with pytest.raises(DownloadError, match="truncated") as info:
+        run(live(emu, max_retries=2).download(url, bad))
+    assert "bad.mp4" in str(info.value)
+    assert not bad.exists() and not bad.with_suffix(".mp4.part").exists()
+    emu.faults.truncate_downloads = 0
+    # Past its ttl the URL is gone: the message says what to do.
+    emu.expire_results()
+    with pytest.raises(DownloadError, match="expired.*re-poll"):
+        run(live(emu).download(url, tmp_path / "late.mp4"))
+    assert not (tmp_path / "late.mp4.part").exists()
+
+
+def test_live_key_never_in_logs_errors_or_repr(
+    emu: Any, media: dict[str, Path], caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    messages: list[str] = []
+
+    async def go() -> AlephClient:
+        client = live(emu, max_retries=2)
+        task = await upload_and_task(client, media)
+        emu.faults.status_burst = [503]
+        emu.faults.drop_after_accept = 1
+        await client.submit(task)
+        outcome = (await client.wait([task.task_uuid]))[task.task_uuid]
+        await client.download(outcome.successes[0].video_url or "", tmp_path / "r.mp4")
+        for faults in ({"status_burst": [500] * 3}, {"drop_connections": 3}):
+            for name, value in faults.items():
+                setattr(emu.faults, name, value)
+            try:
+                await client.get_responses([task.task_uuid])
+            except AlephOtioError as exc:
+                messages.append(str(exc))
+        return client
+
+    client = run(go())
+    assert len(messages) == 2
+    assert caplog.records  # the client did log, at DEBUG and WARNING
+    assert KEY not in caplog.text
+    assert all(KEY not in m for m in messages)
+    assert KEY not in repr(client)
+    assert KEY not in json.dumps(emu.received)

@@ -199,6 +199,15 @@ def _error_class(status_code: int | None, error: APIErrorObject | None) -> type[
     return APIError
 
 
+#: Errors about the whole request (key, balance, capacity), not about one generation.
+_REQUEST_LEVEL = (
+    AuthenticationError,
+    InsufficientCreditsError,
+    RateLimitedError,
+    ServerError,
+    TaskConflictError,
+)
+
 _ADVICE: dict[type[APIError], str] = {
     AuthenticationError: "check RUNWARE_API_KEY or api_key in the config file",
     InsufficientCreditsError: "top up the Runware account, then run the same command to resume",
@@ -600,7 +609,7 @@ class AlephClient:
             kind = _error_class(reply.status_code, error)
             if task_uuid in results and kind is TaskNotFoundError:
                 not_found[task_uuid] = error
-            elif task_uuid in results and kind not in (AuthenticationError, RateLimitedError):
+            elif task_uuid in results and kind not in _REQUEST_LEVEL:
                 results[task_uuid].append(
                     VideoResult.model_validate(
                         {
