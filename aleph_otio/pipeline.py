@@ -179,14 +179,19 @@ class Pipeline:
 
     # --- the run ----------------------------------------------------------------------------
 
-    async def run(self) -> RunSummary:
-        """Do everything that is not done yet; see the module docstring."""
+    async def run(self, planned: tuple[LoadedTimeline, Plan] | None = None) -> RunSummary:
+        """Do everything that is not done yet; see the module docstring.
+
+        ``planned`` is the timeline and plan when the caller already made them.
+        """
         cfg = self.config
-        self._emit("plan", None, "start")
-        loaded, plan = await asyncio.to_thread(
-            plan_file, cfg.timeline, cfg.plan_settings, rate=cfg.rate
-        )
-        self._emit("plan", None, "done")
+        if planned is None:
+            self._emit("plan", None, "start")
+            planned = await asyncio.to_thread(
+                plan_file, cfg.timeline, cfg.plan_settings, rate=cfg.rate
+            )
+            self._emit("plan", None, "done")
+        loaded, plan = planned
         for sub in ("clips", "guides", "results"):
             (self.work / sub).mkdir(parents=True, exist_ok=True)
         with Ledger(cfg.ledger_path) as ledger:
@@ -478,7 +483,11 @@ class Pipeline:
 
 
 async def run_pipeline(
-    config: RunConfig, client: AlephClient, *, on_event: EventFn | None = None
+    config: RunConfig,
+    client: AlephClient,
+    *,
+    on_event: EventFn | None = None,
+    planned: tuple[LoadedTimeline, Plan] | None = None,
 ) -> RunSummary:
     """Run (or resume) the whole job for one timeline."""
-    return await Pipeline(config, client, on_event=on_event).run()
+    return await Pipeline(config, client, on_event=on_event).run(planned)

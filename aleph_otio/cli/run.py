@@ -1,9 +1,381 @@
-"""`aleph-otio run` (not written yet)."""
+"""``aleph-otio run``, ``submit``, ``status`` and ``relink``: the job itself.
+
+``run`` plans, prepares, uploads, submits, waits, downloads, verifies, relinks and writes; run it
+again after a crash or Ctrl-C and it resumes from the job ledger. ``--emulator`` runs against a
+local emulator it starts itself (no key, no cost).
+Exit status: 0 every shot relinked; 4 some shots failed or are still running (the rest were
+relinked); 5 nothing relinked; 2 bad input or options; 3 markers that could not be planned.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from aleph_otio.config import (
+    APISettings,
+    PlanSettings,
+    SafetyMode,
+    resolve_api_key,
+    resolve_base_url,
+)
+from aleph_otio.errors import ConfigError
+from aleph_otio.shots import Shot
+
+RELINK_MODES = ("version", "reference", "replace")
+STAGES = ("prepare", "upload", "submit", "generate", "download", "verify")
+EMULATOR_KEY = "emulator-local-key"
+
+out_console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def default_work_dir(output: Path | None, timeline: Path) -> Path:
+    """``<output stem>.aleph-work`` next to the output (else next to the timeline)."""
+    anchor = output if output is not None else timeline
+    stem = anchor.name.split(".")[0] or "aleph"
+    return anchor.parent / f"{stem}.aleph-work"
+
+
+def api_settings(
+    *,
+    emulator_url: str | None,
+    base_url: str | None,
+    ttl: int | None,
+    include_cost: bool,
+    webhook_url: str | None,
+    upload_endpoint: str | None,
+    safety: str | None,
+    price: float,
+    poll_interval: float | None = None,
+) -> APISettings:
+    """APISettings from options; the key from the environment or config file (never printed)."""
+    if emulator_url is not None:
+        key = resolve_api_key(EMULATOR_KEY)
+        url = emulator_url
+    else:
+        key = resolve_api_key()
+        url = resolve_base_url(base_url)
+    if safety is not None and safety not in ("none", "fast", "full"):
+        raise ConfigError(f"--safety {safety!r}: use none, fast or full")
+    mode: SafetyMode | None = safety  # type: ignore[assignment]
+    try:
+        settings = APISettings(
+            base_url=url,
+            api_key=key,
+            ttl=ttl,
+            include_cost=include_cost,
+            webhook_url=webhook_url,
+            upload_endpoint=upload_endpoint,
+            safety_mode=mode,
+            price_per_second=price,
+            **({"poll_interval": poll_interval} if poll_interval is not None else {}),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"invalid option: {exc}".splitlines()[0]) from None
+    settings.require_key()
+    return settings
+
+
+@contextlib.contextmanager
+def maybe_emulator(enabled: bool, work_dir: Path, latency: float) -> Iterator[str | None]:
+    """Start the local emulator for the run when asked; yields its base URL (or None)."""
+    if not enabled:
+        yield None
+        return
+    from aleph_otio.emulator import Emulator, EmulatorConfig
+
+    storage = work_dir / "emulator"
+    with Emulator(EmulatorConfig(latency=latency, concurrency=4, storage_dir=storage)) as emu:
+        err_console.print(f"emulator: {emu.base_url} (offline rehearsal, nothing is paid)")
+        yield emu.base_url
+
+
+class StageProgress:
+    """One rich progress bar per stage, fed by the pipeline's events."""
+
+    def __init__(self, progress: Progress, total: int) -> None:
+        self.progress = progress
+        self.bars = {
+            stage: progress.add_task(stage, total=total, visible=False) for stage in STAGES
+        }
+        self.failed: dict[str, int] = dict.fromkeys(STAGES, 0)
+
+    def __call__(self, stage: str, shot: Shot | None, status: str) -> None:
+        bar = self.bars.get(stage)
+        if bar is None:
+            return
+        self.progress.update(bar, visible=True)
+        if status == "done":
+            self.progress.advance(bar)
+        elif status == "failed":
+            self.failed[stage] += 1
+            self.progress.advance(bar)
+            self.progress.update(bar, description=f"{stage} [red]({self.failed[stage]} failed)")
+
+
+def summary_table(summary: Any) -> Table:
+    """The per-shot end-of-run table."""
+    table = Table(title="aleph-otio run", show_lines=False)
+    for column in ("shot", "state", "estimate", "cost", "results / reason"):
+        table.add_column(column)
+    for shot in summary.shots:
+        colour = {"relinked": "green", "failed": "red"}.get(shot.state, "yellow")
+        detail = "\n".join(shot.results) if shot.state == "relinked" else (shot.reason or "")
+        table.add_row(
+            shot.name,
+            f"[{colour}]{shot.state}[/]",
+            f"${shot.estimate:.2f}",
+            f"${shot.cost:.2f}" if shot.cost is not None else "-",
+            detail,
+        )
+    return table
+
+
+def print_summary(summary: Any) -> None:
+    out_console.print(summary_table(summary))
+    done, failed = len(summary.done), len(summary.failed)
+    out_console.print(
+        f"{done}/{len(summary.shots)} shot(s) relinked, {failed} failed; "
+        f"cost ${summary.cost:.2f} (estimate ${summary.estimate:.2f})"
+    )
+    if summary.output is not None and done:
+        out_console.print(f"output: {summary.output}")
+    out_console.print(f"job ledger: {summary.ledger}")
+    for line in summary.plan_errors:
+        err_console.print(f"error: {line}", markup=False)
+    if summary.stopped_by_budget:
+        err_console.print(
+            "budget reached: the remaining shots are planned; raise --budget to go on"
+        )
+    if summary.still_processing:
+        err_console.print(
+            f"{summary.still_processing} task(s) still processing: run the same command again"
+        )
+    if failed:
+        err_console.print("failed shots are kept in the ledger: run the same command to retry them")
+
+
+def execute(config: Any, settings: APISettings) -> Any:
+    """Plan, then run the pipeline with progress bars; Ctrl-C leaves everything resumable."""
+    from aleph_otio.api.client import AlephClient
+    from aleph_otio.pipeline import plan_file, run_pipeline
+
+    planned = plan_file(config.timeline, config.plan_settings, rate=config.rate)
+
+    with Progress(
+        TextColumn("{task.description:<24}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+    ) as progress:
+        tracker = StageProgress(progress, total=len(planned[1].shots))
+
+        async def go() -> Any:
+            async with AlephClient(settings=settings) as client:
+                return await run_pipeline(config, client, on_event=tracker, planned=planned)
+
+        return asyncio.run(go())
+
+
+def _timeline_and_settings(
+    source: Path, settings: PlanSettings, rate: str | None
+) -> tuple[Path, PlanSettings, str | None]:
+    """A batch manifest (``.aleph.json``) stands for its timeline and its plan settings."""
+    if source.name.endswith(".aleph.json"):
+        from aleph_otio.batch import read_batch
+
+        batch = read_batch(source)
+        return Path(batch.timeline), batch.settings, rate
+    return source, settings, rate
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    """Add ``run``, ``submit``, ``status`` and ``relink`` to the app."""
+    from aleph_otio.cli.plan import build_settings
+
+    @app.command("run")
+    def run_command(
+        timeline: Annotated[
+            Path, typer.Argument(help="Timeline (.otio, .edl, .xml, ...) or .aleph.json batch.")
+        ],
+        output: Annotated[
+            Path | None,
+            typer.Option("-o", "--output", help="Relinked timeline to write; format by suffix."),
+        ] = None,
+        emulator: Annotated[
+            bool, typer.Option("--emulator", help="Run against a local emulator (offline, free).")
+        ] = False,
+        relink: Annotated[
+            str, typer.Option(help="version (new track), reference (alternate media) or replace.")
+        ] = "version",
+        concurrency: Annotated[int, typer.Option(min=1, max=64, help="Shots in flight.")] = 4,
+        work_dir: Annotated[
+            Path | None,
+            typer.Option(help="Clips, results and the job ledger (default: next to -o)."),
+        ] = None,
+        budget: Annotated[
+            float | None,
+            typer.Option(help="Stop submitting once the estimate would pass this (USD)."),
+        ] = None,
+        submit_only: Annotated[
+            bool, typer.Option("--submit-only", help="Stop after submitting; `status` polls later.")
+        ] = False,
+        marker_color: Annotated[
+            str | None, typer.Option(help="Marker colour meaning 'edit'.")
+        ] = None,
+        prefix: Annotated[
+            str, typer.Option(help="Marker text prefix of an edit request.")
+        ] = "aleph:",
+        guide_track: Annotated[
+            str, typer.Option(help="Track holding guide stills.")
+        ] = "ALEPH GUIDES",
+        handles: Annotated[int, typer.Option(help="Extra frames each side.")] = 0,
+        number_results: Annotated[int, typer.Option(help="Variations per shot (1-4).")] = 1,
+        output_format: Annotated[str, typer.Option(help="MP4, WEBM or MOV.")] = "MP4",
+        output_quality: Annotated[int, typer.Option(help="20-99.")] = 95,
+        rate: Annotated[str | None, typer.Option(help="Frame rate for EDLs.")] = None,
+        base_url: Annotated[
+            str | None, typer.Option(help="API endpoint (default Runware's).")
+        ] = None,
+        ttl: Annotated[
+            int | None, typer.Option(help="Result URL lifetime, seconds (>= 60).")
+        ] = None,
+        include_cost: Annotated[
+            bool, typer.Option(help="Ask the API for each task's cost.")
+        ] = True,
+        webhook_url: Annotated[
+            str | None, typer.Option(help="Webhook for finished results.")
+        ] = None,
+        upload_endpoint: Annotated[
+            str | None, typer.Option(help="URL the service PUTs each result to.")
+        ] = None,
+        safety: Annotated[
+            str | None, typer.Option(help="Content check: none, fast or full.")
+        ] = None,
+        price: Annotated[float, typer.Option(help="USD per input second per result.")] = 0.28,
+        emulator_latency: Annotated[float, typer.Option(help="Emulated seconds per task.")] = 1.0,
+    ) -> None:
+        """Send the marked shots to Aleph and write the relinked timeline (resumable)."""
+        from aleph_otio.pipeline import RunConfig
+
+        if relink not in RELINK_MODES:
+            raise ConfigError(f"--relink {relink!r}: use version, reference or replace")
+        if output is None and not submit_only:
+            raise ConfigError("no output: aleph-otio run TIMELINE -o OUT.otio (or --submit-only)")
+        plan_settings = build_settings(
+            prefix=prefix,
+            marker_color=marker_color,
+            guide_track=guide_track,
+            handles=handles,
+            number_results=number_results,
+            output_format=output_format,
+            output_quality=output_quality,
+        )
+        source, plan_settings, rate = _timeline_and_settings(timeline, plan_settings, rate)
+        if output is not None and output.resolve() == source.resolve():
+            raise ConfigError(
+                f"{output}: is the input timeline; choose another -o (inputs are never overwritten)"
+            )
+        work = work_dir or default_work_dir(output, source)
+        with maybe_emulator(emulator, work, emulator_latency) as emulator_url:
+            settings = api_settings(
+                emulator_url=emulator_url,
+                base_url=base_url,
+                ttl=ttl,
+                include_cost=include_cost,
+                webhook_url=webhook_url,
+                upload_endpoint=upload_endpoint,
+                safety=safety,
+                price=price,
+                poll_interval=0.25 if emulator else None,
+            )
+            from aleph_otio.timeline import parse_rate
+
+            config = RunConfig(
+                timeline=source,
+                output=output,
+                work_dir=work,
+                plan_settings=plan_settings,
+                api_settings=settings,
+                relink_mode=relink,  # type: ignore[arg-type]
+                concurrency=concurrency,
+                rate=parse_rate(rate) if rate else None,
+                budget=budget,
+                submit_only=submit_only,
+            )
+            summary = execute(config, settings)
+        print_summary(summary)
+        raise typer.Exit(summary.exit_code)
+
+    @app.command("status")
+    def status_command(
+        work_dir: Annotated[
+            Path, typer.Argument(help="The run's work folder (or its ledger.sqlite).")
+        ],
+    ) -> None:
+        """Show every shot of a job ledger: state, task, cost, results."""
+        from aleph_otio.ledger import Ledger
+
+        path = work_dir / "ledger.sqlite" if work_dir.is_dir() else work_dir
+        if not path.is_file():
+            raise ConfigError(f"{path}: no job ledger here; pass the work folder of a run")
+        with Ledger(path) as ledger:
+            table = Table(title=str(path))
+            for column in ("shot", "state", "taskUUID", "cost", "results / reason"):
+                table.add_column(column)
+            for record in ledger.shots():
+                results = ledger.results(record.shot.id)
+                costs = [r.cost for r in results if r.cost is not None]
+                detail = "\n".join(r.path for r in results if r.path) or (record.reason or "")
+                table.add_row(
+                    record.shot.name,
+                    record.state,
+                    record.task_uuid,
+                    f"${sum(costs):.2f}" if costs else "-",
+                    detail,
+                )
+            out_console.print(table)
+            summary = ledger.summary()
+            states = ", ".join(f"{k} {v}" for k, v in summary["states"].items() if v)
+            out_console.print(f"{summary['shots']} shot(s): {states}; cost ${summary['cost']:.2f}")
+
+    @app.command("relink")
+    def relink_command(
+        timeline: Annotated[Path, typer.Argument(help="The timeline the shots were planned from.")],
+        output: Annotated[Path, typer.Option("-o", "--output", help="Relinked timeline to write.")],
+        ledger_path: Annotated[
+            Path | None,
+            typer.Option("--ledger", help="Job ledger (default: the run's work folder)."),
+        ] = None,
+        relink: Annotated[str, typer.Option(help="version, reference or replace.")] = "version",
+        rate: Annotated[str | None, typer.Option(help="Frame rate for EDLs.")] = None,
+    ) -> None:
+        """Relink results already in a job ledger into a timeline, without running anything."""
+        from aleph_otio.ledger import Ledger
+        from aleph_otio.relink import relink_timeline
+        from aleph_otio.timeline import read_timeline, write_timeline
+
+        if relink not in RELINK_MODES:
+            raise ConfigError(f"--relink {relink!r}: use version, reference or replace")
+        if output.resolve() == timeline.resolve():
+            raise ConfigError(f"{output}: is the input timeline; choose another -o")
+        path = ledger_path or default_work_dir(output, timeline) / "ledger.sqlite"
+        if not path.is_file():
+            raise ConfigError(f"{path}: no job ledger; pass --ledger WORK/ledger.sqlite")
+        loaded = read_timeline(timeline, rate=rate)
+        with Ledger(path) as ledger:
+            results = ledger.relink_results(timeline_path=str(loaded.path))
+        relinked = relink_timeline(loaded.timeline, results, mode=relink)  # type: ignore[arg-type]
+        write_timeline(relinked, output)
+        shots = len({r.shot.id for r in results})
+        out_console.print(f"relinked {len(results)} result(s) of {shots} shot(s) into {output}")
