@@ -703,6 +703,45 @@ def test_upload_that_finishes_asynchronously_is_polled(tmp_path: Path) -> None:
     assert run(scripted(script).upload_media(clip)).media_uuid == media_uuid
 
 
+def test_upload_whose_answer_was_lost_is_uploaded_again_under_a_new_uuid(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"x" * 10)
+
+    def conflict(request: httpx.Request) -> httpx.Response:
+        (task,) = json.loads(request.content)
+        return ok(
+            {
+                "errors": [
+                    {"code": "conflictTaskUUID", "message": "used", "taskUUID": task["taskUUID"]}
+                ]
+            },
+            400,
+        )
+
+    script = Script(httpx.ReadTimeout("lost"), conflict, media_answer)
+    media = run(scripted(script).upload_media(clip))
+    uuids = [b[0]["taskUUID"] for b in script.bodies()]
+    assert uuids[0] == uuids[1] != uuids[2] and media.media_uuid
+
+
+def test_upload_rejected_by_the_server_names_the_file(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"x" * 10)
+    body = {"errors": [{"code": "invalidMedia", "message": "not a video", "parameter": "media"}]}
+    with pytest.raises(InvalidParameterError, match="clip.mp4") as info:
+        run(scripted(Script(ok(body, 400))).upload_media(clip))
+    assert info.value.parameter == "media"
+
+
+def test_request_level_errors_in_a_poll_are_raised_not_counted_as_failures() -> None:
+    task_uuid = new_uuid()
+    body = {
+        "errors": [{"code": "insufficientCredits", "message": "balance", "taskUUID": task_uuid}]
+    }
+    with pytest.raises(InsufficientCreditsError):
+        run(scripted(Script(ok(body, 402))).wait([task_uuid]))
+
+
 def test_upload_of_missing_file_is_a_media_error(tmp_path: Path) -> None:
     with pytest.raises(MediaError, match="nope.mp4"):
         run(scripted(Script()).upload_media(tmp_path / "nope.mp4"))
@@ -817,6 +856,16 @@ def live(
         base_url=emu.base_url, poll_interval=0.05, poll_max_interval=0.2, deadline_seconds=30
     )
     return AlephClient(api_key=key, settings=settings, sleep=sleep or QuickSleep(), **kwargs)
+
+
+def once(client: AlephClient, call: Callable[[AlephClient], Coroutine[Any, Any, T]]) -> T:
+    """Run one call on a fresh client, closing it afterwards."""
+
+    async def go() -> T:
+        async with client:
+            return await call(client)
+
+    return run(go())
 
 
 def video_tasks(emu: Any, received: list[dict[str, Any]] | None = None) -> list[str]:
@@ -974,7 +1023,7 @@ def test_live_slow_server_is_a_timeout(emu: Any, media: dict[str, Path]) -> None
 def test_live_wrong_key(emu: Any, media: dict[str, Path]) -> None:
     wrong = "rw-wrong-key-0123456789"
     with pytest.raises(AuthenticationError) as info:
-        run(live(emu, key=wrong).upload_media(media["still"]))
+        once(live(emu, key=wrong), lambda c: c.upload_media(media["still"]))
     assert info.value.code == "invalidApiKey" and wrong not in str(info.value)
 
 
@@ -1003,20 +1052,20 @@ def test_live_server_side_parameter_error(emu: Any, media: dict[str, Path]) -> N
 
 
 def test_live_conflict_and_unknown_task(emu: Any, media: dict[str, Path]) -> None:
-    async def go() -> tuple[VideoInferenceTask, AlephClient]:
-        client = live(emu)
-        task = await upload_and_task(client, media)
-        await client.submit(task)
-        return task, client
+    async def go() -> VideoInferenceTask:
+        async with live(emu) as client:
+            task = await upload_and_task(client, media)
+            await client.submit(task)
+            return task
 
-    task, _ = run(go())
+    task = run(go())
     # A later run that does not know it sent this UUID is told; one that does, is not.
     with pytest.raises(TaskConflictError):
-        run(live(emu).submit(task))
-    run(live(emu).submit(task, assume_sent=True))
+        once(live(emu), lambda c: c.submit(task))
+    once(live(emu), lambda c: c.submit(task, assume_sent=True))
     unknown = new_uuid()
     with pytest.raises(TaskNotFoundError, match=unknown):
-        run(live(emu).get_responses([unknown]))
+        once(live(emu), lambda c: c.get_responses([unknown]))
     assert list(emu.jobs) == [task.task_uuid]
 
 
@@ -1051,20 +1100,20 @@ def test_live_downloads_truncated_expired_and_recovered(
     url = run(go())
     # One truncated answer: retried, and the file is complete.
     emu.faults.truncate_downloads = 1
-    good = run(live(emu).download(url, tmp_path / "good.mp4"))
+    good = once(live(emu), lambda c: c.download(url, tmp_path / "good.mp4"))
     assert probe(good) == (FRAMES, *SIZE)
     # Truncated every time: a clear error, and no partial file left behind.
     emu.faults.truncate_downloads = 10
     bad = tmp_path / "bad.mp4"
     with pytest.raises(DownloadError, match="truncated") as info:
-        run(live(emu, max_retries=2).download(url, bad))
+        once(live(emu, max_retries=2), lambda c: c.download(url, bad))
     assert "bad.mp4" in str(info.value)
     assert not bad.exists() and not bad.with_suffix(".mp4.part").exists()
     emu.faults.truncate_downloads = 0
     # Past its ttl the URL is gone: the message says what to do.
     emu.expire_results()
     with pytest.raises(DownloadError, match="expired.*re-poll"):
-        run(live(emu).download(url, tmp_path / "late.mp4"))
+        once(live(emu), lambda c: c.download(url, tmp_path / "late.mp4"))
     assert not (tmp_path / "late.mp4.part").exists()
 
 
@@ -1089,6 +1138,7 @@ def test_live_key_never_in_logs_errors_or_repr(
                 await client.get_responses([task.task_uuid])
             except AlephOtioError as exc:
                 messages.append(str(exc))
+        await client.aclose()
         return client
 
     client = run(go())
