@@ -34,7 +34,9 @@ def _results(path: Path) -> list[RelinkResult]:
     if key not in _CACHE:
         _CACHE.clear()
         with Ledger(path) as ledger:
-            _CACHE[key] = ledger.relink_results(states=("downloaded", "verified", "relinked"))
+            _CACHE[key] = ledger.relink_results(
+                states=("downloaded", "verified", "relinked"), verified_only=False
+            )
     return _CACHE[key]
 
 

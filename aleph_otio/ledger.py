@@ -615,13 +615,26 @@ class Ledger:
             raise LedgerError(f"task {task_uuid}: unknown result status {status!r}")
         with self._tx() as db:
             task = self._task_row(db, task_uuid)
+            same = None
             if video_uuid is not None:
                 same = db.execute(
                     "SELECT result_index FROM results WHERE video_uuid = ? AND task_uuid = ?",
                     (video_uuid, task_uuid),
                 ).fetchone()
-                if same is not None:
-                    result_index = same["result_index"]
+            if same is not None:
+                result_index = same["result_index"]
+            else:
+                there = db.execute(
+                    "SELECT video_uuid FROM results WHERE task_uuid = ? AND result_index = ?",
+                    (task_uuid, result_index),
+                ).fetchone()
+                if there is not None and there["video_uuid"] not in (None, video_uuid):
+                    # Another video already holds this index (results arrived in another
+                    # order): never overwrite it, its file may be downloaded already.
+                    result_index = db.execute(
+                        "SELECT max(result_index) + 1 FROM results WHERE task_uuid = ?",
+                        (task_uuid,),
+                    ).fetchone()[0]
             db.execute(
                 "INSERT INTO results (task_uuid, result_index, video_uuid, video_url, seed, cost,"
                 " status, error, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -674,31 +687,39 @@ class Ledger:
             raise LedgerError(f"task {task_uuid}: no result #{result_index} in the job ledger")
         return row
 
-    def _advance_when_all(
-        self, db: sqlite3.Connection, task_uuid: str, column: str, state: str
-    ) -> None:
-        """Move the shot to ``state`` once every successful result has ``column`` set."""
+    def _catch_up(self, db: sqlite3.Connection, task_uuid: str) -> None:
+        """Advance the shot through downloaded and verified as far as its results allow.
+
+        Only ever forward: re-downloading a verified shot's file does not move it back, and a
+        shot resumed at ``succeeded`` whose files are all there moves on without a new download.
+        """
         task = self._task_row(db, task_uuid)
         shot = self._shot_row(db, task["shot_id"])
         if shot["task_uuid"] != task_uuid:
             return
-        missing = db.execute(
-            f"SELECT count(*) FROM results WHERE task_uuid = ? AND status = 'success' "
-            f"AND ({column} IS NULL OR {column} = 0)",
+        total, downloaded, verified = db.execute(
+            "SELECT count(*), count(path), sum(verified) FROM results "
+            "WHERE task_uuid = ? AND status = 'success'",
             (task_uuid,),
-        ).fetchone()[0]
-        if missing == 0 and shot["state"] != state:
-            self._transition(db, shot["shot_id"], state)
+        ).fetchone()
+        state = shot["state"]
+        if total and state == "succeeded" and downloaded == total:
+            self._transition(db, shot["shot_id"], "downloaded")
+            state = "downloaded"
+        if total and state == "downloaded" and verified == total:
+            self._transition(db, shot["shot_id"], "verified")
 
     def record_download(self, task_uuid: str, result_index: int, path: str, sha256: str) -> None:
         """A result file is on disk; the shot is ``downloaded`` once all its results are."""
         with self._tx() as db:
             self._result_row(db, task_uuid, result_index)
+            # A file with other content must be verified again.
             db.execute(
-                "UPDATE results SET path = ?, sha256 = ? WHERE task_uuid = ? AND result_index = ?",
-                (path, sha256, task_uuid, result_index),
+                "UPDATE results SET path = ?, verified = verified * (sha256 IS ?), sha256 = ? "
+                "WHERE task_uuid = ? AND result_index = ?",
+                (path, sha256, sha256, task_uuid, result_index),
             )
-            self._advance_when_all(db, task_uuid, "path", "downloaded")
+            self._catch_up(db, task_uuid)
 
     def mark_verified(
         self,
@@ -724,7 +745,7 @@ class Ledger:
                 "height = coalesce(?, height) WHERE task_uuid = ? AND result_index = ?",
                 (frame_count, rate, width, height, task_uuid, result_index),
             )
-            self._advance_when_all(db, task_uuid, "verified", "verified")
+            self._catch_up(db, task_uuid)
 
     def mark_relinked(self, shot_id: str) -> None:
         """The shot's results are in an output timeline."""
@@ -780,17 +801,19 @@ class Ledger:
         *,
         model: str = MODEL_ID,
         timeline_path: str | None = None,
+        verified_only: bool = True,
     ) -> list[RelinkResult]:
         """What :func:`aleph_otio.relink.relink_timeline` needs for every shot in ``states``.
 
-        Only downloaded successful results are returned; frame facts missing from the ledger
-        (a result verified without a probe) default to the shot's own.
+        Only downloaded successful results are returned, and (``verified_only``) only those
+        verified since their last download; frame facts missing from the ledger (a result
+        verified without a probe) default to the shot's own.
         """
         out: list[RelinkResult] = []
         for record in self.shots(states, timeline_path=timeline_path):
             shot = record.shot
             for r in self.results(shot.id):
-                if r.status != "success" or r.path is None:
+                if r.status != "success" or r.path is None or (verified_only and not r.verified):
                     continue
                 out.append(
                     RelinkResult(

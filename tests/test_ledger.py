@@ -361,3 +361,46 @@ def test_two_processes_share_one_ledger(tmp_path: Path) -> None:
         )
         assert out.stdout.strip() == first
         assert ledger.lookup_upload("from-child") == ("m", "u")
+
+
+def test_results_in_another_order_never_overwrite(tmp_path: Path) -> None:
+    shot = make_shot(n=2)
+    with Ledger(tmp_path / "l.sqlite") as ledger:
+        ledger.add_shots([shot], "t.otio")
+        task = walk_to_submitted(ledger, shot)
+        ledger.record_result(task, 0, status="success", video_uuid="X", video_url="ux")
+        ledger.record_download(task, 0, "/out/x.mp4", "xx")
+        # The next poll lists Y first: Y must not take X's row (and X's downloaded file).
+        assert ledger.record_result(task, 0, status="success", video_uuid="Y", video_url="uy") == 1
+        assert ledger.record_result(task, 1, status="success", video_uuid="X", video_url="ux") == 0
+        rows = {
+            r.video_uuid: (r.result_index, r.video_url, r.path) for r in ledger.results(shot.id)
+        }
+        assert rows == {"X": (0, "ux", "/out/x.mp4"), "Y": (1, "uy", None)}
+        assert ledger.state(shot.id) == "succeeded"
+
+
+def test_downloads_and_verification_only_move_forward(tmp_path: Path) -> None:
+    shot = make_shot()
+    path = tmp_path / "l.sqlite"
+    with Ledger(path) as ledger:
+        ledger.add_shots([shot], "t.otio")
+        task = walk_to_submitted(ledger, shot)
+        ledger.record_result(task, 0, status="success", video_uuid="v")
+        ledger.record_download(task, 0, "/out/v.mp4", "aa")
+        # Verification crashed locally; the resumed run goes back to succeeded, finds the file
+        # and verifies it without downloading again.
+        ledger.fail(shot.id, "verify: probe crashed")
+        ledger.set_state(shot.id, "succeeded")
+        ledger.mark_verified(task, 0, frame_count=48, rate=24.0)
+        assert ledger.state(shot.id) == "verified"
+        # Re-downloading the same content keeps the shot verified; other content needs a new
+        # verification but the shot never moves backwards on its own.
+        ledger.record_download(task, 0, "/out/v.mp4", "aa")
+        assert ledger.results(shot.id)[0].verified
+        ledger.record_download(task, 0, "/out/v2.mp4", "bb")
+        assert not ledger.results(shot.id)[0].verified
+        assert ledger.state(shot.id) == "verified"
+        assert ledger.relink_results() == []
+        ledger.mark_verified(task, 0)
+        assert [r.path for r in ledger.relink_results()] == ["/out/v2.mp4"]
