@@ -63,6 +63,14 @@ class TaskInputsPreview(BaseModel):
     video: str
     frameImages: list[FrameImagePreview | str] = Field(default_factory=list, max_length=5)
 
+    @model_serializer(mode="wrap")
+    def _drop_empty_frames(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # The API wants 1-5 frameImages or none at all, never an empty list.
+        data: dict[str, Any] = handler(self)
+        if not data.get("frameImages"):
+            data.pop("frameImages", None)
+        return data
+
 
 class TaskPreview(BaseModel):
     """The ``videoInference`` task a shot becomes (no taskUUID: the ledger mints it)."""
