@@ -567,3 +567,43 @@ def test_linker_shim_refuses_missing_ledger(tmp_path: Path) -> None:
     clip = otio.schema.Clip(name="x")
     with pytest.raises(Exception, match="no such job ledger"):
         shim.link_media_reference(clip, {"ledger": str(tmp_path / "nope.sqlite")})
+
+
+# --- with the real planner ----------------------------------------------------------------------
+
+
+def test_planned_shots_relink_frame_accurately(media: dict[str, Path], tmp_path: Path) -> None:
+    plan_mod = pytest.importorskip("aleph_otio.plan")
+    timeline_mod = pytest.importorskip("aleph_otio.timeline")
+    from aleph_otio.config import PlanSettings
+
+    timeline = build_timeline(media)
+    v1 = timeline.tracks[0]
+    # A whole-clip request on A, and a track request across the B|C cut (C at 2x speed).
+    v1[0].markers.append(
+        otio.schema.Marker(name="aleph: make it snow", marked_range=TR(RT(86410, 24), RT(0, 24)))
+    )
+    v1.markers.append(
+        otio.schema.Marker(name="aleph: make it rain", marked_range=TR(RT(84, 24), RT(24, 24)))
+    )
+    cut = tmp_path / "cut.otio"
+    otio.adapters.write_to_file(timeline, str(cut))
+    loaded = timeline_mod.read_timeline(cut)
+    plan = plan_mod.plan_timeline(loaded, PlanSettings(handles=3, number_results=2))
+    assert plan.errors == []
+    assert sorted(len(s.segments) for s in plan.shots) == [1, 2]
+    results = [fake_result(shot, tmp_path, v) for shot in plan.shots for v in (0, 1)]
+
+    out = relink_timeline(loaded.timeline, results)
+
+    assert [t.name for t in out.tracks] == ["V1", "ALEPH v001a", "ALEPH v001b", "A1"]
+    source = shown(loaded.timeline.tracks[0])
+    for track in out.tracks[1:3]:
+        version = shown(track)
+        assert sorted(version) == list(range(48)) + list(range(84, 108))
+        assert all(version[f] == source[f] for f in version)
+    read = round_trip(out, tmp_path / "planned.otio")
+    for track in video_tracks(read)[1:]:
+        assert all(v == source[f] for f, v in shown(track).items())
+    a_version = out.tracks[1][0]
+    assert a_version.source_range == loaded.timeline.tracks[0][0].source_range
