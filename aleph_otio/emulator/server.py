@@ -115,7 +115,8 @@ class Emulator:
         self, config: EmulatorConfig | None = None, *, faults: Faults | None = None
     ) -> None:
         self.config = config or EmulatorConfig()
-        self.faults: Faults = faults if faults is not None else self.config.faults
+        # A copy: fault counters count down, and one config may serve several emulators.
+        self.faults: Faults = faults if faults is not None else copy.deepcopy(self.config.faults)
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._active = 0  # queued + running jobs + pending deliveries
