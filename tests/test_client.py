@@ -1009,15 +1009,36 @@ def test_live_exhausted_retries_are_reported(
     assert emu.jobs == {}
 
 
-def test_live_slow_server_is_a_timeout(emu: Any, media: dict[str, Path]) -> None:
-    async def go() -> None:
-        async with live(emu, max_retries=1, timeout=0.25) as client:
+def test_live_slow_server_within_and_beyond_the_timeout(emu: Any, media: dict[str, Path]) -> None:
+    async def go(slow: float) -> None:
+        async with live(emu, max_retries=1, timeout=0.4) as client:
             task = await upload_and_task(client, media)
-            emu.faults.slow_response = 0.6
-            await client.submit(task)
+            emu.faults.slow_response = slow
+            try:
+                await client.submit(task)
+            finally:
+                emu.faults.slow_response = 0.0
 
+    run(go(0.1))  # slow but in time: accepted
     with pytest.raises(APITimeoutError, match="no answer"):
-        run(go())
+        run(go(0.8))
+    # The timed-out task may still have been accepted: that is what the same-UUID retry covers.
+    assert len(set(video_tasks(emu))) == 2
+
+
+def test_live_wait_deadline(media: dict[str, Path]) -> None:
+    with Emulator(EmulatorConfig(latency=5.0, api_key=KEY)) as server:
+
+        async def go() -> None:
+            async with live(server) as client:
+                task = await upload_and_task(client, media)
+                await client.submit(task)
+                await client.wait([task.task_uuid], deadline=0.3)
+
+        with pytest.raises(WaitTimeoutError, match="1 of 1 task") as info:
+            run(go())
+        (outcome,) = info.value.outcomes.values()
+        assert not outcome.done and outcome.processing == 1
 
 
 def test_live_wrong_key(emu: Any, media: dict[str, Path]) -> None:
@@ -1069,8 +1090,12 @@ def test_live_conflict_and_unknown_task(emu: Any, media: dict[str, Path]) -> Non
     assert list(emu.jobs) == [task.task_uuid]
 
 
-def test_live_failed_task(emu: Any, media: dict[str, Path]) -> None:
-    emu.faults.fail_tasks = 1
+@pytest.mark.parametrize(
+    ("fault", "code"),
+    [("fail_tasks", "timeoutProvider"), ("safety_rejects", "contentPolicyViolation")],
+)
+def test_live_failed_task(emu: Any, media: dict[str, Path], fault: str, code: str) -> None:
+    setattr(emu.faults, fault, 1)
 
     async def go() -> TaskOutcome:
         async with live(emu) as client:
@@ -1082,8 +1107,8 @@ def test_live_failed_task(emu: Any, media: dict[str, Path]) -> None:
 
     outcome = run(go())
     assert outcome.done and not outcome.successes
-    assert [f.code for f in outcome.failures] == ["timeoutProvider"] * 2
-    with pytest.raises(TaskFailedError, match="timeoutProvider"):
+    assert [f.code for f in outcome.failures] == [code] * 2
+    with pytest.raises(TaskFailedError, match=code):
         outcome.raise_for_failures()
 
 

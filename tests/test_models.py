@@ -340,6 +340,11 @@ def test_video_result_failure_shapes(raw: dict[str, Any]) -> None:
     )
 
 
+def test_video_result_unknown_terminal_status_is_a_failure() -> None:
+    item = VideoResult.model_validate({"taskUUID": TASK_UUID, "status": "cancelled"})
+    assert item.status == "error" and "cancelled" in (item.error_message or "")
+
+
 @pytest.mark.parametrize("status", ["processing", "pending", "queued", None])
 def test_video_result_pending_statuses(status: str | None) -> None:
     raw: dict[str, Any] = {"taskUUID": TASK_UUID}

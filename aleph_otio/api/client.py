@@ -446,11 +446,13 @@ class AlephClient:
             try:
                 response = await self._client().post(self.base_url, content=body, headers=headers)
             except httpx.TimeoutException as exc:
+                reason = type(exc).__name__
                 failure: APIError = APITimeoutError(
                     f"{what}: no answer from {self._host} in time ({type(exc).__name__}); "
                     "check the network, then run the same command to resume"
                 )
             except httpx.TransportError as exc:
+                reason = type(exc).__name__
                 # Raised without the httpx exception attached: it carries the request headers.
                 failure = APIConnectionError(
                     f"{what}: lost the connection to {self._host} "
@@ -480,6 +482,9 @@ class AlephClient:
                 if not is_retryable_status(response.status_code):
                     return _Reply(response.status_code, data, parsed, attempt)
                 retry_after = parse_retry_after(response.headers)
+                reason = f"HTTP {response.status_code}"
+                if parsed and parsed[0].code:
+                    reason += f" {parsed[0].code}"
                 failure = error_from_api(
                     response.status_code,
                     parsed[0] if parsed else None,
@@ -496,7 +501,9 @@ class AlephClient:
                     )
                 raise failure from None
             delay = self.retry.delay(attempt, retry_after)
-            log.warning("%s; retry %d/%d in %.2fs", failure, attempt, self.retry.max_retries, delay)
+            log.warning(
+                "%s: %s; retry %d/%d in %.2fs", what, reason, attempt, self.retry.max_retries, delay
+            )
             await self._sleep(delay)
 
     def _raise_first(self, reply: _Reply, errors: Sequence[APIErrorObject], *, what: str) -> None:

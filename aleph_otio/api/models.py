@@ -333,6 +333,11 @@ class VideoResult(_Response):
             data["status"] = "success"
         elif status in _PENDING_STATUSES or not status:
             data["status"] = "processing"
+        else:
+            # cancelled, expired, or a status invented later: terminal, and not a success.
+            data["status"] = "error"
+            data["errorCode"] = data.get("code") or f"status {status}"
+            data["errorMessage"] = data.get("message") or f"the task ended with status {status!r}"
         for key in ("error", "code", "message"):
             data.pop(key, None)
         return data
