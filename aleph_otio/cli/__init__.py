@@ -10,6 +10,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from aleph_otio.errors import AlephOtioError
 
@@ -25,9 +26,9 @@ err_console = Console(stderr=True)
 
 
 def _register_all() -> None:
-    from aleph_otio.cli import demo, emulator, plan, run, submit
+    from aleph_otio.cli import demo, emulator, plan, run, stills
 
-    for module in (plan, submit, emulator, run, demo):
+    for module in (plan, stills, run, emulator, demo):
         module.register(app)
 
 
@@ -37,8 +38,12 @@ def main() -> None:
     try:
         app()
     except AlephOtioError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+        # Text, not markup: a message may hold brackets (paths, timecodes).
+        err_console.print(Text("error: ", style="bold red") + Text(str(exc)), soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err_console.print("interrupted: everything done so far is kept; run the same command to resume")
+        err_console.print(
+            "interrupted: everything done so far is kept; run the same command to resume",
+            markup=False,
+        )
         sys.exit(130)

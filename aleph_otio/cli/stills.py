@@ -1,0 +1,53 @@
+"""``aleph-otio stills``: the first frame of each planned shot as a PNG, for painting guides.
+
+An artist paints the edit on the still and drops it on the guide track (``ALEPH GUIDES``) at the
+shot's first frame; the next plan sends it as ``frameImages`` with ``frame: "first"``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``stills`` to the app."""
+
+    @app.command("stills")
+    def stills_command(
+        timeline: Annotated[Path, typer.Argument(help="Timeline to plan.")],
+        output: Annotated[
+            Path, typer.Option("-o", "--output", help="Folder for the PNG stills.")
+        ] = Path("aleph-stills"),
+        prefix: Annotated[str, typer.Option(help="Marker text prefix of an edit request.")] = (
+            "aleph:"
+        ),
+        marker_color: Annotated[
+            str | None, typer.Option(help="Marker colour meaning 'edit'.")
+        ] = None,
+        rate: Annotated[str | None, typer.Option(help="Frame rate for EDLs.")] = None,
+        max_height: Annotated[int, typer.Option(help="Scale like the uploaded clip.")] = 1080,
+    ) -> None:
+        """Write the first frame of each planned shot as PNG (to paint guide frames on)."""
+        from aleph_otio.config import PlanSettings
+        from aleph_otio.media import extract_still
+        from aleph_otio.pipeline import plan_file
+        from aleph_otio.timeline import parse_rate
+
+        settings = PlanSettings(prefix=prefix, marker_color=marker_color)
+        _, plan = plan_file(timeline, settings, rate=parse_rate(rate) if rate else None)
+        out = Console(highlight=False)
+        output.mkdir(parents=True, exist_ok=True)
+        for shot in plan.shots:
+            seg = shot.segments[0]
+            safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in shot.name)
+            png = output / f"{safe}_{shot.id}_first.png"
+            extract_still(seg.media_path, seg.media_start_frame, png, max_height=max_height)
+            out.print(f"{png}  ({seg.clip_name} {seg.source_tc_in}, record {seg.record_tc_in})")
+        for line in plan.errors:
+            Console(stderr=True, highlight=False).print(f"error: {line}", markup=False)
+        if plan.errors:
+            raise typer.Exit(3)

@@ -1,9 +1,0 @@
-"""`aleph-otio submit` (not written yet)."""
-
-from __future__ import annotations
-
-import typer
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
