@@ -15,7 +15,14 @@ from typer.testing import CliRunner
 
 from aleph_otio.batch import read_batch
 from aleph_otio.cli import plan as plan_cli
-from aleph_otio.sample import BOOM_PROMPT, RELIGHT_PROMPT, SWAP_PROMPT, make_sample_project
+from aleph_otio.sample import (
+    BOOM_PROMPT,
+    RELIGHT_PROMPT,
+    SWAP_PROMPT,
+    build_sample_timeline,
+    make_sample_project,
+)
+from aleph_otio.timeline import write_timeline
 
 
 @pytest.fixture(scope="module")
@@ -191,12 +198,20 @@ def test_bad_inputs_are_one_error_line(app: typer.Typer, tmp_path: Path) -> None
         assert needle in lines[0]
 
 
-def test_rate_applies_to_edls(app: typer.Typer, tmp_path: Path) -> None:
-    made = make_sample_project(tmp_path / "edl", fmt="edl")
-    code, out, err = invoke(app, str(made.timeline), "--rate", "24", "--json")
+def test_rate_applies_to_edls(app: typer.Typer, work: Path) -> None:
+    # The sample edit as an EDL next to its media (what make_sample_project(fmt="edl") writes).
+    media = sorted((work / "media").glob("*.mp4"))
+    (guide,) = (work / "guides").glob("*.png")
+    timeline = build_sample_timeline(
+        media, guide, relative_to=work, cut_marker_on="stack", guide_track=False
+    )
+    edl = write_timeline(timeline, work / "sample.edl")
+    code, out, err = invoke(app, str(edl), "--rate", "24", "--json")
     assert code == 0, err
-    assert len(json.loads(out)["shots"]) == 2  # an EDL keeps clip LOCs, not the track marker
-    code, _, err = invoke(app, str(made.timeline), "--rate", "fast")
+    shots = json.loads(out)["shots"]
+    assert len(shots) == 2  # an EDL keeps clip LOCs, not the marker across the cut
+    assert {s["segments"][0]["source_tc_in"] for s in shots} == {"01:00:00:12", "02:00:00:18"}
+    code, _, err = invoke(app, str(edl), "--rate", "fast")
     assert code == 2 and err.startswith("error: ") and "sample.edl" in err
 
 
