@@ -18,14 +18,17 @@ Three modes (DESIGN.md "Relink convention"):
 Frame accuracy: every result reference is an :class:`ExternalReference` whose ``available_range``
 is the result's own frames at the media rate, starting at the *source* time of the input clip's
 first frame (``available_start + media_start_frame - head_frames`` of segment 0). So the version
-clip of a one-segment shot has exactly the original clip's ``source_range`` (handles stay outside
-the record range but inside ``available_range``), and any conform tool lands on the same frames.
-For a shot across a cut, piece ``i`` takes the part of the result made from segment ``i``: its
-``source_range`` starts ``offset_i`` frames into the result (in the result's time code, which is
-segment 0's). In ``reference``/``replace`` modes the clip's own ``source_range`` cannot change, so
-each clip gets a reference whose ``available_range`` is shifted to that clip's source time code;
-formats that identify media by path alone (FCP 7 XML) keep one time code per file, hence for shots
-across a cut prefer ``version`` mode there.
+clip has exactly the original clip's ``source_range`` (handles stay outside the record range but
+inside ``available_range``), and any conform tool lands on the same frames.
+
+A shot across a cut is split back at the original cut points, segment by segment: piece ``i``
+shows the part of the result made from segment ``i``, through a reference whose time code is
+shifted so that this part sits at segment ``i``'s own source time code (the result frame where
+segment ``i`` starts = ``available_start + media_start_frame`` of segment ``i``). Every piece thus
+keeps its original clip's ``source_range`` too, in every mode. Formats that identify media by path
+(FCP 7 XML) keep one time code per file: they write in/out points relative to each reference's
+start, so the frames stay right and only the time code shown for pieces after the first becomes
+the file's (segment 0's) one.
 
 Speed effects (``LinearTimeWarp``/``FreezeFrame``) are copied onto version clips, so they consume
 the same media frames as the original. Provenance is stored under ``metadata["aleph_otio"]``:
@@ -248,17 +251,9 @@ def _locate(
 
 
 def _piece_source_range(result: RelinkResult, index: int) -> otio.opentime.TimeRange:
-    """source_range of piece ``index`` inside the result (segment-0 time code)."""
-    shot = result.shot
-    first = shot.segments[0]
-    segment = shot.segments[index]
-    media_start = RT(
-        first.available_start
-        + first.media_start_frame
-        - shot.head_frames
-        + segment_offsets(shot)[index],
-        first.media_rate,
-    )
+    """source_range of piece ``index``, in the time code of its segment-aligned reference."""
+    segment = result.shot.segments[index]
+    media_start = RT(segment.available_start + segment.media_start_frame, segment.media_rate)
     original = RT(segment.clip_source_start, segment.clip_source_rate)
     half_frame = 0.5 / segment.media_rate
     if abs((original - media_start).to_seconds()) < half_frame:
@@ -266,6 +261,8 @@ def _piece_source_range(result: RelinkResult, index: int) -> otio.opentime.TimeR
         # *equals* the original's, which is what conform tools compare.
         start = original
     else:
+        # Part of a retimed clip: OTIO measures the part's start unscaled from the clip's
+        # start, the media frame it shows is scaled; the version clip starts on that frame.
         start = media_start.rescaled_to(segment.clip_source_rate)
     return TR(start, RT(segment.clip_source_duration, segment.clip_source_rate))
 
@@ -326,7 +323,9 @@ def _version_track(
         result = piece.result
         clip = otio.schema.Clip(
             name=f"{piece.clip.name} ALEPH {version}",
-            media_reference=result_reference(result, url_style=url_style),
+            media_reference=result_reference(
+                result, segment_index=piece.index, url_style=url_style
+            ),
             source_range=_piece_source_range(result, piece.index),
         )
         for fx in _speed_effects(piece.clip):
@@ -557,10 +556,9 @@ def reference_for_clip(
         for result in results:
             if result.shot.id == prov["shot_id"] and result.variant == wanted:
                 piece = int(prov.get("piece", 0))
-                align = 0 if prov.get("mode") == "version" else piece
-                if align >= len(result.shot.segments):
+                if piece >= len(result.shot.segments):
                     return None
-                return result_reference(result, segment_index=align, url_style=url_style)
+                return result_reference(result, segment_index=piece, url_style=url_style)
         return None
     ref = clip.media_reference
     if not isinstance(ref, otio.schema.ExternalReference) or not ref.target_url:

@@ -311,9 +311,14 @@ def test_shot_across_a_cut_is_split_at_the_cut(media: dict[str, Path], tmp_path:
         TR(RT(80, 24), RT(16, 24)),
         TR(RT(96, 24), RT(20, 24)),
     ]
-    # Piece 0 keeps B's source time code; piece 1 is the part of the result made from C.
+    # Each piece keeps its original clip's source range, its reference shifted so that this
+    # range addresses the part of the result made from that clip.
     assert clips[0].source_range == TR(RT(172825, 24), RT(16, 24))
-    assert clips[1].source_range == TR(RT(172825 + 16, 24), RT(20, 24))
+    assert clips[1].source_range == timeline.tracks[0][3].source_range
+    avail = [c.media_reference.available_range for c in clips]
+    assert avail[0] == TR(RT(172825 - 2, 24), RT(2 + 16 + 40 + 3, 24))
+    assert avail[1] == TR(RT(86460 - 2 - 16, 24), RT(2 + 16 + 40 + 3, 24))
+    assert {c.media_reference.target_url for c in clips} == {result.path}
     assert [fx.time_scalar for fx in clips[1].effects] == [2.0]
     assert not clips[0].effects
     assert [c.metadata["aleph_otio"]["piece"] for c in clips] == [0, 1]
@@ -326,8 +331,16 @@ def test_shot_across_a_cut_is_split_at_the_cut(media: dict[str, Path], tmp_path:
         if suffix == "otio":
             # FCP 7 XML does not carry the 2x speed effect through its reader; OTIO does.
             assert all(version[f] == source[f] for f in version)
+            assert [c.source_range for c in tracks[1].find_clips()] == [
+                c.source_range for c in clips
+            ]
         else:
             assert all(version[f] == source[f] for f in range(80, 96))
+            # One time code per file in FCP 7 XML: piece 1 is read back in the file's (B's)
+            # time code, still on the same frames of the result.
+            piece = tracks[1].find_clips()[1]
+            start = piece.source_range.start_time - piece.media_reference.available_range.start_time
+            assert start.value == 2 + 16
 
 
 def test_next_free_version_goes_on_top(media: dict[str, Path], tmp_path: Path) -> None:
