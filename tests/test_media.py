@@ -6,6 +6,7 @@ says exactly which source frames it holds.
 
 from __future__ import annotations
 
+import hashlib
 from fractions import Fraction
 from pathlib import Path
 
@@ -238,9 +239,11 @@ def test_timecode_to_frame() -> None:
 # --- prepare_shot -----------------------------------------------------------------------------
 
 
-def decoded_pts(path: Path) -> list[int | None]:
+def decoded_pts(path: Path) -> list[int]:
     with av.open(str(path)) as container:
-        return [f.pts for f in container.decode(video=0)]
+        pts = [f.pts for f in container.decode(video=0)]
+    assert None not in pts
+    return [p for p in pts if p is not None]
 
 
 def test_prepare_h264_mid_gop_is_frame_accurate_and_seeks(long_gop: Path, tmp_path: Path) -> None:
@@ -257,8 +260,6 @@ def test_prepare_h264_mid_gop_is_frame_accurate_and_seeks(long_gop: Path, tmp_pa
     pts = decoded_pts(out)
     step = pts[1] - pts[0]
     assert pts[0] == 0 and pts == [i * step for i in range(57)]
-    import hashlib
-
     assert clip.sha256 == hashlib.sha256(out.read_bytes()).hexdigest()
     assert leftovers(out.parent) == []
 
@@ -294,6 +295,58 @@ def test_prepare_shot_across_a_cut_concatenates_files(tmp_path: Path) -> None:
     clip = prepare_shot(shot(segment(a, 40, 24), segment(b, 10, 24, name="B"), head=5, tail=6), out)
     assert synth.decode_indices(out) == list(range(35, 64)) + list(range(1010, 1040))
     assert clip.frame_count == 59
+
+
+def make_dnxhr(path: Path, frames: int) -> Path:
+    """DNxHR LB in MOV (DNxHD proper only allows broadcast sizes, DNxHR any size >= 256 wide)."""
+    size = (256, 144)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("dnxhd", rate=25)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv422p"
+        stream.options = {"profile": "dnxhr_lb"}
+        for i in range(frames):
+            image = synth.draw_frame(i, *size)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        out.mux(stream.encode())
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "pix_fmt"),
+    [
+        ("mjpeg.mov", "mjpeg", "yuvj420p"),
+        ("vp9.webm", "libvpx-vp9", "yuv420p"),
+        ("h264.mkv", "libx264", "yuv420p"),
+        ("mpeg2.mxf", "mpeg2video", "yuv420p"),
+        ("dnxhr.mov", "dnxhd", "yuv422p"),
+    ],
+)
+def test_prepare_is_frame_accurate_from_every_source_format(
+    tmp_path: Path, name: str, codec: str, pix_fmt: str
+) -> None:
+    if codec == "dnxhd":
+        src = make_dnxhr(tmp_path / name, 90)
+    else:
+        src = synth.make_video(
+            tmp_path / name, frames=90, rate=25, size=SMALL, codec=codec, pix_fmt=pix_fmt
+        )
+    out = tmp_path / "sh.mp4"
+    clip = prepare_shot(shot(segment(src, 61, 20, 25.0), head=4, tail=3), out)
+    assert synth.decode_indices(out) == list(range(57, 84))
+    assert (clip.rate_fraction, probe(out).rate_fraction, probe(out).frame_count) == (
+        "25/1",
+        "25/1",
+        27,
+    )
+
+
+def test_prepare_refuses_a_cut_between_different_rates(tmp_path: Path) -> None:
+    a = synth.make_video(tmp_path / "A.mp4", frames=30, size=SMALL, rate=24)
+    b = synth.make_video(tmp_path / "B.mp4", frames=30, size=SMALL, rate=25)
+    out = tmp_path / "sh.mp4"
+    with pytest.raises(MediaError, match=r"B\.mp4: .*25/1 fps .*24/1 fps"):
+        prepare_shot(shot(segment(a, 0, 20), segment(b, 0, 20, 25.0)), out)
+    assert not out.exists()
 
 
 def test_prepare_scales_4k_down_to_1080p(tmp_path: Path) -> None:

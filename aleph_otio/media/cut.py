@@ -235,6 +235,15 @@ def prepare_shot(
             )
     first = infos[ranges[0].path]
     rate = first.fraction
+    for rng in ranges[1:]:
+        other = infos[rng.path]
+        if other.fraction != rate:
+            # Concatenating would silently retime one side and break the split back at the cut.
+            raise MediaError(
+                f"{rng.path}: {rng.label}: runs at {other.rate_fraction} fps but the shot starts"
+                f" in {ranges[0].path.name} at {first.rate_fraction} fps; one Aleph clip needs"
+                " one frame rate: split the marker at the cut or conform the media"
+            )
     sar = _sample_aspect(ranges[0].path)
     width, height = output_size(first.width, first.height, max_height, sar)
     counter = _Counter()
