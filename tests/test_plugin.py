@@ -38,7 +38,11 @@ import aleph_otio
 names = otio.adapters.available_adapter_names()
 adapter = otio.adapters.from_filepath("cut.aleph.json")
 manifest = otio.plugins.ActiveManifest()
+linker = otio.media_linker.from_name("aleph_linker")
 print(json.dumps({
+    "linkers": otio.media_linker.available_media_linker_names(),
+    "linker_file": linker.module().__file__,
+    "linker_callable": callable(getattr(linker.module(), "link_media_reference", None)),
     "names": names,
     "adapter": adapter.name,
     "adapter_file": adapter.module().__file__,
@@ -124,6 +128,10 @@ def _pip_install(python: Path, *args: str) -> None:
 
 def _assert_registered_once(data: dict[str, Any], adapter_file: Path) -> None:
     assert data["names"].count("aleph_json") == 1, data["names"]
+    assert data["linkers"].count("aleph_linker") == 1, data["linkers"]
+    linker_file = adapter_file.with_name("aleph_linker.py")
+    assert Path(data["linker_file"]).resolve() == linker_file.resolve()
+    assert data["linker_callable"]
     assert data["adapter"] == "aleph_json"
     assert data["json_adapters"] == ["aleph_json"], "another adapter also claims .json"
     assert Path(data["adapter_file"]).resolve() == adapter_file.resolve()
@@ -160,9 +168,12 @@ def test_checkout_without_manifest_path_has_no_adapter(tmp_path: Path) -> None:
     """The control: with entry points off and no manifest path, nothing registers it."""
     python = _bare_venv(tmp_path / "bare")
     env = _env(OTIO_DISABLE_ENTRYPOINTS_PLUGINS="1", PYTHONPATH=str(REPO))
-    code = "import opentimelineio as otio; print(otio.adapters.available_adapter_names())"
+    code = (
+        "import opentimelineio as otio; print(otio.adapters.available_adapter_names(), "
+        "otio.media_linker.available_media_linker_names())"
+    )
     result = _run([str(python), "-c", code], env=env, cwd=tmp_path)
-    assert "aleph_json" not in result.stdout
+    assert "aleph_json" not in result.stdout and "aleph_linker" not in result.stdout
 
 
 @pytest.mark.slow
@@ -184,7 +195,7 @@ def test_wheel_install_entry_point(tmp_path: Path, sample_project_dir: Path) -> 
     info = _run(
         [str(python), "-m", "opentimelineio.console.otiopluginfo"], env=_env(), cwd=tmp_path
     )
-    assert "aleph_json" in info.stdout
+    assert "aleph_json" in info.stdout and "aleph_linker" in info.stdout
     assert "Traceback" not in info.stderr + info.stdout
     assert "could not load plugin" not in info.stderr
 
