@@ -177,6 +177,13 @@ def test_probe_stills_have_one_frame(tmp_path: Path) -> None:
         out.mux(stream.encode(frame))
         out.mux(stream.encode())
     assert probe(jpeg).frame_count == 1 and probe(jpeg).is_still
+    tiff = tmp_path / "guide.tif"
+    with av.open(str(tiff), "w", format="image2") as out:
+        stream = out.add_stream("tiff", rate=1)
+        stream.width, stream.height, stream.pix_fmt = 200, 100, "rgb24"
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    assert (probe(tiff).frame_count, probe(tiff).is_still, probe(tiff).codec) == (1, True, "tiff")
 
 
 def test_probe_errors_name_the_file(tmp_path: Path) -> None:

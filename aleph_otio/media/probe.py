@@ -216,8 +216,8 @@ def _count_packets(
     tb = stream.time_base
     try:
         for packet in container.demux(stream):
-            if packet.size == 0:
-                continue  # the demuxer's end-of-stream flush packet
+            if packet.size == 0 or packet.is_discard:
+                continue  # end-of-stream flush packet, or a sample an edit list hides
             count += 1
             # Keep a bounded sample of timestamps: enough to tell CFR from VFR.
             if packet.pts is not None and len(pts_values) < 2000:
