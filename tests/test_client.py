@@ -663,6 +663,25 @@ def test_upload_cache_never_sends_the_same_bytes_twice(tmp_path: Path) -> None:
     assert run(again.upload_media(copy)) == a and again.request_count == 0
 
 
+def test_forgotten_upload_is_sent_again(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"x" * 10)
+    script = Script(media_answer, media_answer)
+    client = scripted(script)
+    first = run(client.upload_media(clip))
+    client.forget_upload(first)
+    second = run(client.upload_media(clip))
+    assert len(script.requests) == 2 and second.media_uuid != first.media_uuid
+
+
+def test_download_to_unwritable_place_is_a_download_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    client = scripted(Script(httpx.Response(200, content=b"abc")))
+    with pytest.raises(DownloadError, match="cannot write"):
+        run(client.download("http://cdn.test/r.mp4", blocker / "r.mp4"))
+
+
 def test_hosted_media_is_not_uploaded(tmp_path: Path) -> None:
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(b"x" * 10)

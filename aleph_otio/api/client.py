@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import inspect
 import json
@@ -317,6 +318,11 @@ def _dedupe(results: list[VideoResult]) -> list[VideoResult]:
     return unique
 
 
+def _discard(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
+
+
 def _hash_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -580,6 +586,11 @@ class AlephClient:
             interval = min(interval * 1.5, self.settings.poll_max_interval)
         raise APITimeoutError(f"{what}: the upload never reported a mediaUUID", task_uuid=task_uuid)
 
+    def forget_upload(self, media: UploadedMedia | str) -> None:
+        """Drop a cached upload (by UploadedMedia or sha256), e.g. after ``mediaNotFound``."""
+        digest = media.sha256 if isinstance(media, UploadedMedia) else media
+        self.upload_cache.pop(digest, None)
+
     # --- tasks ------------------------------------------------------------------------------
 
     async def submit(self, task: VideoInferenceTask, *, assume_sent: bool = False) -> None:
@@ -738,7 +749,6 @@ class AlephClient:
         Retries dropped connections, truncated bodies and 5xx. 404/410 means the URL expired.
         """
         dest = Path(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_suffix(dest.suffix + ".part")
         name = urlsplit(url).path.rsplit("/", 1)[-1] or url
         attempt = 0
@@ -747,17 +757,23 @@ class AlephClient:
             self.download_request_count += 1
             retry_after: float | None = None
             try:
+                dest.parent.mkdir(parents=True, exist_ok=True)
                 problem = await self._download_once(url, part, expected_size, name)
+                if problem is None:
+                    os.replace(part, dest)
+                    log.debug("downloaded %s -> %s", name, dest)
+                    return dest
             except httpx.TransportError as exc:
                 problem = f"connection lost ({type(exc).__name__})"
+            except OSError as exc:
+                _discard(part)
+                raise DownloadError(
+                    f"cannot write {dest}: {exc.strerror or exc}; check the output folder"
+                ) from None
             except BaseException:
-                part.unlink(missing_ok=True)
+                _discard(part)
                 raise
-            if problem is None:
-                os.replace(part, dest)
-                log.debug("downloaded %s -> %s", name, dest)
-                return dest
-            part.unlink(missing_ok=True)
+            _discard(part)
             if isinstance(problem, tuple):
                 problem, retry_after = problem
             if attempt > self.retry.max_retries:
