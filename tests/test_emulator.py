@@ -547,6 +547,28 @@ def test_upload_submit_poll_download(
     assert picture_diff(outputs[0][30], outputs[1][30]) > 10  # variations differ
 
 
+def test_ntsc_rate_and_odd_size_kept_in_prores_mov(media_dir: Path, tmp_path: Path) -> None:
+    rate = Fraction(24000, 1001)
+    clip = tmp_path / "ntsc.mov"
+    with av.open(str(clip), "w") as container:
+        stream = container.add_stream("libx264", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = 161, 91, "yuv444p"
+        for i in range(50):
+            frame = av.VideoFrame.from_ndarray(synth.draw_frame(i + 100, 161, 91), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    with Emulator(EmulatorConfig(latency=0.1, mov_prores=True)) as emu:
+        video = upload(emu, clip, "video/quicktime")
+        task = video_task(video, outputFormat="MOV")
+        assert post(emu, [task]).status_code == 200
+        item = poll(emu, task["taskUUID"])["data"][0]
+        out = tmp_path / "out.mov"
+        out.write_bytes(httpx.get(item["videoURL"]).content)
+    count, out_rate, width, height, _, codec = video_facts(out)
+    assert (count, out_rate, width, height, codec) == (50, rate, 161, 91, "prores")
+    assert synth.decode_indices(out) == list(range(100, 150))
+
+
 def test_results_finish_one_by_one_and_polls_batch(media_dir: Path) -> None:
     with Emulator(EmulatorConfig(latency=1.2, concurrency=1)) as emu:
         video = upload(emu, media_dir / "clip.mp4")

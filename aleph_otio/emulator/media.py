@@ -167,6 +167,7 @@ def render(
     src: Path,
     dst: Path,
     *,
+    facts: VideoFacts,
     output_format: str,
     quality: int,
     seed: int,
@@ -175,13 +176,16 @@ def render(
 ) -> None:
     """Write one result of ``src`` to ``dst`` (see the module docstring for what changes).
 
-    ``guides`` maps output frame indexes to RGB images already at the input's size.
+    ``facts`` are the input's (from :func:`probe_video`); ``guides`` maps output frame indexes to
+    RGB images already at the input's size.
     """
     _, codec, pix_fmt, _ = (
         MOV_PRORES if output_format == "MOV" and mov_prores else FORMATS[output_format]
     )
-    facts = probe_video(src)
     width, height = facts.width, facts.height
+    if width % 2 or height % 2:
+        # 4:2:0 and 4:2:2 need even sizes; full chroma keeps an odd-sized input's exact size.
+        pix_fmt = "yuv444p10le" if codec == "prores_ks" else "yuv444p"
     strip = code_strip_height(height)
     tint, (mx, my, side) = seed_look(seed, width, height)
     mark = (255 - tint).astype(np.uint8)
@@ -203,7 +207,7 @@ def render(
                 "cpu-used": "8",
             }
         elif codec == "prores_ks":
-            stream.options = {"profile": "2" if quality < 60 else "3"}
+            stream.options = {"profile": "4" if pix_fmt.startswith("yuv444") else "3"}
         time_base = 1 / facts.rate
         index = 0
         for frame in inp.decode(video=0):

@@ -40,8 +40,10 @@ from aleph_otio.emulator.state import (
 from aleph_otio.emulator.validate import (
     FrameSpec,
     TaskError,
+    check_keys,
     is_http_url,
     is_uuid4,
+    missing,
     require_task_uuid,
     validate_video_inference,
 )
@@ -418,11 +420,7 @@ class Emulator:
         }
         try:
             if task_type is None:
-                raise TaskError(
-                    "missingParameter",
-                    "Missing required parameter: 'taskType'.",
-                    parameter="taskType",
-                )
+                raise missing("taskType")
             if task_type == "authentication":
                 if index == 0:
                     return [], []
@@ -635,14 +633,10 @@ class Emulator:
     def _media_storage(self, task: dict[str, Any]) -> Handled:
         task_uuid = require_task_uuid(task, "mediaStorage")
         self._check_unused(task_uuid)
-        _only(task, ("taskType", "taskUUID", "operation", "media"))
+        check_keys(task, ("taskType", "taskUUID", "operation", "media"), owner="mediaStorage")
         operation = task.get("operation")
         if operation is None:
-            raise TaskError(
-                "missingParameter",
-                "Missing required parameter: 'operation'.",
-                parameter="operation",
-            )
+            raise missing("operation")
         if operation not in ("upload", "delete"):
             raise TaskError(
                 "invalidOperation",
@@ -653,13 +647,14 @@ class Emulator:
             )
         value = task.get("media")
         if not isinstance(value, str) or not value:
-            raise TaskError(
-                "missingParameter", "Missing required parameter: 'media'.", parameter="media"
-            )
+            raise missing("media")
         if operation == "delete":
             with self._lock:
+                if task_uuid.lower() in self._used:
+                    raise _conflict(task_uuid)
                 stored = self._media.pop(value.lower(), None)
-                self._used.add(task_uuid.lower())
+                if stored is not None:
+                    self._used.add(task_uuid.lower())
             if stored is None:
                 raise TaskError("mediaNotFound", f"No stored media {value}.", parameter="media")
             stored.path.unlink(missing_ok=True)
@@ -683,12 +678,10 @@ class Emulator:
     def _image_upload(self, task: dict[str, Any]) -> Handled:
         task_uuid = require_task_uuid(task, "imageUpload")
         self._check_unused(task_uuid)
-        _only(task, ("taskType", "taskUUID", "image"))
+        check_keys(task, ("taskType", "taskUUID", "image"), owner="imageUpload")
         value = task.get("image")
         if not isinstance(value, str) or not value:
-            raise TaskError(
-                "missingParameter", "Missing required parameter: 'image'.", parameter="image"
-            )
+            raise missing("image")
         stored = self._store(value, "image", task_uuid, images_only=True)
         item = {
             "taskType": "imageUpload",
@@ -937,13 +930,15 @@ class Emulator:
                 media.render(
                     job.input_path,
                     out,
+                    facts=job.facts,
                     output_format=job.request.output_format,
                     quality=job.request.output_quality,
                     seed=gen.seed,
                     guides=guides,
                     mov_prores=self.config.mov_prores,
                 )
-            except (media.MediaDecodeError, OSError, ValueError) as exc:
+            except Exception as exc:  # any failure must end the generation, never hang it
+                log.exception("task %s result %d failed", job.task_uuid, gen.index)
                 self._finish(job, gen, error=("processingFailed", f"Processing failed: {exc}"))
                 continue
             self._finish(job, gen, video_uuid=video_uuid, path=out)
@@ -1075,24 +1070,6 @@ def _conflict(task_uuid: str) -> TaskError:
     )
 
 
-def _only(task: dict[str, Any], allowed: tuple[str, ...]) -> None:
-    for key in task:
-        if key not in allowed:
-            raise TaskError(
-                "unsupportedParameter",
-                f"Unsupported parameter '{key}'; allowed: {', '.join(allowed)}.",
-                parameter=key,
-                allowed=list(allowed),
-            )
-
-
 def _error_body(code: str, message: str) -> dict[str, Any]:
-    return {
-        "errors": [
-            {
-                "code": code,
-                "message": message,
-                "documentation": "https://runware.ai/docs/platform/errors",
-            }
-        ]
-    }
+    """An envelope with one error that concerns the request, not a task."""
+    return {"errors": [TaskError(code, message).to_dict()]}

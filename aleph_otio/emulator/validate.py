@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 MODEL_ID = "runway:aleph@2.0"
@@ -176,7 +176,7 @@ class VideoRequest:
     safety_mode: str = "none"
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -184,26 +184,26 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _unsupported(name: str, allowed: tuple[str, ...], prefix: str = "") -> TaskError:
-    return TaskError(
-        "unsupportedParameter",
-        f"Unsupported parameter '{prefix}{name}' for model {MODEL_ID}; "
-        f"allowed: {', '.join(prefix + a for a in allowed)}.",
-        parameter=f"{prefix}{name}",
-        allowed=[prefix + a for a in allowed],
-    )
-
-
-def _missing(parameter: str) -> TaskError:
+def missing(parameter: str) -> TaskError:
+    """missingParameter for a (dotted) parameter."""
     return TaskError(
         "missingParameter", f"Missing required parameter: '{parameter}'.", parameter=parameter
     )
 
 
-def _check_keys(obj: dict[str, Any], allowed: tuple[str, ...], prefix: str = "") -> None:
+def check_keys(
+    obj: dict[str, Any], allowed: tuple[str, ...], prefix: str = "", owner: str = MODEL_ID
+) -> None:
+    """unsupportedParameter for the first key of ``obj`` not in ``allowed`` (names dotted)."""
     for key in obj:
         if key not in allowed:
-            raise _unsupported(key, allowed, prefix)
+            raise TaskError(
+                "unsupportedParameter",
+                f"Unsupported parameter '{prefix}{key}' for {owner}; "
+                f"allowed: {', '.join(prefix + a for a in allowed)}.",
+                parameter=f"{prefix}{key}",
+                allowed=[prefix + a for a in allowed],
+            )
 
 
 def _enum(value: object, allowed: tuple[Any, ...], code: str, parameter: str) -> None:
@@ -219,7 +219,7 @@ def _enum(value: object, allowed: tuple[Any, ...], code: str, parameter: str) ->
 
 
 def _int_range(value: object, lo: int, hi: int | None, code: str, parameter: str) -> int:
-    if not _is_int(value) or value < lo or (hi is not None and value > hi):  # type: ignore[operator]
+    if not _is_int(value) or value < lo or (hi is not None and value > hi):
         bound = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
         raise TaskError(
             code,
@@ -227,7 +227,6 @@ def _int_range(value: object, lo: int, hi: int | None, code: str, parameter: str
             parameter=parameter,
             type_="integer",
         )
-    assert isinstance(value, int)
     return value
 
 
@@ -282,10 +281,10 @@ def _frame_images(value: object) -> list[FrameSpec]:
                 parameter=param,
                 type_="string|object",
             )
-        _check_keys(item, FRAME_IMAGE_KEYS, f"{param}.")
+        check_keys(item, FRAME_IMAGE_KEYS, f"{param}.")
         image = item.get("image")
         if image is None:
-            error = _missing(f"{param}.image")
+            error = missing(f"{param}.image")
             error.message = f"Missing required parameter: '{where}.image'."
             raise error
         if not isinstance(image, str) or not image:
@@ -346,10 +345,10 @@ def validate_video_inference(task: dict[str, Any]) -> VideoRequest:
     The taskUUID is checked by the caller first (it decides conflicts); errors raised here get
     taskType/taskUUID filled in by the caller.
     """
-    _check_keys(task, TOP_LEVEL)
+    check_keys(task, TOP_LEVEL)
     model = task.get("model")
     if model is None:
-        raise _missing("model")
+        raise missing("model")
     if model != MODEL_ID:
         raise TaskError(
             "invalidModel",
@@ -360,7 +359,7 @@ def validate_video_inference(task: dict[str, Any]) -> VideoRequest:
         )
     prompt = task.get("positivePrompt")
     if prompt is None:
-        raise _missing("positivePrompt")
+        raise missing("positivePrompt")
     if not isinstance(prompt, str) or not prompt.strip() or len(prompt) > MAX_PROMPT:
         length = len(prompt) if isinstance(prompt, str) else "not a string"
         raise TaskError(
@@ -371,15 +370,15 @@ def validate_video_inference(task: dict[str, Any]) -> VideoRequest:
         )
     inputs = task.get("inputs")
     if inputs is None:
-        raise _missing("inputs.video")
+        raise missing("inputs.video")
     if not isinstance(inputs, dict):
         raise TaskError(
             "invalidInputs", "'inputs' must be an object.", parameter="inputs", type_="object"
         )
-    _check_keys(inputs, INPUT_KEYS, "inputs.")
+    check_keys(inputs, INPUT_KEYS, "inputs.")
     video = inputs.get("video")
     if video is None:
-        raise _missing("inputs.video")
+        raise missing("inputs.video")
     if not isinstance(video, str) or not (is_uuid4(video) or is_http_url(video)):
         raise TaskError(
             "invalidVideo",
@@ -420,7 +419,7 @@ def validate_video_inference(task: dict[str, Any]) -> VideoRequest:
             raise TaskError(
                 "invalidSafety", "'safety' must be an object.", parameter="safety", type_="object"
             )
-        _check_keys(safety, SAFETY_KEYS, "safety.")
+        check_keys(safety, SAFETY_KEYS, "safety.")
         check = _bool(
             safety.get("checkContent", False), "invalidCheckContent", "safety.checkContent"
         )
