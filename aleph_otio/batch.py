@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Mapping
@@ -33,6 +34,8 @@ from aleph_otio.shots import MediaFacts, Plan, Shot
 
 if TYPE_CHECKING:
     import opentimelineio as otio
+
+_log = logging.getLogger("aleph_otio.batch")
 
 BATCH_FORMAT: Literal["aleph-otio.batch"] = "aleph-otio.batch"
 BATCH_VERSION = 1
@@ -446,6 +449,9 @@ def adapter_write(timeline: otio.schema.Timeline, filepath: str, **kwargs: Any) 
         adapter_name=kwargs.get("source_adapter"),
     )
     write_batch(plan_to_batch(plan, settings), filepath)
+    # otioconvert shows no return value: the refused markers must reach the user somehow.
+    for line in plan.errors:
+        _log.warning("aleph_json: marker not planned: %s", line)
 
 
 def adapter_read(filepath: str, **kwargs: Any) -> otio.schema.Timeline:

@@ -225,3 +225,19 @@ def test_guess_source_adapter_from_metadata() -> None:
     from_edl = otio.adapters.read_from_string(edl, adapter_name="cmx_3600", rate=24)
     assert guess_source_adapter(from_edl) == "cmx_3600"
     assert guess_source_adapter(otio.schema.Timeline()) == "otio_json"
+
+
+def test_adapter_records_and_logs_refused_markers(
+    sample_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    timeline = read_timeline(sample_dir / "sample.otio").timeline
+    clip_b = list(timeline.tracks[0].find_clips())[1]
+    clip_b.media_reference = otio.schema.ExternalReference(target_url="media/gone.mp4")
+    out = tmp_path / "cut.aleph.json"
+    with caplog.at_level("WARNING", logger="aleph_otio.batch"):
+        otio.adapters.write_to_file(timeline, str(out), timeline_path=str(sample_dir / "x.otio"))
+    batch = read_batch(out)
+    assert len(batch.shots) == 2
+    (error,) = batch.errors
+    assert "B020C001" in error
+    assert any("B020C001" in r.getMessage() for r in caplog.records)
