@@ -18,6 +18,7 @@ import opentimelineio as otio
 from pydantic import ValidationError
 
 from aleph_otio.config import PlanSettings
+from aleph_otio.errors import AlephOtioError
 from aleph_otio.shots import GuideFrame, MediaFacts, Plan, Shot, SourceSegment, TaskOptions, shot_id
 from aleph_otio.timeline import (
     GuideSpec,
@@ -74,6 +75,7 @@ class _Source:
     clip_rate: float
     clip_start: float
     clip_duration: float
+    warnings: tuple[str, ...] = ()
 
     def segment(self, offset: int = 0, count: int | None = None) -> SourceSegment:
         """The SourceSegment for media frames ``offset``..``offset+count`` of this piece."""
@@ -196,8 +198,12 @@ def _resolve(loaded: LoadedTimeline, piece: Piece, media_facts: MediaFactsFn | N
             f"{label} has no source media (offline or {type(ref).__name__}); relink it to a file"
         )
     scalar = _time_scalar(clip)
-    facts = media_facts(path) if media_facts is not None else None
+    try:
+        facts = media_facts(path) if media_facts is not None else None
+    except AlephOtioError as exc:  # an unreadable file refuses this marker, not the plan
+        raise _Refused(f"{label}: {exc}") from None
     avail = ref.available_range
+    warnings: list[str] = []
     if facts is not None:
         if not facts.has_video or facts.frame_count <= 0 or facts.rate <= 0:
             raise _Refused(f"{label}: media {path} has no video frames; relink it")
@@ -206,6 +212,12 @@ def _resolve(loaded: LoadedTimeline, piece: Piece, media_facts: MediaFactsFn | N
         origin = (
             frames_at(avail.start_time, rate) if avail is not None else float(facts.start_frame)
         )
+        if facts.start_frame and abs(origin - facts.start_frame) >= 1:
+            # Files without timecode (start_frame 0) are normal; a different one is suspicious.
+            warnings.append(
+                f"{label}: {path} starts at {timecode(RT(facts.start_frame, rate))} but the "
+                f"timeline says {timecode(RT(origin, rate))}; frames follow the timeline"
+            )
     elif avail is not None:
         rate = normalise_rate(avail.start_time.rate)
         total = round(frames_at(avail.duration, rate))
@@ -251,6 +263,7 @@ def _resolve(loaded: LoadedTimeline, piece: Piece, media_facts: MediaFactsFn | N
         clip_rate=clip_rate,
         clip_start=frames_at(src.start_time, clip_rate),
         clip_duration=frames_at(src.duration, clip_rate),
+        warnings=tuple(warnings),
     )
 
 
@@ -323,7 +336,7 @@ def _plan_range(
                 f"and {src.media_rate:g} fps ({src.clip_name}); conform the rates or split the "
                 "marker at the cut"
             )
-    warnings = list(marked.warnings)
+    warnings = list(marked.warnings) + [w for src in sources for w in src.warnings]
     core = sum(s.count for s in sources)
     room_head = sources[0].start
     room_tail = sources[-1].total_frames - (sources[-1].start + sources[-1].count)

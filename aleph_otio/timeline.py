@@ -566,7 +566,7 @@ def _clip_marker(
     bounds = clip.trimmed_range()
     r = marker_clip_range(loaded, clip, marker)
     if _is_point(r):
-        if not bounds.contains(r.start_time) and r.start_time != bounds.start_time:
+        if not _on(bounds, r.start_time):
             raise _Refused(
                 f"marker at source {timecode(r.start_time)} is outside its clip "
                 f"({timecode(bounds.start_time)}-{timecode(bounds.end_time_exclusive())}); "
@@ -798,7 +798,7 @@ def find_marked_ranges(
 
     # Stack (timeline) markers: record time of the whole edit.
     for marker in stack.markers:
-        r = marker.marked_range
+        r = _stack_marker_range(loaded, marker.marked_range)
 
         def build_stack(r: otio.opentime.TimeRange = r) -> _Built:
             index, track, local = _stack_marker_track(loaded, settings, r)
@@ -840,6 +840,15 @@ def find_marked_ranges(
                             "nested sequence/compound clip; put it on the clip in the main timeline"
                         )
                 continue
+            if isinstance(child, otio.schema.Gap):
+                for marker in child.markers:
+                    if _safe_request(marker, settings):
+                        at = child.transformed_time(marker.marked_range.start_time, stack)
+                        errors.append(
+                            f"{_location(loaded, track, None, at, marker)}: marker sits on a gap "
+                            "(no picture to edit); move it onto a clip"
+                        )
+                continue
             if not isinstance(child, otio.schema.Clip):
                 continue
             for marker in child.markers:
@@ -868,6 +877,26 @@ def find_marked_ranges(
                 add(marker, track, child, stack_time, "clip", build_clip)
     ranges.sort(key=lambda m: (m.stack_start.to_seconds(), m.pieces[0].track_index))
     return ranges, errors
+
+
+def _stack_marker_range(
+    loaded: LoadedTimeline, r: otio.opentime.TimeRange
+) -> otio.opentime.TimeRange:
+    """A timeline marker's range in stack time (0 = first frame of the edit).
+
+    Some writers (Resolve, unverified) may count timeline markers from the timeline's start
+    timecode; such a marker lies past the end of the edit, and moving it back by the start
+    timecode puts it inside, so that reading is taken.
+    """
+    gst = loaded.timeline.global_start_time
+    if gst is None or gst.value == 0:
+        return r
+    stack = loaded.timeline.tracks
+    span = stack.trimmed_range()
+    if _on(span, r.start_time):
+        return r
+    shifted = TR(r.start_time - gst.rescaled_to(r.start_time.rate), r.duration)
+    return shifted if _on(span, shifted.start_time) else r
 
 
 def _nested_markers(stack: otio.schema.Stack) -> Iterator[otio.schema.Marker]:

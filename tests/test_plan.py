@@ -660,3 +660,36 @@ def test_fcpxml_written_by_the_adapter(media: Path, tmp_path: Path) -> None:
         ("snow", 30, 60, "01:00:01:06"),
         ("red car", 20, 50, "02:00:00:20"),
     ]
+
+
+def test_unreadable_media_refuses_only_that_marker(tmp_path: Path) -> None:
+    from aleph_otio.errors import MediaError
+
+    bad, good = clip("BAD", HOUR, 72, avail=None), clip("A", HOUR, 72)
+    bad.markers.append(mark("aleph: a", tr(HOUR, 0)))
+    good.markers.append(mark("aleph: b", tr(HOUR, 0)))
+
+    def facts(path: str) -> MediaFacts | None:
+        if path.endswith("BAD.mov"):
+            raise MediaError(f"{path}: not a video file (invalid data)")
+        return None
+
+    plan = plan_of(timeline(track(bad, good)), tmp_path, facts=facts)
+    assert [s.prompt for s in plan.shots] == ["b"]
+    (error,) = plan.errors
+    assert "clip BAD: " in error and "BAD.mov: not a video file" in error
+
+
+def test_media_timecode_disagreeing_with_the_timeline_is_a_warning(tmp_path: Path) -> None:
+    a = clip("A", HOUR + 24, 72)  # the timeline says the file starts at 01:00:00:00
+
+    def facts(path: str) -> MediaFacts:
+        return MediaFacts(path=path, rate=24, frame_count=240, start_frame=10 * HOUR)
+
+    a.markers.append(mark("aleph: x", tr(HOUR + 24, 0)))
+    shot = single(plan_of(timeline(track(a)), tmp_path, facts=facts))
+    assert shot.segments[0].media_start_frame == 24
+    assert shot.warnings == [
+        f"clip A: {tmp_path / 'A.mov'} starts at 10:00:00:00 but the timeline says 01:00:00:00; "
+        "frames follow the timeline"
+    ]

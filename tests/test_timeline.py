@@ -568,3 +568,30 @@ def test_fcp7_clip_markers_get_the_file_timecode(tmp_path: Path) -> None:
     clip_b = lt.timeline.find_clips()[1]
     (raw,) = clip_b.markers
     assert marker_clip_range(lt, clip_b, raw) == tr(2 * HOUR + 20, 12)
+
+
+def test_marker_on_a_gap_is_reported(tmp_path: Path) -> None:
+    # AAF attaches markers to whatever item lies under them, gaps included.
+    gap = otio.schema.Gap(duration=RT(24, 24))
+    gap.markers.append(marker("aleph: nothing here", tr(5, 0)))
+    track = otio.schema.Track(name="V1", children=[clip("A", HOUR, 48), gap])
+    ranges, errors = find_marked_ranges(loaded(timeline(track), tmp_path), PlanSettings())
+    assert ranges == []
+    (error,) = errors
+    assert error.startswith("cut.otio, track V1, 01:00:02:05, marker 'aleph: nothing here': ")
+    assert "sits on a gap" in error
+
+
+def test_timeline_marker_counted_from_the_start_timecode(tmp_path: Path) -> None:
+    # A writer that counts timeline markers from the timeline's start TC (01:00:00:00) puts
+    # them past the end of the edit; they are read back as offsets into the edit.
+    tl = timeline(two_clip_track())
+    tl.tracks.markers.append(marker("aleph: tc based", tr(HOUR + 80, 0)))
+    tl.tracks.markers.append(marker("aleph: zero based", tr(10, 0)))
+    ranges, errors = find_marked_ranges(loaded(tl, tmp_path), PlanSettings())
+    assert errors == []
+    assert [(r.prompt, r.pieces[0].clip.name) for r in ranges] == [
+        ("zero based", "A"),
+        ("tc based", "B"),
+    ]
+    assert ranges[1].location.endswith("01:00:03:08, marker 'aleph: tc based'")
