@@ -17,6 +17,7 @@ comes later on sys.path than the fresh one, which importlib.metadata then prefer
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -116,9 +117,15 @@ def _copy_project(dest: Path) -> Path:
 
 
 def _pip_install(python: Path, *args: str) -> None:
+    # Reusing this environment's hatchling is fast and offline; a CI venv made by a plain
+    # `pip install -e .` may lack it, and then pip fetches the build backend itself.
+    have_backend = all(
+        importlib.util.find_spec(name) is not None for name in ("hatchling", "editables")
+    )
+    build = ["--no-build-isolation", "--no-index"] if have_backend else []
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
-         "--no-build-isolation", "--no-index", *args],
+         *build, *args],
         check=True,
         env=_env(PIP_DISABLE_PIP_VERSION_CHECK="1"),
         capture_output=True,
