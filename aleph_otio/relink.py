@@ -312,6 +312,9 @@ def _version_track(
         # Same track-time origin as the source (EDL reads start at -record TC).
         track.source_range = source.source_range
     track.metadata[METADATA_KEY] = {"version": version, "source_track": source.name, **mode_meta}
+    # FCP 7 XML has no track name of its own; its OTIO adapter writes this metadata as the
+    # track's <name> and reads it back as the name, so versions stay recognisable.
+    track.metadata["fcp_xml"] = {"name": name}
     rate = pieces[0].segment.record_rate
     cursor = RT(0, rate)
     for piece in sorted(pieces, key=lambda p: p.record.start_time.to_seconds()):
