@@ -9,13 +9,15 @@ from pathlib import Path
 
 import opentimelineio as otio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aleph_otio.config import PlanSettings
 from aleph_otio.media.probe import probe
 from aleph_otio.plan import plan_timeline
 from aleph_otio.shots import MediaFacts, Plan, Shot, SourceSegment, shot_id
 from aleph_otio.synth import make_still, make_video
-from aleph_otio.timeline import read_timeline, write_timeline
+from aleph_otio.timeline import LoadedTimeline, read_timeline, timecode, write_timeline
 
 RT = otio.opentime.RationalTime
 TR = otio.opentime.TimeRange
@@ -693,3 +695,42 @@ def test_media_timecode_disagreeing_with_the_timeline_is_a_warning(tmp_path: Pat
         f"clip A: {tmp_path / 'A.mov'} starts at 10:00:00:00 but the timeline says 01:00:00:00; "
         "frames follow the timeline"
     ]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    media=st.integers(min_value=30, max_value=2400),
+    data=st.data(),
+    handles=st.integers(min_value=0, max_value=30),
+)
+def test_any_marker_plans_within_the_limits_or_says_why(
+    media: int, data: st.DataObject, handles: int
+) -> None:
+    """Any marker gives shots inside the media and Aleph's 2-30 s, or a reason why not."""
+    clip_start = data.draw(st.integers(min_value=0, max_value=media - 1))
+    clip_len = data.draw(st.integers(min_value=1, max_value=media - clip_start))
+    mark_start = data.draw(st.integers(min_value=0, max_value=clip_len - 1))
+    mark_len = data.draw(st.integers(min_value=0, max_value=clip_len - mark_start))
+    a = clip("A", HOUR + clip_start, clip_len, avail=(HOUR, media))
+    a.markers.append(mark("aleph: x", tr(HOUR + clip_start + mark_start, mark_len)))
+    loaded = LoadedTimeline(timeline(track(a)), Path("/virtual/cut.otio"), "otio_json")
+    plan = plan_timeline(loaded, PlanSettings(handles=handles))
+    # Widening may use the whole file, so only media shorter than 2 s (48 frames) is refused.
+    assert bool(plan.errors) == (media < 48)
+    if plan.errors:
+        assert plan.shots == [] and len(plan.errors) == 1
+        assert "Aleph needs at least 2s" in plan.errors[0]
+        return
+    marked = clip_len if mark_len <= 1 else mark_len
+    first = clip_start + (0 if mark_len <= 1 else mark_start)
+    assert sum(s.segments[0].media_frame_count for s in plan.shots) == marked
+    assert plan.shots[0].segments[0].media_start_frame == first
+    position = first - plan.shots[0].head_frames
+    assert position >= 0
+    for shot in plan.shots:
+        assert 48 <= shot.frame_count <= 720
+        (seg,) = shot.segments
+        assert seg.media_start_frame - shot.head_frames == position  # parts are contiguous
+        position += shot.frame_count
+        assert seg.source_tc_in == timecode(RT(HOUR + seg.media_start_frame, 24))
+    assert position <= media
