@@ -30,6 +30,8 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 W, H = 160, 90
 FRAMES = 60  # 2.5 s at 24 fps
 MODEL = "runway:aleph@2.0"
+# One client for the whole module: building a client (its TLS context) costs more than a request.
+CLIENT = httpx.Client(timeout=30)
 
 
 # --- media and helpers ----------------------------------------------------------------------
@@ -51,7 +53,7 @@ def data_uri(path: Path, mime: str) -> str:
 
 
 def post(emu: Emulator, tasks: Any, headers: dict[str, str] | None = None) -> httpx.Response:
-    return httpx.post(
+    return CLIENT.post(
         emu.base_url, json=tasks, headers=AUTH if headers is None else headers, timeout=30
     )
 
@@ -174,7 +176,9 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     def close(self) -> None:
         self.server.shutdown()
@@ -225,7 +229,7 @@ def test_any_key_accepted_by_default_and_body_must_be_an_array(emu: Emulator) ->
     response = post(emu, {"taskType": "ping"})
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "invalidRequestBody"
-    response = httpx.post(emu.base_url, content=b"not json", headers=AUTH)
+    response = CLIENT.post(emu.base_url, content=b"not json", headers=AUTH)
     assert response.status_code == 400
     response = post(emu, [{"taskType": "imageInference", "taskUUID": str(uuid.uuid4())}])
     assert response.status_code == 400
@@ -532,7 +536,7 @@ def test_upload_submit_poll_download(
         assert item["cost"] == pytest.approx(0.28 * FRAMES / 24)
         assert item["NSFWContent"] is False
         assert item["videoURL"].endswith(f"{item['videoUUID']}.{fmt.lower()}")
-        download = httpx.get(item["videoURL"])
+        download = CLIENT.get(item["videoURL"])
         assert download.status_code == 200
         assert download.headers["content-type"].startswith("video/")
         path = tmp_path / item["videoURL"].rsplit("/", 1)[1]
@@ -563,7 +567,7 @@ def test_ntsc_rate_and_odd_size_kept_in_prores_mov(media_dir: Path, tmp_path: Pa
         assert post(emu, [task]).status_code == 200
         item = poll(emu, task["taskUUID"])["data"][0]
         out = tmp_path / "out.mov"
-        out.write_bytes(httpx.get(item["videoURL"]).content)
+        out.write_bytes(CLIENT.get(item["videoURL"]).content)
     count, out_rate, width, height, _, codec = video_facts(out)
     assert (count, out_rate, width, height, codec) == (50, rate, 161, 91, "prores")
     assert synth.decode_indices(out) == list(range(100, 150))
@@ -632,7 +636,7 @@ def test_guide_frames_are_honoured(emu: Emulator, media_dir: Path, tmp_path: Pat
     ):
         item = poll(emu, task["taskUUID"])["data"][0]
         path = tmp_path / "out.mp4"
-        path.write_bytes(httpx.get(item["videoURL"]).content)
+        path.write_bytes(CLIENT.get(item["videoURL"]).content)
         frames = frames_of(path)
         for index, image in expected.items():
             assert picture_diff(frames[index], image) < 6, index
@@ -650,12 +654,12 @@ def test_results_expire_after_ttl(media_dir: Path) -> None:
         post(emu, [short, long])
         short_url = poll(emu, short["taskUUID"])["data"][0]["videoURL"]
         long_url = poll(emu, long["taskUUID"])["data"][0]["videoURL"]
-        assert httpx.get(short_url).status_code == 200
+        assert CLIENT.get(short_url).status_code == 200
         time.sleep(0.7)
-        assert httpx.get(short_url).status_code == 404
-        assert httpx.get(long_url).status_code == 200
+        assert CLIENT.get(short_url).status_code == 404
+        assert CLIENT.get(long_url).status_code == 200
         assert emu.expire_results(long["taskUUID"]) == 1
-        assert httpx.get(long_url).status_code == 404
+        assert CLIENT.get(long_url).status_code == 404
 
 
 def test_webhook_and_upload_endpoint(emu: Emulator, media_dir: Path, receiver: Receiver) -> None:
@@ -681,7 +685,7 @@ def test_webhook_and_upload_endpoint(emu: Emulator, media_dir: Path, receiver: R
     final = {i["videoUUID"]: i for i in poll(emu, task["taskUUID"])["data"]}
     assert {i["videoUUID"] for i in items} == set(final)
     assert all(i == final[i["videoUUID"]] for i in items)
-    downloads = {httpx.get(i["videoURL"]).content for i in final.values()}
+    downloads = {CLIENT.get(i["videoURL"]).content for i in final.values()}
     assert {r["body"] for r in puts if r["body"]} == downloads
     assert all(d.ok for d in emu.deliveries)
     assert sorted(len(d.attempts) for d in emu.deliveries) == [1, 1, 1, 2]
@@ -732,7 +736,7 @@ def test_media_storage_upload_forms_and_delete(
             ],
         ).json()["data"][0]
         assert item["taskUUID"] == task_uuid and item["operation"] == "upload"
-        assert httpx.get(item["mediaURL"]).content == clip
+        assert CLIENT.get(item["mediaURL"]).content == clip
         uuids.append(item["mediaUUID"])
     assert len(set(uuids)) == 3
     # A URL input (here: our own mediaURL) works as well as the UUID.
@@ -750,7 +754,7 @@ def test_media_storage_upload_forms_and_delete(
         "operation": "delete",
         "mediaUUID": uuids[1],
     }
-    assert httpx.get(f"{emu.base_url}/media/{uuids[1]}.mp4").status_code == 404
+    assert CLIENT.get(f"{emu.base_url}/media/{uuids[1]}.mp4").status_code == 404
     error = post(emu, [video_task(uuids[1])]).json()["errors"][0]
     assert error["code"] == "mediaNotFound"
     bad = post(
@@ -830,8 +834,8 @@ def test_truncated_download(emu: Emulator, media_dir: Path) -> None:
     url = poll(emu, task["taskUUID"])["data"][0]["videoURL"]
     emu.faults.truncate_downloads = 1
     with pytest.raises(httpx.RemoteProtocolError):
-        httpx.get(url)
-    full = httpx.get(url)
+        CLIENT.get(url)
+    full = CLIENT.get(url)
     assert full.status_code == 200 and len(full.content) == int(full.headers["content-length"])
 
 
@@ -935,15 +939,19 @@ def test_cli_serves_until_stopped(tmp_path: Path) -> None:
         base_url = line.split("=", 1)[1]
         ping = [{"taskType": "ping"}]
         assert (
-            httpx.post(base_url, json=ping, headers={"Authorization": "Bearer cli-key"}).status_code
+            CLIENT.post(
+                base_url, json=ping, headers={"Authorization": "Bearer cli-key"}
+            ).status_code
             == 503
         )  # --status-burst
         assert (
-            httpx.post(base_url, json=ping, headers={"Authorization": "Bearer cli-key"}).status_code
+            CLIENT.post(
+                base_url, json=ping, headers={"Authorization": "Bearer cli-key"}
+            ).status_code
             == 200
         )
         assert (
-            httpx.post(base_url, json=ping, headers={"Authorization": "Bearer other"}).status_code
+            CLIENT.post(base_url, json=ping, headers={"Authorization": "Bearer other"}).status_code
             == 401
         )
         assert (tmp_path / "store" / "results").is_dir()
