@@ -199,6 +199,13 @@ def test_wheel_install_entry_point(tmp_path: Path, sample_project_dir: Path) -> 
     _assert_registered_once(data, site / "aleph_otio" / "adapters" / "aleph_json.py")
     assert Path(data["package"]).resolve() == (site / "aleph_otio" / "__init__.py").resolve()
 
+    # The README's main command, from the installed console script.
+    readme = tmp_path / "readme"
+    readme.mkdir()
+    main = _run([str(python.parent / "aleph-otio"), "plan", "--sample"], env=_env(), cwd=readme)
+    assert (readme / "aleph-sample" / "sample.otio").is_file()
+    assert "3 shot(s)" in main.stdout
+
     info = _run(
         [str(python), "-m", "opentimelineio.console.otiopluginfo"], env=_env(), cwd=tmp_path
     )
