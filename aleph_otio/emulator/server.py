@@ -73,15 +73,20 @@ _STATUS_CODES = {
 Handled = tuple[list[dict[str, Any]], list[TaskError]]
 
 
-def _redact(task: object) -> object:
-    """A deep copy of a task without its API key (``received`` and task details keep these)."""
-    if isinstance(task, dict):
-        return {k: copy.deepcopy(v) for k, v in task.items() if k != "apiKey"}
-    return copy.deepcopy(task)
+#: Longer strings (inline media) are not kept in ``received``/task details: a rehearsal uploads
+#: every clip as base64, and keeping those would grow the emulator by the size of the batch.
+KEEP_CHARS = 1 << 20
 
 
-class _Drop(Exception):
-    """Raised inside a handler to close the socket without an answer."""
+def _redact(value: Any) -> Any:
+    """A deep copy of a task without API keys and without inline media longer than KEEP_CHARS."""
+    if isinstance(value, dict):
+        return {k: _redact(v) for k, v in value.items() if k != "apiKey"}
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    if isinstance(value, str) and len(value) > KEEP_CHARS:
+        return f"{value[:64]}...<{len(value)} characters not kept>"
+    return value
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -314,15 +319,12 @@ class Emulator:
         try:
             tasks: object = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            tasks = None
-            parsed = False
-        else:
-            parsed = True
+            tasks = None  # answered below like any other body that is not an array
         with self._lock:
             if isinstance(tasks, list):
-                self._received.extend(_redact(t) for t in tasks)  # type: ignore[misc]
+                self._received.extend(_redact(t) for t in tasks)
             elif isinstance(tasks, dict):
-                self._received.append(_redact(tasks))  # type: ignore[arg-type]
+                self._received.append(_redact(tasks))
         if self._take("drop_connections"):
             log.info("fault: dropped a request unanswered")
             self._drop(h)
@@ -349,7 +351,7 @@ class Emulator:
             log.info("fault: answered HTTP %d", burst)
             self._send(h, burst, {"errors": [e.to_dict() for e in burst_errors]}, headers)
             return
-        if not parsed or not isinstance(tasks, list):
+        if not isinstance(tasks, list):
             self._send(
                 h,
                 400,
