@@ -195,6 +195,8 @@ class Pipeline:
         for sub in ("clips", "guides", "results"):
             (self.work / sub).mkdir(parents=True, exist_ok=True)
         with Ledger(cfg.ledger_path) as ledger:
+            # Uploads persist with the job: a resumed run never sends the same bytes again.
+            self.client.upload_cache = ledger.upload_cache()
             ledger.add_shots(plan.shots, str(loaded.path))
             ids = [s.id for s in plan.shots]
             if cfg.retry_failed:
