@@ -656,7 +656,9 @@ def test_results_expire_after_ttl(media_dir: Path) -> None:
         long_url = poll(emu, long["taskUUID"])["data"][0]["videoURL"]
         assert CLIENT.get(short_url).status_code == 200
         time.sleep(0.7)
-        assert CLIENT.get(short_url).status_code == 404
+        expired = CLIENT.get(short_url)
+        assert expired.status_code == 404
+        assert expired.json()["errors"][0]["code"] == "mediaExpired"
         assert CLIENT.get(long_url).status_code == 200
         assert emu.expire_results(long["taskUUID"]) == 1
         assert CLIENT.get(long_url).status_code == 404

@@ -779,7 +779,7 @@ class Emulator:
                 )
             return stored.path
         if is_http_url(ref):
-            local = self._local_path(ref)
+            local = self._local_path(ref, parameter, where)
             if local is not None:
                 return local
             return self._fetch(ref, parameter, where)
@@ -798,23 +798,37 @@ class Emulator:
         path.write_bytes(data)
         return path
 
-    def _local_path(self, url: str) -> Path | None:
+    def _local_path(self, url: str, parameter: str, where: str) -> Path | None:
         """Our own media/result URL as a local file (None when the URL is not ours)."""
         parts = urlsplit(url)
         if f"{parts.scheme}://{parts.netloc}" != self.root_url:
             return None
-        name = unquote(parts.path).removeprefix("/v1/media/")
-        if name.startswith("results/"):
-            result = self._results.get(name.removeprefix("results/").split(".")[0].lower())
-            if result is None or result.path is None or result.expired():
-                raise TaskError(
-                    "mediaNotFound", f"{url} is not (or no longer) available.", parameter=None
-                )
-            return result.path
-        stored = self._media.get(name.split(".")[0].lower())
-        if stored is None:
-            raise TaskError("mediaNotFound", f"{url} is not stored on this server.")
-        return stored.path
+        file, code = self._served_file(unquote(parts.path))
+        if file is None:
+            raise TaskError(
+                code, f"{where}: {url} is not (or no longer) stored here.", parameter=parameter
+            )
+        return file
+
+    def _served_file(self, path: str) -> tuple[Path | None, str]:
+        """The file served at a URL path, or None and why (mediaNotFound / mediaExpired)."""
+        if path.startswith("/v1/media/results/"):
+            name = path.removeprefix("/v1/media/results/")
+            with self._lock:
+                gen = self._results.get(name.split(".")[0].lower())
+            if gen is None or gen.path is None or gen.path.name != name:
+                return None, "mediaNotFound"
+            if gen.expired():
+                gen.path.unlink(missing_ok=True)
+                return None, "mediaExpired"
+            return gen.path, ""
+        if path.startswith("/v1/media/"):
+            name = path.removeprefix("/v1/media/")
+            with self._lock:
+                stored = self._media.get(name.split(".")[0].lower())
+            if stored is not None and stored.path.name == name and stored.path.exists():
+                return stored.path, ""
+        return None, "mediaNotFound"
 
     def _fetch(self, url: str, parameter: str, where: str) -> Path:
         with self._lock:
@@ -847,30 +861,12 @@ class Emulator:
                 h, 405, _error_body("methodNotAllowed", "POST a JSON array of tasks to /v1.")
             )
             return
-        file: Path | None = None
-        content_type = "application/octet-stream"
-        is_result = False
-        if path.startswith("/v1/media/results/"):
-            is_result = True
-            name = path.removeprefix("/v1/media/results/")
-            with self._lock:
-                gen = self._results.get(name.split(".")[0].lower())
-            if gen is not None and gen.path is not None and gen.path.name == name:
-                if gen.expired():
-                    gen.path.unlink(missing_ok=True)
-                    self._send(h, 404, _error_body("mediaExpired", f"{name} has expired (ttl)."))
-                    return
-                file = gen.path
-        elif path.startswith("/v1/media/"):
-            name = path.removeprefix("/v1/media/")
-            with self._lock:
-                stored = self._media.get(name.split(".")[0].lower())
-            if stored is not None and stored.path.name == name:
-                file = stored.path
-        if file is None or not file.exists():
-            self._send(h, 404, _error_body("mediaNotFound", f"Nothing stored at {path}."))
+        file, code = self._served_file(path)
+        if file is None:
+            self._send(h, 404, _error_body(code, f"Nothing is served at {path} (any more)."))
             return
-        content_type = media.CONTENT_TYPES.get(file.suffix.lstrip("."), content_type)
+        is_result = path.startswith("/v1/media/results/")
+        content_type = media.CONTENT_TYPES.get(file.suffix.lstrip("."), "application/octet-stream")
         size = file.stat().st_size
         truncate = is_result and not head and self._take("truncate_downloads")
         if self.faults.slow_response > 0:
