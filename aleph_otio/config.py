@@ -73,7 +73,7 @@ class APISettings(BaseModel):
         """The API key, or a ConfigError that says where to put it."""
         if self.api_key is None or not self.api_key.get_secret_value():
             raise ConfigError(
-                f"no Runware API key: set {API_KEY_ENV}, or put api_key = \"...\" in "
+                f'no Runware API key: set {API_KEY_ENV}, or put api_key = "..." in '
                 f"{default_config_path()} (mode 0600); or use --emulator to rehearse offline"
             )
         return self.api_key
@@ -98,7 +98,9 @@ def read_config_file(path: Path | None = None) -> dict[str, object]:
     return data
 
 
-def resolve_api_key(explicit: str | None = None, config_path: Path | None = None) -> SecretStr | None:
+def resolve_api_key(
+    explicit: str | None = None, config_path: Path | None = None
+) -> SecretStr | None:
     """Explicit value > ``RUNWARE_API_KEY`` > config file > None."""
     if explicit:
         return SecretStr(explicit)

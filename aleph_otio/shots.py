@@ -143,7 +143,8 @@ def shot_id(
     payload = {
         "prompt": prompt,
         "segments": [
-            [s.media_path, s.media_start_frame, s.media_frame_count, s.time_scalar] for s in segments
+            [s.media_path, s.media_start_frame, s.media_frame_count, s.time_scalar]
+            for s in segments
         ],
         "guides": [[g.image, g.frame, g.timestamp] for g in guides],
         "handles": [head, tail],

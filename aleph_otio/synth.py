@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import numpy as np
 import numpy.typing as npt
+from av.audio.stream import AudioStream
+from av.video.stream import VideoStream
 
 CODE_BITS = 16
 #: Fraction of the picture height the code strip takes (top of frame).
@@ -86,11 +89,11 @@ def make_video(
     with av.open(str(path), "w") as container:
         if timecode:
             container.metadata["timecode"] = timecode
-        stream = container.add_stream(codec, rate=rate)
+        stream = cast(VideoStream, container.add_stream(codec, rate=rate))
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         if codec == "libx264":
             stream.options = {"crf": "18", "preset": "veryfast"}
-        audio_stream = container.add_stream("aac", rate=48000) if audio else None
+        audio_stream = cast(AudioStream, container.add_stream("aac", rate=48000)) if audio else None
         for i in range(frames):
             image = draw_frame(first_index + i, width, height, hue)
             video_frame = av.VideoFrame.from_ndarray(image, format="rgb24")
@@ -99,14 +102,18 @@ def make_video(
         if audio_stream is not None:
             samples = int(frames / rate * 48000)
             tone = (np.sin(np.arange(samples) * 2 * np.pi * 440 / 48000) * 0.1).astype(np.float32)
-            audio_frame = av.AudioFrame.from_ndarray(tone.reshape(1, -1), format="flt", layout="mono")
+            audio_frame = av.AudioFrame.from_ndarray(
+                tone.reshape(1, -1), format="flt", layout="mono"
+            )
             audio_frame.sample_rate = 48000
             container.mux(audio_stream.encode(audio_frame))
             container.mux(audio_stream.encode())
     return path
 
 
-def make_still(path: Path, *, size: tuple[int, int] = (320, 180), index: int = 0, hue: int = 3) -> Path:
+def make_still(
+    path: Path, *, size: tuple[int, int] = (320, 180), index: int = 0, hue: int = 3
+) -> Path:
     """A PNG still (a painted guide stand-in) with ``index`` in its code strip."""
     image = draw_frame(index, size[0], size[1], hue)
     frame = av.VideoFrame.from_ndarray(image, format="rgb24")
@@ -117,7 +124,7 @@ def make_still(path: Path, *, size: tuple[int, int] = (320, 180), index: int = 0
 def write_png(path: Path, frame: av.VideoFrame) -> None:
     """Write one frame as a PNG file with PyAV (no Pillow needed)."""
     with av.open(str(path), "w", format="image2") as container:
-        stream = container.add_stream("png", rate=1)
+        stream = cast(VideoStream, container.add_stream("png", rate=1))
         stream.width, stream.height, stream.pix_fmt = frame.width, frame.height, "rgb24"
         container.mux(stream.encode(frame))
         container.mux(stream.encode())
@@ -126,4 +133,7 @@ def write_png(path: Path, frame: av.VideoFrame) -> None:
 def decode_indices(path: Path) -> list[int]:
     """The code-strip index of every frame of a video, in presentation order."""
     with av.open(str(path)) as container:
-        return [decode_index(f.to_ndarray(format="rgb24")) for f in container.decode(video=0)]
+        return [
+            decode_index(cast(Frame, f.to_ndarray(format="rgb24")))
+            for f in container.decode(video=0)
+        ]
