@@ -20,12 +20,13 @@ from aleph_otio.api.client import AlephClient, TaskOutcome, WaitTimeoutError
 from aleph_otio.api.models import build_task
 from aleph_otio.config import APISettings, PlanSettings
 from aleph_otio.errors import AlephOtioError, MediaError, MediaVerificationError
+from aleph_otio.exports import write_output
 from aleph_otio.ledger import Ledger
 from aleph_otio.media import prepare_guide, prepare_shot, probe, verify_result
 from aleph_otio.plan import plan_timeline
 from aleph_otio.relink import relink_timeline
 from aleph_otio.shots import MediaFacts, Plan, Shot
-from aleph_otio.timeline import LoadedTimeline, read_timeline, write_timeline
+from aleph_otio.timeline import LoadedTimeline, read_timeline
 
 RelinkMode = Literal["version", "reference", "replace"]
 Stage = Literal[
@@ -448,7 +449,7 @@ class Pipeline:
         self._emit("relink", None, "start")
         relinked = relink_timeline(loaded.timeline, results, mode=self.config.relink_mode)
         self._emit("write", None, "start")
-        await asyncio.to_thread(write_timeline, relinked, self.config.output)
+        await asyncio.to_thread(write_output, relinked, self.config.output)
         for shot_id in dict.fromkeys(r.shot.id for r in results):
             if ledger.state(shot_id) == "verified":
                 ledger.mark_relinked(shot_id)

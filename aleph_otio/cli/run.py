@@ -361,9 +361,10 @@ def register(app: typer.Typer) -> None:
         rate: Annotated[str | None, typer.Option(help="Frame rate for EDLs.")] = None,
     ) -> None:
         """Relink results already in a job ledger into a timeline, without running anything."""
+        from aleph_otio.exports import write_output
         from aleph_otio.ledger import Ledger
         from aleph_otio.relink import relink_timeline
-        from aleph_otio.timeline import read_timeline, write_timeline
+        from aleph_otio.timeline import read_timeline
 
         if relink not in RELINK_MODES:
             raise ConfigError(f"--relink {relink!r}: use version, reference or replace")
@@ -376,6 +377,6 @@ def register(app: typer.Typer) -> None:
         with Ledger(path) as ledger:
             results = ledger.relink_results(timeline_path=str(loaded.path))
         relinked = relink_timeline(loaded.timeline, results, mode=relink)  # type: ignore[arg-type]
-        write_timeline(relinked, output)
+        write_output(relinked, output)
         shots = len({r.shot.id for r in results})
         out_console.print(f"relinked {len(results)} result(s) of {shots} shot(s) into {output}")
