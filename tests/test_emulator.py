@@ -24,6 +24,7 @@ import pytest
 from aleph_otio import synth
 from aleph_otio.emulator import Emulator, EmulatorConfig, Faults
 from aleph_otio.emulator.media import load_image
+from aleph_otio.emulator.validate import is_uuid4
 
 KEY = "test-key-123"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -771,6 +772,26 @@ def test_media_storage_upload_forms_and_delete(
         ],
     )
     assert bad.status_code == 400 and bad.json()["errors"][0]["code"] == "invalidMedia"
+
+
+def test_async_upload_answers_through_get_response(emu: Emulator, media_dir: Path) -> None:
+    emu.faults.async_uploads = 1
+    emu.faults.async_upload_delay = 0.3
+    task = {
+        "taskType": "mediaStorage",
+        "taskUUID": str(uuid.uuid4()),
+        "operation": "upload",
+        "media": data_uri(media_dir / "clip.mp4", "video/mp4"),
+    }
+    first = post(emu, [task]).json()["data"][0]
+    assert first["mediaUUID"] == "1" and "mediaURL" not in first
+    poll_task = [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}]
+    assert post(emu, poll_task).json()["data"][0]["status"] == "processing"
+    time.sleep(0.35)
+    item = post(emu, poll_task).json()["data"][0]
+    assert item["status"] == "success" and is_uuid4(item["mediaUUID"])
+    assert CLIENT.get(item["mediaURL"]).content == (media_dir / "clip.mp4").read_bytes()
+    assert post(emu, [video_task(item["mediaUUID"])]).status_code == 200
 
 
 def test_get_task_details_returns_request_and_response(emu: Emulator, media_dir: Path) -> None:

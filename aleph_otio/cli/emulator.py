@@ -69,6 +69,9 @@ def emulator(
     ),
     slow_response: float = typer.Option(0.0, help="Fault: seconds to wait before every answer."),
     duplicate_webhooks: int = typer.Option(0, help="Fault: deliver the next N webhooks twice."),
+    async_uploads: int = typer.Option(
+        0, help="Fault: answer the next N uploads with mediaUUID '1'; the real one via getResponse."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request."),
 ) -> None:
     """Run a local Runware-compatible server for runway:aleph@2.0 (rehearse without credits)."""
@@ -89,6 +92,7 @@ def emulator(
         safety_rejects=safety_rejects,
         slow_response=slow_response,
         duplicate_webhooks=duplicate_webhooks,
+        async_uploads=async_uploads,
     )
     config = EmulatorConfig(
         host=host,
@@ -124,6 +128,7 @@ def emulator(
         f"results in {emu.storage}. Ctrl-C to stop.",
         err=True,
     )
+
     def _on_term(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 

@@ -136,6 +136,8 @@ class Emulator:
         self._media: dict[str, StoredMedia] = {}
         self._fetched: dict[str, Path] = {}
         self._results: dict[str, Generation] = {}
+        #: taskUUID -> (time it is ready, final item) of uploads answered asynchronously.
+        self._pending_uploads: dict[str, tuple[float, dict[str, Any]]] = {}
         self._deliveries: list[Delivery] = []
         self._committed = 0.0
         self.spent = 0.0
@@ -586,6 +588,13 @@ class Emulator:
         task_uuid = require_task_uuid(task, "getResponse")
         with self._lock:
             job = self._jobs.get(task_uuid.lower())
+            upload = self._pending_uploads.get(task_uuid.lower())
+            if upload is not None:
+                ready_at, item = upload
+                if time.time() < ready_at:
+                    item = {k: item[k] for k in ("taskType", "taskUUID", "operation")}
+                    return [{**item, "status": "processing"}], []
+                return [{**item, "status": "success"}], []
             if job is None:
                 raise TaskError(
                     "taskNotFound",
@@ -675,6 +684,13 @@ class Emulator:
             "mediaUUID": stored.uuid,
             "mediaURL": stored.url,
         }
+        if self._take("async_uploads"):
+            # What official ComfyUI nodes meet with large uploads: a placeholder UUID, then polling.
+            with self._lock:
+                ready_at = time.time() + self.faults.async_upload_delay
+                self._pending_uploads[task_uuid.lower()] = (ready_at, item)
+            placeholder = {k: v for k, v in item.items() if k != "mediaURL"}
+            return [{**placeholder, "mediaUUID": "1"}], []
         return [item], []
 
     def _image_upload(self, task: dict[str, Any]) -> Handled:

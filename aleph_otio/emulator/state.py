@@ -37,6 +37,10 @@ class Faults:
     slow_response: float = 0.0
     #: Deliver the next N webhooks twice (receivers must be idempotent).
     duplicate_webhooks: int = 0
+    #: Answer the next N mediaStorage uploads with ``mediaUUID: "1"``; the real item comes from
+    #: getResponse (the upload's taskUUID) after ``async_upload_delay`` seconds.
+    async_uploads: int = 0
+    async_upload_delay: float = 0.5
 
 
 @dataclass
