@@ -28,9 +28,13 @@ def _statuses(value: str) -> list[int]:
 
 def emulator(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (loopback by default)."),
-    port: int = typer.Option(8188, help="Port to listen on (0: any free port)."),
+    port: int = typer.Option(8788, help="Port to listen on (0: any free port)."),
     api_key: str | None = typer.Option(
-        None, "--api-key", help="Accept only this key (default: any non-empty key)."
+        None,
+        "--api-key",
+        envvar="ALEPH_OTIO_EMULATOR_KEY",
+        show_envvar=True,
+        help="Accept only this key (default: any non-empty key).",
     ),
     latency: float = typer.Option(5.0, help="Seconds each task takes before its last result."),
     concurrency: int = typer.Option(2, help="Tasks processed at the same time."),
