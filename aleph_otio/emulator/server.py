@@ -161,7 +161,11 @@ class Emulator:
             self.storage = Path(cfg.storage_dir)
         for sub in ("media", "results", "fetched"):
             (self.storage / sub).mkdir(parents=True, exist_ok=True)
-        self._server = _Server((cfg.host, cfg.port), _Handler)
+        try:
+            self._server = _Server((cfg.host, cfg.port), _Handler)
+        except OSError:
+            self.stop()  # removes the temporary storage made above
+            raise
         self._server.emulator = self
         port = self._server.server_address[1]
         host = "127.0.0.1" if cfg.host in ("", "0.0.0.0", "::") else cfg.host
