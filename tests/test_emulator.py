@@ -690,6 +690,7 @@ def test_webhook_and_upload_endpoint(emu: Emulator, media_dir: Path, receiver: R
     assert all(i == final[i["videoUUID"]] for i in items)
     downloads = {CLIENT.get(i["videoURL"]).content for i in final.values()}
     assert {r["body"] for r in puts if r["body"]} == downloads
+    assert {d.size for d in emu.uploads} == {len(b) for b in downloads}
     assert all(d.ok for d in emu.deliveries)
     assert sorted(len(d.attempts) for d in emu.deliveries) == [1, 1, 1, 2]
     assert [d.attempts for d in emu.deliveries if len(d.attempts) == 2] == [[500, 200]]

@@ -1003,18 +1003,18 @@ class Emulator:
         try:
             req = job.request
             if req.upload_endpoint and gen.status == "success" and gen.path is not None:
-                content_type = media.FORMATS[req.output_format][3]
-                self._attempt(
-                    Delivery(
-                        "upload",
-                        "PUT",
-                        req.upload_endpoint,
-                        job.task_uuid,
-                        gen.video_uuid,
-                        content_type,
-                        gen.path.read_bytes(),
-                    )
+                data = gen.path.read_bytes()
+                delivery = Delivery(
+                    "upload",
+                    "PUT",
+                    req.upload_endpoint,
+                    job.task_uuid,
+                    gen.video_uuid,
+                    media.FORMATS[req.output_format][3],
+                    b"",
+                    len(data),
                 )
+                self._attempt(delivery, data)
             if req.webhook_url:
                 if self.config.webhook_bare:
                     body = item
@@ -1023,29 +1023,29 @@ class Emulator:
                 payload = json.dumps(body).encode()
                 times = 2 if self._take("duplicate_webhooks") else 1
                 for _ in range(times):
-                    self._attempt(
-                        Delivery(
-                            "webhook",
-                            "POST",
-                            req.webhook_url,
-                            job.task_uuid,
-                            gen.video_uuid,
-                            "application/json",
-                            payload,
-                        )
+                    delivery = Delivery(
+                        "webhook",
+                        "POST",
+                        req.webhook_url,
+                        job.task_uuid,
+                        gen.video_uuid,
+                        "application/json",
+                        payload,
+                        len(payload),
                     )
+                    self._attempt(delivery, payload)
         finally:
             with self._idle:
                 self._active -= 1
                 self._idle.notify_all()
 
-    def _attempt(self, delivery: Delivery) -> None:
+    def _attempt(self, delivery: Delivery, payload: bytes) -> None:
         with self._lock:
             self._deliveries.append(delivery)
         for attempt in range(1 + max(0, self.config.delivery_retries)):
             request = urllib.request.Request(
                 delivery.url,
-                data=delivery.body,
+                data=payload,
                 method=delivery.method,
                 headers={
                     "Content-Type": delivery.content_type,

@@ -137,7 +137,9 @@ class Delivery:
     task_uuid: str
     video_uuid: str | None
     content_type: str
+    #: What was sent: the JSON of a webhook; empty for an upload (the result file, not kept).
     body: bytes
+    size: int
     #: HTTP status per attempt, or a short error text when the receiver was unreachable.
     attempts: list[int | str] = field(default_factory=list)
     ok: bool = False
