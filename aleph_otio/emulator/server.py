@@ -309,6 +309,14 @@ class Emulator:
         return status, body
 
     def _handle_post(self, h: BaseHTTPRequestHandler) -> None:
+        try:
+            self._answer_post(h)
+        except Exception:  # a bug here must still answer like a server would: 500, not a hang-up
+            log.exception("emulator failed on %s", h.path)
+            h.close_connection = True
+            self._send(h, 500, _error_body("internalServerError", "The emulator failed; see log."))
+
+    def _answer_post(self, h: BaseHTTPRequestHandler) -> None:
         path = urlsplit(h.path).path.rstrip("/")
         length = h.headers.get("Content-Length")
         if length is None or not length.isdigit():

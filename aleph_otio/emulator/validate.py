@@ -306,11 +306,9 @@ def _frame_images(value: object) -> list[FrameSpec]:
         if has_frame:
             raw = item["frame"]
             # Open question 11: the page lists 0 and -1 next to the names; accept both spellings.
-            normalised = (
-                {0: "first", -1: "last", "0": "first", "-1": "last"}.get(raw, raw)
-                if not isinstance(raw, bool)
-                else raw
-            )
+            named = {0: "first", -1: "last", "0": "first", "-1": "last"}
+            hashable = isinstance(raw, str | int) and not isinstance(raw, bool)
+            normalised = named.get(raw, raw) if hashable else None
             if normalised not in ("first", "last"):
                 raise TaskError(
                     "invalidFrame",
