@@ -20,6 +20,8 @@ import av
 import httpx
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from aleph_otio import synth
 from aleph_otio.emulator import Emulator, EmulatorConfig, Faults
@@ -433,6 +435,49 @@ def test_validation_errors(
     assert error.get("taskUUID") == task.get("taskUUID")
     assert error["message"] and error["documentation"].startswith("https://runware.ai/docs/")
     assert len(emu.jobs) == jobs_before
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=6,
+)
+FIELDS = st.sampled_from(
+    [
+        "model",
+        "positivePrompt",
+        "inputs",
+        "outputFormat",
+        "outputQuality",
+        "safety",
+        "ttl",
+        "numberResults",
+        "frameImages",
+        "seed",
+    ]
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(field=FIELDS, value=JSON_VALUES)
+def test_any_value_gets_a_protocol_answer(
+    shared: tuple[Emulator, str], field: str, value: Any
+) -> None:
+    emu, video = shared
+    task = video_task(video, numberResults=1)
+    if field == "frameImages":
+        task["inputs"]["frameImages"] = value
+    else:
+        task[field] = value
+    response = post(emu, [task])
+    assert response.status_code in (200, 400)
+    body = response.json()
+    for error in body.get("errors", []):
+        assert error["code"] and error["message"] and error["taskUUID"] == task["taskUUID"]
+    if response.status_code == 200:
+        assert body["data"] == [{"taskType": "videoInference", "taskUUID": task["taskUUID"]}]
 
 
 def test_error_objects_carry_type_and_allowed_values(shared: tuple[Emulator, str]) -> None:
