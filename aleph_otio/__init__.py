@@ -6,11 +6,65 @@ light: no OTIO adapter calls and no heavy imports at import time.
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # for type checkers only: at run time these load on first use (__getattr__)
+    from aleph_otio.config import APISettings as APISettings
+    from aleph_otio.config import PlanSettings as PlanSettings
+    from aleph_otio.errors import AlephOtioError as AlephOtioError
+    from aleph_otio.pipeline import RunSummary as RunSummary
+    from aleph_otio.pipeline import ShotReport as ShotReport
+    from aleph_otio.scripting import CostEstimate as CostEstimate
+    from aleph_otio.scripting import RunResult as RunResult
+    from aleph_otio.scripting import ShotCost as ShotCost
+    from aleph_otio.scripting import estimate as estimate
+    from aleph_otio.scripting import load_timeline as load_timeline
+    from aleph_otio.scripting import plan_timeline as plan_timeline
+    from aleph_otio.scripting import relink_timeline as relink_timeline
+    from aleph_otio.scripting import run_timeline as run_timeline
+    from aleph_otio.scripting import run_timeline_async as run_timeline_async
+    from aleph_otio.shots import Plan as Plan
+    from aleph_otio.shots import Shot as Shot
+
+#: The scripting API (docs/scripting.md), re-exported lazily: OTIO imports this package while it
+#: builds its plugin manifest, and that must not pull in OTIO adapters, pydantic or httpx.
+_LAZY = {
+    "APISettings": "aleph_otio.config",
+    "PlanSettings": "aleph_otio.config",
+    "AlephOtioError": "aleph_otio.errors",
+    "RunSummary": "aleph_otio.pipeline",
+    "ShotReport": "aleph_otio.pipeline",
+    "CostEstimate": "aleph_otio.scripting",
+    "RunResult": "aleph_otio.scripting",
+    "ShotCost": "aleph_otio.scripting",
+    "estimate": "aleph_otio.scripting",
+    "load_timeline": "aleph_otio.scripting",
+    "plan_timeline": "aleph_otio.scripting",
+    "relink_timeline": "aleph_otio.scripting",
+    "run_timeline": "aleph_otio.scripting",
+    "run_timeline_async": "aleph_otio.scripting",
+    "Plan": "aleph_otio.shots",
+    "Shot": "aleph_otio.shots",
+}
+__all__ = ["__version__", "plugin_manifest", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 def _find_manifest() -> Path:
