@@ -678,6 +678,51 @@ class Ledger:
             if shot["state"] in ("submitting", "submitted"):
                 self._transition(db, shot["shot_id"], "succeeded")
 
+    def finish_partial(self, task_uuid: str, errors: Sequence[str]) -> None:
+        """The task ended with some variations failed and at least one success: keep those.
+
+        Each failure is recorded as an ``error`` result after the successes (idempotent: a
+        task polled again adds none twice); the task is ``succeeded`` and the shot moves on to
+        ``succeeded`` with fewer results than asked, its reason naming the failures. Nothing is
+        resubmitted: that would pay again for the variations that did succeed.
+        """
+        with self._tx() as db:
+            task = self._task_row(db, task_uuid)
+            successes, known_errors, last = db.execute(
+                "SELECT sum(status = 'success'), sum(status = 'error'), max(result_index) "
+                "FROM results WHERE task_uuid = ?",
+                (task_uuid,),
+            ).fetchone()
+            if not successes:
+                raise LedgerError(f"task {task_uuid}: no successful result to keep")
+            index = (last if last is not None else -1) + 1
+            for error in list(errors)[known_errors or 0 :]:
+                db.execute(
+                    "INSERT INTO results (task_uuid, result_index, status, error, created) "
+                    "VALUES (?, ?, 'error', ?, ?)",
+                    (task_uuid, index, error, _now()),
+                )
+                self._event(
+                    db,
+                    "result-error",
+                    shot_id=task["shot_id"],
+                    task_uuid=task_uuid,
+                    detail=f"#{index}: {error}",
+                )
+                index += 1
+            db.execute("UPDATE tasks SET state = 'succeeded' WHERE task_uuid = ?", (task_uuid,))
+            shot = self._shot_row(db, task["shot_id"])
+            if shot["task_uuid"] == task_uuid and shot["state"] in ("submitting", "submitted"):
+                failed = len(errors)
+                self._transition(
+                    db,
+                    shot["shot_id"],
+                    "succeeded",
+                    reason=f"{failed} of {failed + successes} variation(s) failed: {errors[0]}"
+                    if errors
+                    else None,
+                )
+
     def _result_row(self, db: sqlite3.Connection, task_uuid: str, result_index: int) -> sqlite3.Row:
         row = db.execute(
             "SELECT * FROM results WHERE task_uuid = ? AND result_index = ?",

@@ -5,11 +5,20 @@ the same command resumes exactly where the first stopped (and never pays twice).
 Rule for results that fail verification (wrong frame count, rate or framing): the file is kept
 in the work folder, the shot is marked ``failed`` with the reason, and it is NOT relinked; a
 later run retries the download (the result may have been truncated in transit).
+
+Faults (see docs/reliability.md): a poll that fails (server down, retries exhausted) leaves the
+shots ``submitted`` so the next run polls again without resubmitting; a result URL that answers
+404/410 is re-polled for a fresh URL, and when the server has none the shot fails as expired and
+is only resubmitted (paid again) with ``resubmit_expired``; a task whose variations partly failed
+keeps and relinks the successes and reports the failures. A run killed at any point leaves no
+partial file behind once the next run has started: stale ``*.part`` downloads and temporary
+clips and outputs of a killed run are swept first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,9 +28,15 @@ from typing import Any, Literal
 from aleph_otio.api.client import AlephClient, TaskOutcome, WaitTimeoutError
 from aleph_otio.api.models import build_task
 from aleph_otio.config import APISettings, PlanSettings
-from aleph_otio.errors import AlephOtioError, MediaError, MediaVerificationError
+from aleph_otio.errors import (
+    AlephOtioError,
+    DownloadError,
+    MediaError,
+    MediaVerificationError,
+    TaskNotFoundError,
+)
 from aleph_otio.exports import write_output
-from aleph_otio.ledger import Ledger
+from aleph_otio.ledger import Ledger, ResultRecord
 from aleph_otio.media import prepare_guide, prepare_shot, probe, verify_result
 from aleph_otio.plan import plan_timeline
 from aleph_otio.relink import relink_timeline
@@ -38,6 +53,8 @@ EventFn = Callable[[str, Shot | None, str], Any]
 _EXTENSIONS = {"MP4": ".mp4", "WEBM": ".webm", "MOV": ".mov"}
 #: States in which the shot still has to reach the server.
 _BEFORE_SUBMIT = ("planned", "prepared", "uploaded", "submitting")
+#: Starts the reason of a shot whose result the server no longer has (see ``resubmit_expired``).
+EXPIRED_REASON = "result expired"
 
 
 @dataclass
@@ -55,6 +72,8 @@ class RunConfig:
     budget: float | None = None
     retry_failed: bool = True
     submit_only: bool = False
+    #: Submit shots whose results expired on the server again, under a new taskUUID (pays again).
+    resubmit_expired: bool = False
 
     @property
     def ledger_path(self) -> Path:
@@ -195,6 +214,7 @@ class Pipeline:
         loaded, plan = planned
         for sub in ("clips", "guides", "results"):
             (self.work / sub).mkdir(parents=True, exist_ok=True)
+        self._sweep_stale()
         with Ledger(cfg.ledger_path) as ledger:
             # Uploads persist with the job: a resumed run never sends the same bytes again.
             self.client.upload_cache = ledger.upload_cache()
@@ -221,18 +241,45 @@ class Pipeline:
                     await self._relink(ledger, loaded, plan.shots)
             return self._summary(ledger, plan, still_processing)
 
+    def _sweep_stale(self) -> None:
+        """Remove partial files a killed run left behind (it could not clean up after itself).
+
+        Only names this package writes: ``*.part`` downloads, the hidden temporary files of
+        atomic clip/still writes, and the hidden ``.<stem>.*.tmp<suffix>`` of the output.
+        One run per work folder is assumed (as for the ledger).
+        """
+        stale = list((self.work / "results").glob("*.part"))
+        for sub in ("clips", "guides"):
+            stale.extend(p for p in (self.work / sub).glob(".*") if p.is_file())
+        out = self.config.output
+        if out is not None:
+            out = out.expanduser().resolve()
+            if out.parent.is_dir():
+                stale.extend(out.parent.glob(f".{out.stem}.*.tmp{out.suffix}"))
+        for path in stale:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
     def _reopen_failed(self, ledger: Ledger, ids: list[str]) -> None:
         """Failed shots of this plan go back to the earliest step that must be redone."""
         for record in ledger.shots(["failed"]):
             if record.shot.id not in ids:
                 continue
-            if record.task_state == "failed":
+            task_state = record.task_state
+            expired = (record.reason or "").startswith(f"download: {EXPIRED_REASON}")
+            if expired and self.config.resubmit_expired and task_state == "succeeded":
+                # Asked for explicitly: the old task is over, a new taskUUID is paid again.
+                ledger.mark_task_failed(record.task_uuid, f"resultExpired: {record.reason}")
+                task_state = "failed"
+            if task_state == "failed":
                 target = "uploaded" if record.media_uuid else "planned"
-            elif record.task_state in ("succeeded",):
+            elif task_state == "succeeded":
                 target = "succeeded"
-            elif record.task_state in ("submitted", "submitting"):
+            elif task_state == "submitted":
                 target = "submitted"
             else:
+                # Never acknowledged (e.g. "submitting" when retries ran out): send it again,
+                # under the same taskUUID; a conflict then means the first send got through.
                 target = "uploaded" if record.media_uuid else "planned"
             ledger.set_state(record.shot.id, target, reason=None)
 
@@ -293,7 +340,10 @@ class Pipeline:
         ledger.record_uploaded(shot.id, uploaded.ref, uploaded.media_url)
 
     async def _submit(self, ledger: Ledger, shot: Shot, guides: list[Path]) -> None:
-        was_submitting = ledger.state(shot.id) == "submitting"
+        record = ledger.shot(shot.id)
+        # Sent before (a crash after the commit, or retries that ran out without an answer):
+        # the server may hold it, so conflictTaskUUID means "accepted", not an error.
+        was_sent = record.state == "submitting" or record.attempts > 0
         frame_images = [(await self.client.upload_media(p)).ref for p in guides]
         record = ledger.shot(shot.id)
         assert record.media_uuid is not None
@@ -305,7 +355,7 @@ class Pipeline:
             task_uuid=task_uuid,
             settings=self.config.api_settings,
         )
-        await self.client.submit(task, assume_sent=was_submitting)
+        await self.client.submit(task, assume_sent=was_sent)
         ledger.mark_submitted(shot.id)
 
     # --- results ----------------------------------------------------------------------------
@@ -351,10 +401,20 @@ class Pipeline:
             except WaitTimeoutError as exc:
                 still = sum(1 for o in exc.outcomes.values() if not o.done)
             except AlephOtioError as exc:
+                # The poll failed, not the tasks: they are still on the server. The shots stay
+                # submitted so that the next run polls them again instead of paying again.
                 for uuid in waiting:
                     shot = by_task[uuid]
-                    if ledger.state(shot.id) in ("submitting", "submitted"):
-                        ledger.fail(shot.id, f"generate: {exc}")
+                    state = ledger.state(shot.id)
+                    if state in ("submitting", "submitted"):
+                        ledger.set_state(
+                            shot.id,
+                            state,
+                            reason=f"generate: could not poll the task ({exc}); "
+                            "run the same command again to keep waiting",
+                        )
+                        self._emit("generate", shot, "failed")
+                        still += 1
         if downloads:
             await asyncio.gather(*downloads)
         return still
@@ -374,9 +434,15 @@ class Pipeline:
                 seed=result.seed,
                 cost=result.cost,
             )
-        if outcome.done and outcome.failures:
-            # A failed generation fails the task (the ledger keeps any variation that did
-            # succeed for the record); a retry submits the shot again under a new taskUUID.
+        if outcome.done and outcome.failures and outcome.successes:
+            # Some variations failed, others did not: the successes were paid for and are
+            # relinked; the failures are reported. Nothing is resubmitted (that pays again).
+            ledger.finish_partial(
+                outcome.task_uuid, [f"{f.code}: {f.message}" for f in outcome.failures]
+            )
+        elif outcome.done and outcome.failures:
+            # Every generation failed: the task failed; a retry submits the shot again under
+            # a new taskUUID (failed generations are not billed).
             first = outcome.failures[0]
             ledger.record_result(
                 outcome.task_uuid,
@@ -398,7 +464,7 @@ class Pipeline:
 
             async def download(result: Any = result, dest: Path = dest) -> None:
                 if result.path is None or not Path(result.path).is_file():
-                    await self.client.download(result.video_url, dest)
+                    await self._download_result(ledger, result, dest)
                     sha = await asyncio.to_thread(_sha256, dest)
                     ledger.record_download(result.task_uuid, result.result_index, str(dest), sha)
 
@@ -440,6 +506,57 @@ class Pipeline:
             if not await self._step(ledger, "verify", shot, verify):
                 return
 
+    async def _download_result(self, ledger: Ledger, result: ResultRecord, dest: Path) -> None:
+        """Download one result; on 404/410 ask getResponse for a fresh URL before giving up."""
+        assert result.video_url is not None
+        try:
+            await self.client.download(result.video_url, dest)
+            return
+        except DownloadError as exc:
+            if exc.status_code not in (404, 410):
+                raise
+            gone = exc.status_code
+        fresh = await self._fresh_url(ledger, result)
+        if fresh is not None:
+            try:
+                await self.client.download(fresh, dest)
+                return
+            except DownloadError as exc:
+                if exc.status_code not in (404, 410):
+                    raise
+        raise DownloadError(
+            f"{EXPIRED_REASON}: result #{result.result_index} of task {result.task_uuid} is "
+            f"gone from the server (HTTP {gone}, and getResponse offers no other URL); run the "
+            "same command with --resubmit-expired to submit the shot again under a new "
+            "taskUUID (it is paid again)",
+            code="resultExpired",
+            task_uuid=result.task_uuid,
+            status_code=gone,
+        )
+
+    async def _fresh_url(self, ledger: Ledger, result: ResultRecord) -> str | None:
+        """The result's URL as getResponse reports it now, when it differs from the dead one."""
+        try:
+            polled = await self.client.get_responses([result.task_uuid])
+        except TaskNotFoundError:
+            return None
+        for item in polled.get(result.task_uuid, []):
+            if item.status != "success" or not item.video_url:
+                continue
+            if item.video_uuid != result.video_uuid or item.video_url == result.video_url:
+                continue
+            ledger.record_result(
+                result.task_uuid,
+                result.result_index,
+                status="success",
+                video_uuid=item.video_uuid,
+                video_url=item.video_url,
+                seed=item.seed,
+                cost=item.cost,
+            )
+            return item.video_url
+        return None
+
     # --- relink -----------------------------------------------------------------------------
 
     async def _relink(self, ledger: Ledger, loaded: LoadedTimeline, shots: list[Shot]) -> None:
@@ -462,13 +579,19 @@ class Pipeline:
             record = ledger.shot(shot.id)
             results = ledger.results(shot.id)
             costs = [r.cost for r in results if r.cost is not None]
+            reason = record.reason
+            failed = [r for r in results if r.status == "error"]
+            if failed and record.state != "failed":
+                # Variations that failed next to ones that were relinked.
+                total = len(failed) + sum(1 for r in results if r.status == "success")
+                reason = f"{len(failed)} of {total} variation(s) failed: {failed[0].error}"
             reports.append(
                 ShotReport(
                     shot_id=shot.id,
                     name=shot.name,
                     prompt=shot.prompt,
                     state=record.state,
-                    reason=record.reason,
+                    reason=reason,
                     task_uuid=record.task_uuid,
                     estimate=estimate_cost(shot, price),
                     cost=sum(costs) if costs else None,

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -130,6 +131,9 @@ def summary_table(summary: Any) -> Table:
     for shot in summary.shots:
         colour = {"relinked": "green", "failed": "red"}.get(shot.state, "yellow")
         detail = "\n".join(shot.results) if shot.state == "relinked" else (shot.reason or "")
+        if shot.state == "relinked" and shot.reason:
+            # e.g. variations that failed next to the ones relinked
+            detail += f"\n[yellow]{escape(shot.reason)}[/]"
         table.add_row(
             shot.name,
             f"[{colour}]{shot.state}[/]",
@@ -264,6 +268,17 @@ def register(app: typer.Typer) -> None:
         ] = None,
         price: Annotated[float, typer.Option(help="USD per input second per result.")] = 0.28,
         emulator_latency: Annotated[float, typer.Option(help="Emulated seconds per task.")] = 1.0,
+        resubmit_expired: Annotated[
+            bool,
+            typer.Option(
+                "--resubmit-expired",
+                help="Submit shots whose results expired on the server again (paid again).",
+            ),
+        ] = False,
+        poll_interval: Annotated[
+            float | None,
+            typer.Option(min=0.01, help="Seconds between status polls at first (default 2)."),
+        ] = None,
     ) -> None:
         """Send the marked shots to Aleph and write the relinked timeline (resumable)."""
         from aleph_otio.pipeline import RunConfig
@@ -297,7 +312,7 @@ def register(app: typer.Typer) -> None:
                 upload_endpoint=upload_endpoint,
                 safety=safety,
                 price=price,
-                poll_interval=0.25 if emulator else None,
+                poll_interval=poll_interval or (0.25 if emulator else None),
             )
             from aleph_otio.timeline import parse_rate
 
@@ -312,6 +327,7 @@ def register(app: typer.Typer) -> None:
                 rate=parse_rate(rate) if rate else None,
                 budget=budget,
                 submit_only=submit_only,
+                resubmit_expired=resubmit_expired,
             )
             summary = execute(config, settings)
         print_summary(summary)
