@@ -120,13 +120,42 @@ def shots_table(batch: Batch) -> Table:
     return table
 
 
-def _summary(batch: Batch) -> str:
+def _summary(batch: Batch, price: float = DEFAULT_PRICE_PER_SECOND) -> str:
+    from aleph_otio.scripting import estimate_shots
+
+    # The pipeline's own per-shot formula, so the figure is the one ``run --budget`` checks.
+    total = estimate_shots(batch.shots, price).total
     results = sum(s.options.number_results for s in batch.shots)
     return (
         f"{len(batch.shots)} shot(s), {batch.total_seconds:.2f} s of input video, "
-        f"{results} result(s); estimated ${batch.estimated_cost_usd:.2f} "
-        f"at ${DEFAULT_PRICE_PER_SECOND:.2f}/s per result"
+        f"{results} result(s); estimated ${total:.2f} at ${price:.2f}/s per result"
     )
+
+
+def estimate_table(batch: Batch, price: float) -> Table:
+    """``plan --estimate``: expected cost per shot and in total (nothing is paid)."""
+    from aleph_otio.scripting import estimate_shots
+
+    cost = estimate_shots(batch.shots, price)
+    table = Table(title=f"Cost estimate: ${price:.2f} per second of input video, per result")
+    table.add_column("shot", no_wrap=True)
+    table.add_column("prompt", min_width=12, ratio=3)
+    table.add_column("seconds", justify="right", no_wrap=True)
+    table.add_column("results", justify="right", no_wrap=True)
+    table.add_column("USD", justify="right", no_wrap=True)
+    for shot in cost.shots:
+        table.add_row(
+            shot.name,
+            _truncate(shot.prompt, PROMPT_WIDTH),
+            f"{shot.seconds:.2f}",
+            str(shot.results),
+            f"${shot.usd:.2f}",
+        )
+    table.add_section()
+    table.add_row(
+        "total", "", f"{cost.seconds:.2f}", str(cost.results), f"${cost.total:.2f}", style="bold"
+    )
+    return table
 
 
 def run_plan(
@@ -134,6 +163,7 @@ def run_plan(
     settings: PlanSettings,
     *,
     rate: str | None = None,
+    price: float = DEFAULT_PRICE_PER_SECOND,
 ) -> Batch:
     """Read, plan and wrap ``timeline`` into a batch (media probed when possible)."""
     from aleph_otio.plan import plan_timeline
@@ -141,7 +171,7 @@ def run_plan(
 
     loaded = read_timeline(timeline, rate=rate)
     plan = plan_timeline(loaded, settings, media_facts=default_media_facts())
-    return plan_to_batch(plan, settings)
+    return plan_to_batch(plan, settings, price_per_second=price)
 
 
 def register(app: typer.Typer) -> None:
@@ -186,6 +216,17 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(help="Frame rate for EDLs (24, 25, 24000/1001, ...); default 24."),
         ] = None,
+        estimate: Annotated[
+            bool,
+            typer.Option(
+                "--estimate",
+                help="Also print the expected cost per shot and in total (at --price).",
+            ),
+        ] = False,
+        price: Annotated[
+            float,
+            typer.Option(min=0.0, help="USD per second of input video, per result."),
+        ] = DEFAULT_PRICE_PER_SECOND,
         sample: Annotated[
             bool,
             typer.Option(
@@ -222,29 +263,36 @@ def register(app: typer.Typer) -> None:
                 raise ConfigError(
                     "no timeline given: aleph-otio plan TIMELINE (or --sample to try the sample)"
                 )
-            batch = run_plan(timeline, settings, rate=rate)
+            batch = run_plan(timeline, settings, rate=rate, price=price)
             if output is not None:
                 write_batch(batch, output)
         except AlephOtioError as exc:
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(exc.exit_code) from None
 
+        out = Console()
+        if not out.is_terminal:
+            # Piped or captured output has no width to fit; keep the table readable.
+            out = Console(width=max(out.width, 120))
         if as_json:
             sys.stdout.write(batch_json(batch))
         else:
-            out = Console()
-            if not out.is_terminal:
-                # Piped or captured output has no width to fit; keep the table readable.
-                out = Console(width=max(out.width, 120))
             if batch.shots:
                 out.print(shots_table(batch))
-                out.print(_summary(batch), markup=False, highlight=False)
+                out.print(_summary(batch, price), markup=False, highlight=False)
             else:
                 out.print(
                     f"no edit requests in {batch.timeline}: name a marker "
                     f"'{settings.prefix} <prompt>', or use --marker-color",
                     markup=False,
                 )
+        if estimate:
+            # With --json, stdout is the manifest: the estimate goes to stderr.
+            where = err if as_json else out
+            if batch.shots:
+                where.print(estimate_table(batch, price))
+            else:
+                where.print("estimated total: $0.00 (no shots)", markup=False)
         if output is not None:
             err.print(f"wrote {output} ({len(batch.shots)} shot(s))", markup=False)
         for line in batch.errors:
