@@ -438,7 +438,11 @@ def test_validation_errors(
 
 
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
     max_leaves=6,
 )
@@ -906,6 +910,12 @@ def test_truncated_download(emu: Emulator, media_dir: Path) -> None:
         CLIENT.get(url)
     full = CLIENT.get(url)
     assert full.status_code == 200 and len(full.content) == int(full.headers["content-length"])
+    # A client can resume a broken download from where it stopped.
+    tail = CLIENT.get(url, headers={"Range": "bytes=100-"})
+    assert tail.status_code == 206 and tail.content == full.content[100:]
+    assert tail.headers["content-range"] == f"bytes 100-{len(full.content) - 1}/{len(full.content)}"
+    assert CLIENT.get(url, headers={"Range": "bytes=-10"}).content == full.content[-10:]
+    assert CLIENT.get(url, headers={"Range": f"bytes={len(full.content)}-"}).status_code == 416
 
 
 def test_failed_tasks_report_errors(emu: Emulator, media_dir: Path) -> None:

@@ -150,12 +150,20 @@ def _crf(quality: int, lo: int, hi: int) -> int:
     return round(hi - (quality - 20) * (hi - lo) / 79)
 
 
+#: Saturated tints: any two differ by at least 140 in some channel.
+TINTS = ((255, 40, 40), (40, 220, 40), (40, 80, 255), (255, 220, 0), (230, 0, 230), (0, 220, 230))
+
+
 def seed_look(
     seed: int, width: int, height: int
 ) -> tuple[npt.NDArray[np.uint16], tuple[int, int, int]]:
-    """The tint colour and the mark's (x, y, side) for a seed: what makes variations differ."""
+    """The tint colour and the mark's (x, y, side) for a seed: what makes variations differ.
+
+    Tints are strongly saturated colours picked by ``seed % len(TINTS)``, so seeds that differ
+    there always look clearly different.
+    """
     rng = np.random.default_rng(seed)
-    tint = rng.integers(0, 256, size=3).astype(np.uint16)
+    tint = np.array(TINTS[seed % len(TINTS)], dtype=np.uint16)
     strip = code_strip_height(height)
     side = max(4, height // 8)
     x = int(rng.integers(0, max(1, width - side)))
@@ -189,8 +197,8 @@ def render(
     strip = code_strip_height(height)
     tint, (mx, my, side) = seed_look(seed, width, height)
     mark = (255 - tint).astype(np.uint8)
-    # 35% of the tint over the picture: clearly visible, yet the source still reads through.
-    alpha = 90
+    # 40% of the tint over the picture: clearly visible, yet the source still reads through.
+    alpha = 102
     tinted = tint * alpha
     tmp = dst.with_name(dst.name + ".part")
     with av.open(str(src)) as inp, av.open(str(tmp), "w", format=FORMATS[output_format][0]) as out:

@@ -14,7 +14,6 @@ import json
 import logging
 import queue
 import random
-import shutil
 import socket
 import tempfile
 import threading
@@ -534,11 +533,12 @@ class Emulator:
             fail_code = self.faults.fail_code
         elif self._take("safety_rejects"):
             fail_code = "contentPolicyViolation"
+        # Reproducible per taskUUID; distinct tints, so variations always differ visibly.
         rng = random.Random(task_uuid.lower())
         seeds: list[int] = []
         while len(seeds) < req.number_results:
             seed = rng.randrange(1, 2**31)
-            if seed not in seeds:
+            if all(seed % len(media.TINTS) != s % len(media.TINTS) for s in seeds):
                 seeds.append(seed)
         job = Job(
             task_uuid=task_uuid,
@@ -896,23 +896,43 @@ class Emulator:
         is_result = path.startswith("/v1/media/results/")
         content_type = media.CONTENT_TYPES.get(file.suffix.lstrip("."), "application/octet-stream")
         size = file.stat().st_size
+        span = _byte_range(h.headers.get("Range"), size)
+        if span is None:
+            h.send_response(416)
+            h.send_header("Content-Range", f"bytes */{size}")
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return
+        start, end = span
+        length = end - start
         truncate = is_result and not head and self._take("truncate_downloads")
         if self.faults.slow_response > 0:
             self._stop.wait(self.faults.slow_response)
-        h.send_response(200)
+        partial = h.headers.get("Range") is not None and length != size
+        h.send_response(206 if partial else 200)
         h.send_header("Content-Type", content_type)
-        h.send_header("Content-Length", str(size))
+        h.send_header("Content-Length", str(length))
+        h.send_header("Accept-Ranges", "bytes")
+        if partial:
+            h.send_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
         h.end_headers()
         if head:
             return
         with file.open("rb") as fh:
+            fh.seek(start)
             if truncate:
                 log.info("fault: truncated download of %s", file.name)
-                h.wfile.write(fh.read(size // 2))
+                h.wfile.write(fh.read(length // 2))
                 h.wfile.flush()
                 self._drop(h)
                 return
-            shutil.copyfileobj(fh, h.wfile)
+            remaining = length
+            while remaining > 0:
+                chunk = fh.read(min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                h.wfile.write(chunk)
+                remaining -= len(chunk)
 
     # --- workers ----------------------------------------------------------------------------
 
@@ -1076,6 +1096,27 @@ class Emulator:
             log.info("%s to %s failed (%s)", delivery.kind, urlsplit(delivery.url).netloc, outcome)
             if self._stop.wait(self.config.delivery_backoff * 2**attempt):
                 return
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """``(start, end)`` (end exclusive) of a single ``bytes=`` range; the whole file without one.
+
+    None when the range cannot be satisfied (416). Several ranges are answered with the whole file.
+    """
+    if not header or not header.startswith("bytes=") or "," in header:
+        return 0, size
+    first, _, last = header.removeprefix("bytes=").strip().partition("-")
+    try:
+        if first == "":
+            start, end = max(0, size - int(last)), size  # suffix: the last N bytes
+        else:
+            start = int(first)
+            end = min(size, int(last) + 1) if last else size
+    except ValueError:
+        return 0, size
+    if start >= size or end <= start:
+        return None
+    return start, end
 
 
 def _failure_message(code: str) -> str:
