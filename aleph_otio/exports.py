@@ -1,18 +1,514 @@
 """Writing the relinked timeline in the user's format, ready for their NLE.
 
-Each format keeps what it can: OTIO keeps everything; formats that keep one media reference per
-clip rely on the version track.
+:func:`write_output` picks the format from the output's suffix and fixes up what each OTIO
+adapter leaves for an NLE to trip over (see ``docs/nle.md``):
+
+``.otio``
+    Everything, as relinked. Relative media paths are rebased onto the output's folder.
+``.otioz``
+    The same, with every clip's media bundled into the zip (OTIO's ``otioz`` adapter), so the
+    bundle opens on another machine. A missing media file is an error naming the clip.
+``.xml`` (FCP 7 XML, for Premiere Pro and DaVinci Resolve)
+    ``pathurl`` as ``file://localhost/...`` URLs (what Premiere writes and wants), every track
+    named (``<name>``), the ``ALEPH GUIDES`` track disabled so the painted stills do not cover
+    the results, and each result ``<file>`` carrying the result file's own timecode.
+``.edl`` (CMX 3600, Avid style)
+    An EDL holds one video track, so each version track gets its own file: ``OUT.edl`` for the
+    first (``ALEPH v001`` or ``v001a``), ``OUT_v001b.edl`` ... for the others. Record timecodes
+    are the original ranges' (timeline start included); reels are derived from the result file
+    names (at most 8 characters, unique across the export); every event has ``* FROM CLIP
+    NAME:``, ``* FROM CLIP:`` and ``* SOURCE FILE:`` comments (plus the Aleph task and the
+    original source timecode) for a conform.
+``.fcpxml``
+    Through the ``fcpx_xml`` adapter, with ``file://`` URLs; refused at NTSC rates
+    (23.976/29.97/59.94), where that adapter crashes.
+``.aaf``
+    Through the AAF adapter, one master mob per media file; media is linked by path and comes in
+    offline in Avid until linked (see ``docs/nle.md``).
+
+Result files from Aleph carry no timecode, so in the NLE formats each result reference is
+rebased onto the file's own timecode (probed; 00:00:00:00 when none): the same frames, addressed
+the way the NLE will read the file. The OTIO formats keep the source timecode (the relink
+convention). Every file is written atomically and the input timeline is never modified.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import logging
+import os
+import re
+import uuid
+from collections.abc import Iterable
+from pathlib import Path, PurePath
+from urllib.parse import unquote, urlparse
 
 import opentimelineio as otio
 
-from aleph_otio.timeline import write_timeline
+from aleph_otio.errors import MediaError, TimelineWriteError
+from aleph_otio.relink import METADATA_KEY
+from aleph_otio.timeline import media_path, parse_rate, smpte_rate, timecode, write_timeline
+
+log = logging.getLogger(__name__)
+
+RT = otio.opentime.RationalTime
+TR = otio.opentime.TimeRange
+
+#: Name of the guide-still track (``PlanSettings.guide_track``'s default).
+GUIDE_TRACK = "ALEPH GUIDES"
+#: Longest reel name an EDL takes (CMX 3600 / Avid tape names).
+REEL_LENGTH = 8
+_VERSION_TRACK_RE = re.compile(r"^ALEPH (v\d+[a-z]*)$")
 
 
-def write_output(timeline: otio.schema.Timeline, path: Path) -> Path:
-    """Write a relinked timeline to ``path``, the format chosen by its suffix, atomically."""
+def write_output(
+    timeline: otio.schema.Timeline, path: Path, *, media_base: Path | None = None
+) -> Path:
+    """Write a relinked timeline to ``path``, the format chosen by its suffix, atomically.
+
+    ``media_base`` is the folder the timeline's relative media paths are relative to (the input
+    timeline's folder). Pass it: NLE formats then get absolute paths/URLs and ``.otio`` paths
+    relative to the output; without it relative paths are written unchanged. Returns ``path``;
+    with several version tracks an EDL export also writes ``<stem>_<version>.edl`` files (see
+    :func:`write_outputs`).
+    """
+    return write_outputs(timeline, path, media_base=media_base)[0]
+
+
+def write_outputs(
+    timeline: otio.schema.Timeline, path: Path, *, media_base: Path | None = None
+) -> list[Path]:
+    """Like :func:`write_output`, returning every file written (``path`` first)."""
+    path = Path(path).expanduser().resolve()
+    base = Path(media_base).expanduser().resolve() if media_base is not None else None
+    suffix = path.suffix.lower()
+    work: otio.schema.Timeline = timeline.deepcopy()
+    if suffix == ".otio":
+        if base is not None:
+            _rebase_relative(work, base, path.parent)
+        return [write_timeline(work, path)]
+    if suffix == ".otioz":
+        # A bundle must find every file now; without a base, paths are the output's relatives.
+        _absolutise(work, base or path.parent)
+        return [_write_otioz(work, path)]
+    if base is not None:
+        # NLEs resolve relative paths against nothing useful: give them absolute ones. Without
+        # a base the relative paths are left as they are (the caller's convention).
+        _absolutise(work, base)
+    if suffix == ".xml":
+        return [_write_fcp7(work, path)]
+    if suffix == ".edl":
+        return _write_edls(work, path)
+    if suffix == ".fcpxml":
+        return [_write_fcpxml(work, path)]
+    if suffix == ".aaf":
+        return [_write_aaf(work, path)]
+    return [write_timeline(work, path)]
+
+
+# --- media paths --------------------------------------------------------------------------------
+
+
+def _external_references(
+    timeline: otio.schema.Timeline,
+) -> Iterable[tuple[otio.schema.Clip, otio.schema.ExternalReference]]:
+    """Every (clip, external reference) pair, inactive references of multi-reference clips too."""
+    for clip in timeline.find_clips():
+        for ref in clip.media_references().values():
+            if isinstance(ref, otio.schema.ExternalReference) and ref.target_url:
+                yield clip, ref
+
+
+def _is_local(url: str) -> bool:
+    scheme = urlparse(url).scheme
+    return scheme == "file" or len(scheme) <= 1  # "" or a Windows drive letter
+
+
+def _absolutise(timeline: otio.schema.Timeline, base: Path) -> None:
+    """Local target URLs become absolute OS paths (relative ones resolved against ``base``)."""
+    for _clip, ref in _external_references(timeline):
+        if _is_local(ref.target_url):
+            ref.target_url = media_path(ref.target_url, base)
+
+
+def _rebase_relative(timeline: otio.schema.Timeline, base: Path, out_folder: Path) -> None:
+    """Relative paths stay relative, but to the output's folder, so the output still finds them."""
+    if base == out_folder:
+        return
+    for _clip, ref in _external_references(timeline):
+        url = ref.target_url
+        if urlparse(url).scheme or os.path.isabs(url):
+            continue
+        ref.target_url = PurePath(os.path.relpath(media_path(url, base), out_folder)).as_posix()
+
+
+def file_url(path: str, *, localhost: bool = False) -> str:
+    """``file://`` URL of an absolute path, percent-encoded; ``file://localhost/...`` if asked."""
+    uri = PurePath(path).as_uri()
+    return "file://localhost" + uri[len("file://") :] if localhost else uri
+
+
+def _to_file_urls(timeline: otio.schema.Timeline, *, localhost: bool) -> None:
+    for _clip, ref in _external_references(timeline):
+        if _is_local(ref.target_url) and os.path.isabs(ref.target_url):
+            ref.target_url = file_url(ref.target_url, localhost=localhost)
+
+
+def _local_file(url: str) -> str | None:
+    if not _is_local(url):
+        return None
+    parsed = urlparse(url)
+    return unquote(parsed.path) if parsed.scheme == "file" else url
+
+
+# --- result timecode ----------------------------------------------------------------------------
+
+
+def _file_start_frame(path: str, cache: dict[str, int | None]) -> int | None:
+    if path not in cache:
+        from aleph_otio.media import probe
+
+        try:
+            cache[path] = probe(path).start_frame if os.path.isfile(path) else None
+        except MediaError as exc:
+            log.warning("%s: cannot read its timecode (%s); kept the source timecode", path, exc)
+            cache[path] = None
+    return cache[path]
+
+
+def _conform_results_to_files(timeline: otio.schema.Timeline) -> None:
+    """Rebase each active result reference onto its file's own timecode (same frames).
+
+    Relink gives a result the source timecode of its range; the file itself has none (or its
+    own), and NLEs conform EDL/AAF events and show FCP ``<file>`` timecodes from the file.
+    """
+    cache: dict[str, int | None] = {}
+    for clip in timeline.find_clips():
+        ref = clip.media_reference
+        if not (isinstance(ref, otio.schema.ExternalReference) and METADATA_KEY in ref.metadata):
+            continue
+        local = _local_file(ref.target_url)
+        avail = ref.available_range
+        if local is None or avail is None or clip.source_range is None:
+            continue
+        start_frame = _file_start_frame(local, cache)
+        if start_frame is None:
+            continue
+        rate = avail.start_time.rate
+        start = RT(start_frame, rate)
+        delta = avail.start_time - start
+        ref.available_range = TR(start, avail.duration)
+        source = clip.source_range
+        clip.source_range = TR(
+            (source.start_time - delta).rescaled_to(source.start_time.rate), source.duration
+        )
+
+
+# --- tracks ------------------------------------------------------------------------------------
+
+
+def version_label(track: otio.schema.Track) -> str | None:
+    """``v001a`` for a version track written by relink, else None."""
+    meta = track.metadata.get(METADATA_KEY)
+    if isinstance(meta, dict) and meta.get("version"):
+        return str(meta["version"])
+    if hasattr(meta, "get") and meta.get("version"):  # OTIO's AnyDictionary
+        return str(meta.get("version"))
+    match = _VERSION_TRACK_RE.match(track.name or "")
+    return match.group(1) if match else None
+
+
+def _is_result_clip(clip: otio.schema.Clip) -> bool:
+    return METADATA_KEY in clip.metadata
+
+
+# --- OTIOZ -------------------------------------------------------------------------------------
+
+
+def _write_otioz(timeline: otio.schema.Timeline, path: Path) -> Path:
+    from opentimelineio.adapters.file_bundle_utils import MediaReferencePolicy
+
+    by_name: dict[str, str] = {}
+    for clip in timeline.find_clips():
+        ref = clip.media_reference
+        if not isinstance(ref, otio.schema.ExternalReference) or not ref.target_url:
+            continue
+        local = _local_file(ref.target_url)
+        if local is None:
+            raise TimelineWriteError(
+                f"{path}: clip {clip.name!r} links remote media {ref.target_url}; an .otioz "
+                "bundles local files only, download it or write .otio"
+            )
+        if not os.path.isfile(local):
+            raise TimelineWriteError(
+                f"{path}: clip {clip.name!r}: media {local} does not exist, so it cannot be "
+                "bundled; relink it or write .otio"
+            )
+        other = by_name.setdefault(os.path.basename(local), local)
+        if other != local:
+            raise TimelineWriteError(
+                f"{path}: clip {clip.name!r}: {local} and {other} have the same file name, "
+                "which an .otioz bundle cannot hold; rename one or write .otio"
+            )
+    return write_timeline(timeline, path, media_policy=MediaReferencePolicy.ErrorIfNotFile)
+
+
+# --- FCP 7 XML ---------------------------------------------------------------------------------
+
+
+def _write_fcp7(timeline: otio.schema.Timeline, path: Path) -> Path:
+    _conform_results_to_files(timeline)
+    _to_file_urls(timeline, localhost=True)
+    for track in timeline.tracks:
+        fcp = dict(track.metadata.get("fcp_xml", {}))
+        # The adapter writes this metadata as the <track>'s children: a name, and <enabled>.
+        if track.name and not fcp.get("name"):
+            fcp["name"] = track.name
+        if track.name == GUIDE_TRACK or not track.enabled:
+            fcp["enabled"] = "FALSE"
+        track.metadata["fcp_xml"] = fcp
     return write_timeline(timeline, path)
+
+
+# --- EDL ---------------------------------------------------------------------------------------
+
+
+def edl_paths(path: Path, labels: list[str]) -> list[Path]:
+    """Where each version track's EDL goes: ``path`` for the first, ``<stem>_<label>`` after."""
+    path = Path(path)
+    return [path] + [path.with_name(f"{path.stem}_{label}{path.suffix}") for label in labels[1:]]
+
+
+def _edl_tracks(timeline: otio.schema.Timeline) -> list[tuple[str, otio.schema.Track]]:
+    """The tracks to write: version tracks, else tracks with relinked clips, else the first."""
+    video = [t for t in timeline.video_tracks() if t.enabled]
+    versions = [(label, t) for t in video if (label := version_label(t))]
+    if versions:
+        return versions
+    relinked = [t for t in video if any(_is_result_clip(c) for c in t.find_clips())]
+    if relinked:
+        return [(t.name or f"V{i + 1}", t) for i, t in enumerate(relinked)]
+    candidates = [t for t in video if t.name != GUIDE_TRACK]
+    if not candidates:
+        raise TimelineWriteError(
+            f"timeline {timeline.name!r} has no video track to write as an EDL; write .otio"
+        )
+    return [(candidates[0].name or "V1", candidates[0])]
+
+
+def _alnum(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "", text)
+
+
+def reel_names(files: Iterable[str], length: int = REEL_LENGTH) -> dict[str, str]:
+    """A reel name per media file: its file name's letters and digits, at most ``length``.
+
+    Names that collide (variations of one shot differ only at the end) keep the first
+    ``length - k`` and the last ``k`` characters, for the smallest ``k`` that makes them unique;
+    a counter is the last resort.
+    """
+    files = list(dict.fromkeys(files))
+    stems = {f: _alnum(PurePath(f).stem) or "AX" for f in files}
+    groups: dict[str, list[str]] = {}
+    for f in files:
+        groups.setdefault(stems[f][:length], []).append(f)
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for prefix, group in groups.items():
+        if len(group) == 1:
+            names[group[0]] = prefix
+            taken.add(prefix)
+            continue
+        # The whole group takes the same form, so variations read 0/1/2..., not 3/1/2.
+        for k in range(1, length):
+            tried = [stems[f][: length - k] + stems[f][-k:] for f in group]
+            if len(set(tried)) == len(tried) and not taken.intersection(tried):
+                break
+        else:
+            tried = [prefix[: length - len(str(i + 1))] + str(i + 1) for i in range(len(group))]
+        names.update(zip(group, tried, strict=True))
+        taken.update(tried)
+    for f in files:
+        # A counter when a shortened name met another file's (rare: only with odd file names).
+        counter = 1
+        while list(names.values()).count(names[f]) > 1:
+            names[f] = stems[f][: length - len(str(counter))] + str(counter)
+            counter += 1
+    return names
+
+
+def _comment(text: str) -> str:
+    # One line each: a newline in a prompt would end the comment and break the event.
+    return " ".join(str(text).split())
+
+
+def _edl_comments(clip: otio.schema.Clip, local: str | None, rate: float) -> list[str]:
+    comments = [f"SOURCE FILE: {local}"] if local else []
+    prov = clip.metadata.get(METADATA_KEY)
+    if prov is not None and hasattr(prov, "get"):
+        source = prov.get("source_range")
+        if source is not None and hasattr(source, "get") and source.get("tc_in"):
+            comments.append(
+                _comment(
+                    f"ALEPH SOURCE: {prov.get('source_clip', '')} "
+                    f"{source.get('tc_in')} {source.get('tc_out', '')}"
+                )
+            )
+        if prov.get("task_uuid"):
+            comments.append(f"ALEPH TASK: {prov.get('task_uuid')}")
+        if prov.get("prompt"):
+            comments.append(_comment(f"ALEPH PROMPT: {prov.get('prompt')}"))
+    return comments
+
+
+def _write_edls(timeline: otio.schema.Timeline, path: Path) -> list[Path]:
+    _conform_results_to_files(timeline)
+    chosen = _edl_tracks(timeline)
+    files = [
+        local
+        for _label, track in chosen
+        for clip in track.find_clips()
+        if isinstance(clip.media_reference, otio.schema.ExternalReference)
+        and (local := _local_file(clip.media_reference.target_url))
+    ]
+    reels = reel_names(files)
+    start = timeline.global_start_time
+    targets = edl_paths(path, [label for label, _ in chosen])
+    written = []
+    for (label, track), target in zip(chosen, targets, strict=True):
+        edl_track = track.deepcopy()
+        rate = _edl_rate(edl_track)
+        for clip in edl_track.find_clips():
+            ref = clip.media_reference
+            local = (
+                _local_file(ref.target_url)
+                if isinstance(ref, otio.schema.ExternalReference)
+                else None
+            )
+            cmx = dict(clip.metadata.get("cmx_3600", {}))
+            if local in reels:
+                cmx["reel"] = reels[local]
+            cmx["comments"] = [
+                c
+                for c in cmx.get("comments", [])
+                if not str(c).startswith(("SOURCE FILE:", "ALEPH "))
+            ] + _edl_comments(clip, local, rate)
+            clip.metadata["cmx_3600"] = cmx
+        if start is not None:
+            # The writer counts record time from the stack's 0; the reader marks an EDL's
+            # record start as a negative track start, so do the same with the timeline start.
+            sr = edl_track.source_range
+            span = sr.duration if sr is not None else edl_track.available_range().duration
+            offset = sr.start_time if sr is not None else RT(0, span.rate)
+            edl_track.source_range = TR(offset - start.rescaled_to(span.rate), span)
+        one = otio.schema.Timeline(name=f"{timeline.name} {track.name}".strip())
+        one.tracks.append(edl_track)
+        written.append(write_timeline(one, target, style="avid", rate=rate))
+        log.info("wrote %s (%s)", target, label)
+    return written
+
+
+def _edl_rate(track: otio.schema.Track) -> float:
+    clips = list(track.find_clips())
+    rate = clips[0].source_range.duration.rate if clips else track.duration().rate
+    rate = parse_rate(rate)
+    if smpte_rate(rate) is None:
+        raise TimelineWriteError(
+            f"track {track.name!r} runs at {rate:g} fps, which SMPTE timecode (and so an EDL) "
+            "cannot express; write .xml or .otio"
+        )
+    return rate
+
+
+# --- FCPXML ------------------------------------------------------------------------------------
+
+
+def _rates(timeline: otio.schema.Timeline) -> set[float]:
+    rates: set[float] = set()
+    for clip in timeline.find_clips():
+        if clip.source_range is not None:
+            rates.add(clip.source_range.duration.rate)
+        ref = clip.media_reference
+        if ref is not None and ref.available_range is not None:
+            rates.add(ref.available_range.duration.rate)
+    return rates
+
+
+def _write_fcpxml(timeline: otio.schema.Timeline, path: Path) -> Path:
+    ntsc = sorted(r for r in _rates(timeline) if abs(r - round(r)) > 1e-6)
+    if ntsc:
+        where = next(
+            (
+                c
+                for c in timeline.find_clips()
+                if c.source_range is not None and c.source_range.duration.rate in ntsc
+            ),
+            None,
+        )
+        clip = (
+            f" (clip {where.name!r} at {timecode(where.range_in_parent().start_time)})"
+            if where is not None
+            else ""
+        )
+        raise TimelineWriteError(
+            f"{path}: the FCPXML adapter cannot write {ntsc[0]:.3f} fps{clip}; write .xml "
+            "(FCP 7 XML) or .otio instead"
+        )
+    _conform_results_to_files(timeline)
+    _to_file_urls(timeline, localhost=False)
+    return write_timeline(timeline, path)
+
+
+# --- AAF ---------------------------------------------------------------------------------------
+
+
+def _mob_id(key: str) -> str:
+    """A stable AAF MobID for a media file, so each file is one master clip."""
+    import aaf2.mobid
+
+    mob = aaf2.mobid.MobID.new()
+    mob.material = uuid.uuid5(uuid.NAMESPACE_URL, key)
+    return str(mob)
+
+
+def _write_aaf(timeline: otio.schema.Timeline, path: Path) -> Path:
+    try:
+        import aaf2.mobid  # noqa: F401 - only to fail early with a clear message
+    except ImportError:
+        raise TimelineWriteError(
+            f"{path}: writing AAF needs the otio-aaf-adapter package; install it, or write "
+            ".xml (Premiere, Resolve) or .edl (Avid)"
+        ) from None
+    _conform_results_to_files(timeline)
+    for clip in timeline.find_clips():
+        ref = clip.media_reference
+        if not isinstance(ref, otio.schema.ExternalReference) or not ref.target_url:
+            continue
+        aaf = dict(ref.metadata.get("AAF", {}))
+        if _is_result_clip(clip) or not aaf.get("MobID"):
+            aaf["MobID"] = _mob_id(ref.target_url)
+            ref.metadata["AAF"] = aaf
+        if _is_result_clip(clip) and "AAF" in clip.metadata:
+            # A clip read from AAF names its original master mob; the result is another file.
+            clip_aaf = dict(clip.metadata["AAF"])
+            clip_aaf.pop("SourceID", None)
+            clip_aaf["MobID"] = aaf["MobID"]
+            clip.metadata["AAF"] = clip_aaf
+    _to_file_urls(timeline, localhost=False)
+    try:
+        return write_timeline(timeline, path, use_empty_mob_ids=True)
+    except TimelineWriteError as exc:
+        raise TimelineWriteError(
+            f"{exc}; AAF could not hold this timeline, write .xml (Premiere, Resolve) or .edl "
+            "(Avid) instead"
+        ) from None
+
+
+__all__ = [
+    "GUIDE_TRACK",
+    "edl_paths",
+    "file_url",
+    "reel_names",
+    "version_label",
+    "write_output",
+    "write_outputs",
+]
