@@ -236,29 +236,32 @@ def markers_from_resolve(timeline: Any, rate: float | None = None) -> list[otio.
     """
     rate = rate if rate is not None else timeline_rate(timeline)
     found = timeline.GetMarkers() or {}
-    markers = []
-    for frame_id, info in sorted(found.items(), key=lambda kv: float(kv[0])):
-        info = info if isinstance(info, Mapping) else {}
-        color = str(info.get("color") or "")
-        note = str(info.get("note") or "")
-        custom = str(info.get("customData") or "")
-        duration = max(1.0, float(info.get("duration") or 1))
-        metadata: dict[str, Any] = {
-            "Resolve_OTIO": {"Keywords": [], "Note": note, "Color": color},
-            "resolve_api": {"frameId": float(frame_id), "customData": custom},
-        }
-        aleph = _aleph_from_custom_data(custom)
-        if aleph is not None:
-            metadata["aleph"] = aleph
-        markers.append(
-            otio.schema.Marker(
-                name=str(info.get("name") or ""),
-                marked_range=TR(RT(float(frame_id), rate), RT(duration, rate)),
-                color=otio_color(color),
-                metadata=metadata,
-            )
-        )
-    return markers
+    return [
+        _marker_from_api(frame, info, rate)
+        for frame, info in sorted(found.items(), key=lambda kv: float(kv[0]))
+    ]
+
+
+def _marker_from_api(frame_id: Any, info: Any, rate: float) -> otio.schema.Marker:
+    """One ``GetMarkers()`` entry as an OTIO marker at ``frame_id`` (``rate``)."""
+    info = info if isinstance(info, Mapping) else {}
+    color = str(info.get("color") or "")
+    note = str(info.get("note") or "")
+    custom = str(info.get("customData") or "")
+    duration = max(1.0, float(info.get("duration") or 1))
+    metadata: dict[str, Any] = {
+        "Resolve_OTIO": {"Keywords": [], "Note": note, "Color": color},
+        "resolve_api": {"frameId": float(frame_id), "customData": custom},
+    }
+    aleph = _aleph_from_custom_data(custom)
+    if aleph is not None:
+        metadata["aleph"] = aleph
+    return otio.schema.Marker(
+        name=str(info.get("name") or ""),
+        marked_range=TR(RT(float(frame_id), rate), RT(duration, rate)),
+        color=otio_color(color),
+        metadata=metadata,
+    )
 
 
 def _marker_frame_candidates(marker: otio.schema.Marker, rate: float, start: float) -> set[int]:
@@ -304,6 +307,44 @@ def fill_markers(
         if changes:
             added.append(f"{label}: {', '.join(changes)} from GetMarkers()")
     return added
+
+
+def fill_clip_markers(timeline: otio.schema.Timeline, resolve_timeline: Any) -> list[str]:
+    """Complete the export's clip markers from each timeline item's ``GetMarkers()``.
+
+    Items are matched to exported clips by video track and record position; their markers by
+    order and name (the frame base of item ``frameId`` is not pinned down by Resolve's docs, so
+    frames are not compared). A clip whose markers do not pair up one to one is left as exported.
+    """
+    rate = timeline_rate(resolve_timeline)
+    start = float(resolve_timeline.GetStartFrame() or 0)
+    video = [t for t in timeline.tracks if getattr(t, "kind", None) == otio.schema.TrackKind.Video]
+    notes: list[str] = []
+    for number, track in enumerate(video, start=1):
+        by_start = {
+            round(frames_at(clip.range_in_parent().start_time, rate)): clip
+            for clip in track.find_clips(shallow_search=True)
+        }
+        for item in resolve_timeline.GetItemListInTrack("video", number) or []:
+            clip = by_start.get(round(float(item.GetStart()) - start))
+            found = item.GetMarkers() or {}
+            if clip is None or not found or len(found) != len(clip.markers):
+                continue
+            ordered = sorted(clip.markers, key=lambda m: m.marked_range.start_time.to_seconds())
+            theirs = [
+                _marker_from_api(frame, info, rate)
+                for frame, info in sorted(found.items(), key=lambda kv: float(kv[0]))
+            ]
+            if any(a.name != b.name for a, b in zip(ordered, theirs, strict=True)):
+                continue
+            for exported, source in zip(ordered, theirs, strict=True):
+                changes = _complete(exported, source)
+                if changes:
+                    notes.append(
+                        f"clip {clip.name!r} marker {exported.name or '(unnamed)'!r}: "
+                        f"{', '.join(changes)} from GetMarkers()"
+                    )
+    return notes
 
 
 def _complete(exported: otio.schema.Marker, source: otio.schema.Marker) -> list[str]:
@@ -373,6 +414,7 @@ def export_timeline(resolve: Any, folder: Path | None = None) -> ResolveExport:
         markers_from_resolve(timeline, rate),
         start_frame=float(timeline.GetStartFrame() or 0),
     )
+    notes += fill_clip_markers(loaded.timeline, timeline)
     # Always OTIO: it keeps the filled-in marker metadata, which the FCP 7 XML writer drops.
     path = write_timeline(loaded.timeline, folder / f"{stem}.otio")
     return ResolveExport(

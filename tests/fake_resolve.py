@@ -102,6 +102,21 @@ class FakeTimelineItem:
     def GetMarkers(self) -> dict[float, dict[str, Any]]:  # noqa: N802
         return copy.deepcopy(self.markers)
 
+    def AddMarker(  # noqa: N802
+        self,
+        frameId: float,  # noqa: N803
+        color: str,
+        name: str,
+        note: str,
+        duration: int,
+        customData: str = "",  # noqa: N803
+    ) -> bool:
+        """A clip marker ``frameId`` frames after the clip's first frame on the timeline."""
+        if float(frameId) in self.markers or color not in OTIO_COLOR or duration < 1:
+            return False
+        self.markers[float(frameId)] = _marker(color, name, note, duration, customData)
+        return True
+
 
 @dataclass
 class FakeTrack:

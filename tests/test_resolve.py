@@ -298,3 +298,15 @@ def test_user_mistakes_are_one_line_errors(media: dict[str, Path], tmp_path: Pat
         aleph_resolve.import_result(resolve, not_otio)
     with pytest.raises(ConfigError, match="ALEPH_OTIO_MODE"):
         aleph_resolve.script_main(resolve, mode="yes please", out=lambda _: None)
+
+
+def test_clip_marker_colour_from_timeline_items(media: dict[str, Path], tmp_path: Path) -> None:
+    resolve, timeline = make_resolve(media)
+    first = timeline.GetItemListInTrack("video", 1)[0]
+    assert first.AddMarker(20, "Cream", "Marker 5", "remove the logo", 48)
+    plan = aleph_resolve.plan_current_timeline(
+        resolve, PlanSettings(marker_color="Cream"), folder=tmp_path
+    )
+    # OTIO has no Cream (the export says WHITE): only the item's GetMarkers() knows it
+    assert shots_of(plan) == [EXPECTED[0], ("remove the logo", "01:00:00:20", 48)], plan.errors
+    assert not plan.errors
