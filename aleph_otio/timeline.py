@@ -110,6 +110,10 @@ def timecode(time: otio.opentime.RationalTime, rate: float | None = None) -> str
     rate = rate if rate is not None else time.rate
     tc_rate = smpte_rate(rate)
     frames = round(frames_at(time, rate))
+    if frames < 0:
+        # A marker or clip before the timeline/media start: say so rather than crash (OTIO
+        # refuses negative timecode).
+        return "-" + timecode(RT(-frames, rate), rate)
     if tc_rate is None:
         return f"{frames / rate:.3f}s"
     # Non-drop-frame: frame numbers from media/EDL start TCs are counted that way.
