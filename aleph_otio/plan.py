@@ -26,6 +26,7 @@ from aleph_otio.timeline import (
     MarkedRange,
     Piece,
     clip_media_path,
+    display_name,
     find_marked_ranges,
     frames_at,
     normalise_rate,
@@ -188,7 +189,7 @@ def _time_scalar(clip: otio.schema.Clip) -> float:
 
 def _resolve(loaded: LoadedTimeline, piece: Piece, media_facts: MediaFactsFn | None) -> _Source:
     clip = piece.clip
-    label = f"clip {clip.name or '?'}"
+    label = f"clip {display_name(clip.name or '?')}"
     ref = clip.media_reference
     if isinstance(ref, otio.schema.ImageSequenceReference):
         raise _Refused(f"{label}: image-sequence sources are not supported; render it to a movie")

@@ -516,6 +516,16 @@ def track_label(timeline: otio.schema.Timeline, track: otio.schema.Track) -> str
     return prefix
 
 
+def display_name(text: str, limit: int = 60) -> str:
+    """``text`` safe for a one-line message: control/bidi characters escaped, long names cut.
+
+    Clip and track names come from whoever made the timeline; a newline, NUL or right-to-left
+    override in one must not break or disguise the error line that names it.
+    """
+    safe = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return safe if len(safe) <= limit else safe[: limit - 1] + "…"
+
+
 def _location(
     loaded: LoadedTimeline,
     track: otio.schema.Track | None,
@@ -523,13 +533,13 @@ def _location(
     stack_time: otio.opentime.RationalTime,
     marker: otio.schema.Marker,
 ) -> str:
-    parts = [loaded.path.name]
+    parts = [display_name(loaded.path.name, 120)]
     if track is not None:
-        parts.append(f"track {track_label(loaded.timeline, track)}")
+        parts.append(f"track {display_name(track_label(loaded.timeline, track))}")
     else:
         parts.append("timeline marker")
     if clip is not None:
-        parts.append(f"clip {clip.name or '?'}")
+        parts.append(f"clip {display_name(clip.name or '?')}")
     parts.append(_stack_time(loaded, stack_time))
     if marker.name:
         parts.append(f"marker {marker.name[:40]!r}")
