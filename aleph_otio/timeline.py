@@ -578,6 +578,11 @@ def _clip_marker(
     marker: otio.schema.Marker,
 ) -> _Built:
     bounds = clip.trimmed_range()
+    if bounds.duration.value <= 0:
+        raise _Refused(
+            f"the clip has no duration ({timecode(bounds.duration)}); fix its in/out points in "
+            "the edit or remove the marker"
+        )
     r = marker_clip_range(loaded, clip, marker)
     if _is_point(r):
         if not _on(bounds, r.start_time):
@@ -788,6 +793,11 @@ def find_marked_ranges(
                 raise _Refused(
                     "the prompt is empty; write it in the marker's name or comment "
                     f"(after {settings.prefix!r})"
+                )
+            if marker.marked_range.duration.value < 0:
+                raise _Refused(
+                    f"the marker's duration is negative ({timecode(marker.marked_range.duration)})"
+                    "; set its out point after its in point"
                 )
             pieces, warnings, anchor = build()
             guides = _guides_from_track(loaded, settings, pieces)
