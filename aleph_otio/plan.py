@@ -208,6 +208,13 @@ def _resolve(loaded: LoadedTimeline, piece: Piece, media_facts: MediaFactsFn | N
     if facts is not None:
         if not facts.has_video or facts.frame_count <= 0 or facts.rate <= 0:
             raise _Refused(f"{label}: media {path} has no video frames; relink it")
+        # Probed media (media.probe.MediaInfo) says whether frames are evenly spaced; frame
+        # numbers then do not map to timecode, so no cut or relink could be frame-accurate.
+        if getattr(facts, "variable_frame_rate", False):
+            raise _Refused(
+                f"{label}: media {path} has a variable frame rate; frame-accurate cuts need "
+                "constant frame rate media: transcode it to CFR and relink the clip"
+            )
         rate = normalise_rate(facts.rate)
         total = facts.frame_count
         origin = (

@@ -37,6 +37,10 @@ STILL_SUFFIXES = frozenset(
 _INDEXED_FORMATS = ("mov", "mp4")
 #: Relative difference between mean and nominal rate above which a source counts as VFR.
 _VFR_TOLERANCE = 0.002
+#: Packets whose timestamps are checked for even spacing in indexed containers.
+_VFR_SAMPLE = 300
+#: Frames a decoder may reorder (B-frames); H.264 allows at most 16.
+_REORDER_DEPTH = 16
 
 _TC_RE = re.compile(r"^(\d{1,2})[:;.](\d{2})[:;.](\d{2})([:;.,])(\d{2,3})$")
 
@@ -196,8 +200,49 @@ def _count_frames(
         if stream.duration and stream.time_base:
             from_duration = float(stream.duration * stream.time_base * rate)
             if abs(from_duration - stream.frames) <= 1.01:
-                return stream.frames, _mean_rate_differs(stream, rate)
+                vfr = _mean_rate_differs(stream, rate) or _uneven_start(container, stream, rate)
+                return stream.frames, vfr
     return _count_packets(container, stream, rate)
+
+
+def _uneven_steps(
+    pts_values: list[int], stream: VideoStream, rate: Fraction, *, truncated: bool
+) -> bool:
+    """True when sorted timestamps are not one frame apart (variable frame rate).
+
+    ``truncated``: the sample stops before the end of the stream; its highest timestamps are
+    dropped, since frames reordered behind them (B-frames) were not sampled.
+    """
+    tb = stream.time_base
+    pts_values = sorted(pts_values)
+    if truncated:
+        pts_values = pts_values[:-_REORDER_DEPTH]
+    if not tb or len(pts_values) < 3:
+        return False
+    steps = {
+        round(float((b - a) * tb * rate), 2)
+        for a, b in zip(pts_values, pts_values[1:], strict=False)
+    }
+    return any(abs(step - 1) > 0.05 for step in steps)
+
+
+def _uneven_start(container: InputContainer, stream: VideoStream, rate: Fraction) -> bool:
+    """Check the spacing of the first packets' timestamps (demux only, no decoding).
+
+    A phone's variable-rate file can have a mean rate that FFmpeg also reports as its nominal
+    rate, so comparing the two is not enough; the sample table's timestamps tell.
+    """
+    pts_values: list[int] = []
+    try:
+        for packet in container.demux(stream):
+            if packet.size == 0 or packet.is_discard or packet.pts is None:
+                continue
+            pts_values.append(packet.pts)
+            if len(pts_values) >= _VFR_SAMPLE:
+                break
+    except av.error.FFmpegError:
+        return False  # damage is reported where frames are read; this is only a spacing check
+    return _uneven_steps(pts_values, stream, rate, truncated=len(pts_values) >= _VFR_SAMPLE)
 
 
 def _mean_rate_differs(stream: VideoStream, rate: Fraction) -> bool:
@@ -213,28 +258,19 @@ def _count_packets(
     """Count the video packets (one per frame in every container we accept) and check spacing."""
     count = 0
     pts_values: list[int] = []
-    tb = stream.time_base
     try:
         for packet in container.demux(stream):
             if packet.size == 0 or packet.is_discard:
                 continue  # end-of-stream flush packet, or a sample an edit list hides
             count += 1
             # Keep a bounded sample of timestamps: enough to tell CFR from VFR.
-            if packet.pts is not None and len(pts_values) < 2000:
+            if packet.pts is not None and len(pts_values) < _VFR_SAMPLE:
                 pts_values.append(packet.pts)
     except av.error.FFmpegError as exc:
         raise MediaError(
             f"{container.name}: damaged after {count} frames ({_reason(exc)}); re-copy the file"
         ) from exc
-    vfr = False
-    if tb and len(pts_values) >= 3:
-        pts_values.sort()
-        steps = {
-            round(float((b - a) * tb * rate), 2)
-            for a, b in zip(pts_values, pts_values[1:], strict=False)
-        }
-        vfr = any(abs(step - 1) > 0.05 for step in steps)
-    return count, vfr
+    return count, _uneven_steps(pts_values, stream, rate, truncated=count > len(pts_values))
 
 
 def _find_timecode(container: InputContainer, stream: VideoStream) -> str | None:
