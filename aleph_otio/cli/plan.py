@@ -280,7 +280,7 @@ def register(app: typer.Typer) -> None:
             if batch.shots:
                 out.print(shots_table(batch))
                 out.print(_summary(batch, price), markup=False, highlight=False)
-            else:
+            elif not batch.errors:  # refused markers were edit requests: their errors say why
                 out.print(
                     f"no edit requests in {batch.timeline}: name a marker "
                     f"'{settings.prefix} <prompt>', or use --marker-color",
