@@ -156,6 +156,9 @@ def print_summary(summary: Any) -> None:
     out_console.print(f"job ledger: {summary.ledger}")
     for line in summary.plan_errors:
         err_console.print(f"error: {line}", markup=False)
+    for shot in summary.failed:
+        # The table cuts long reasons to the terminal width; this line keeps the whole reason.
+        err_console.print(f"error: {shot.name}: {shot.reason or 'failed'}", markup=False)
     if summary.stopped_by_budget:
         err_console.print(
             "budget reached: the remaining shots are planned; raise --budget to go on"
