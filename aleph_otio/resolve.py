@@ -170,9 +170,12 @@ def timeline_rate(timeline: Any, project: Any | None = None) -> float:
     raw = timeline.GetSetting("timelineFrameRate") or (
         project.GetSetting("timelineFrameRate") if project is not None else ""
     )
-    text = str(raw).upper().replace("DF", "").replace("NDF", "").strip()
+    # "23.976", "24", "29.97 DF": the number is what counts (drop frame is a display choice).
+    number = re.match(r"\s*(\d+(?:\.\d+)?(?:/\d+)?)", str(raw))
     try:
-        return parse_rate(text)
+        if number is None:
+            raise ValueError(raw)
+        return parse_rate(number.group(1))
     except ValueError:
         raise ResolveError(
             f"timeline {timeline.GetName()!r}: unreadable frame rate {raw!r}; check "
@@ -279,9 +282,10 @@ def fill_markers(
 ) -> list[str]:
     """Complete the export's timeline markers from ``GetMarkers()``; returns what was added.
 
-    A Resolve marker matches an exported stack marker on the same frame (and the same name when
-    both have one). A match gains what it lacks: Resolve's colour name, the note, an ``aleph``
-    object from ``customData``. A Resolve marker without a match is added to the stack.
+    A Resolve marker matches the exported stack marker on the same frame (Resolve allows one per
+    frame; the same name is preferred). A match gains what it lacks: Resolve's colour name, the
+    note, an ``aleph`` object from ``customData``. A Resolve marker without a match is added to
+    the stack.
     """
     stack_markers = list(timeline.tracks.markers)
     used: set[int] = set()
@@ -295,8 +299,11 @@ def fill_markers(
             for i, m in enumerate(stack_markers)
             if i not in used and frame in _marker_frame_candidates(m, rate, start_frame)
         ]
+        # Resolve keeps one timeline marker per frame, so the frame decides; the name only
+        # breaks a tie between the two time-base readings. Never add a twin of an exported
+        # marker: a doubled request would be paid twice.
         named = [(i, m) for i, m in candidates if m.name == marker.name]
-        match = (named or [(i, m) for i, m in candidates if not m.name or not marker.name])[:1]
+        match = (named or candidates)[:1]
         if not match:
             timeline.tracks.markers.append(marker.clone())
             added.append(f"{label}: added (the export did not carry it)")

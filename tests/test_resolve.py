@@ -310,3 +310,34 @@ def test_clip_marker_colour_from_timeline_items(media: dict[str, Path], tmp_path
     # OTIO has no Cream (the export says WHITE): only the item's GetMarkers() knows it
     assert shots_of(plan) == [EXPECTED[0], ("remove the logo", "01:00:00:20", 48)], plan.errors
     assert not plan.errors
+
+
+def test_fill_never_doubles_a_marker_the_export_renamed(
+    media: dict[str, Path], tmp_path: Path
+) -> None:
+    resolve, timeline = make_resolve(media)
+    raw = tmp_path / "raw.otio"
+    assert timeline.Export(str(raw), resolve.EXPORT_OTIO, resolve.EXPORT_NONE)
+    exported = otio.adapters.read_from_file(str(raw))
+    for marker in exported.tracks.markers:
+        marker.name = f"exported {marker.name}"  # an export that names markers its own way
+    filled = aleph_resolve.fill_markers(
+        exported, aleph_resolve.markers_from_resolve(timeline), start_frame=START
+    )
+    assert len(exported.tracks.markers) == 3, filled
+    colours = [m.metadata["Resolve_OTIO"]["Color"] for m in exported.tracks.markers]
+    assert colours == ["Sand", "Rose", "Blue"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "rate"), [("24", 24.0), ("23.976", 24000 / 1001), ("29.97 DF", 30000 / 1001)]
+)
+def test_timeline_rate_reads_resolve_settings(
+    media: dict[str, Path], monkeypatch: pytest.MonkeyPatch, setting: str, rate: float
+) -> None:
+    _, timeline = make_resolve(media)
+    monkeypatch.setattr(timeline, "GetSetting", lambda name="": setting)
+    assert aleph_resolve.timeline_rate(timeline) == pytest.approx(rate)
+    monkeypatch.setattr(timeline, "GetSetting", lambda name="": "fast")
+    with pytest.raises(ResolveError, match="unreadable frame rate 'fast'"):
+        aleph_resolve.timeline_rate(timeline)
