@@ -225,18 +225,30 @@ def test_script_runs_inside_resolve(
     assert "imported as new timeline 'Edit 1 ALEPH v001'" in out
 
 
-@pytest.mark.parametrize("mode", ["plan", "ask"])
+class _Bmd:
+    """Resolve's ``bmd`` module, for scripts that get no ``resolve`` global."""
+
+    def __init__(self, resolve: FakeResolve) -> None:
+        self.resolve = resolve
+
+    def scriptapp(self, name: str) -> FakeResolve | None:
+        return self.resolve if name == "Resolve" else None
+
+
+@pytest.mark.parametrize(("mode", "host"), [("plan", "resolve"), ("ask", "bmd")])
 def test_script_without_consent_sends_nothing(
     media: dict[str, Path],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     mode: str,
+    host: str,
 ) -> None:
     resolve, _ = make_resolve(media)
     monkeypatch.setenv("ALEPH_OTIO_RESOLVE_DIR", str(tmp_path))
     monkeypatch.setenv("ALEPH_OTIO_MODE", mode)
-    runpy.run_path(str(SCRIPT), init_globals={"resolve": resolve}, run_name="__main__")
+    given = {"resolve": resolve} if host == "resolve" else {"bmd": _Bmd(resolve)}
+    runpy.run_path(str(SCRIPT), init_globals=given, run_name="__main__")
     out = capsys.readouterr().out
     assert "1 shot(s) in Edit 1" in out and "not run" in out
     assert resolve.GetProjectManager().GetCurrentProject().GetTimelineCount() == 1

@@ -41,9 +41,12 @@ def _find_resolve(aleph_resolve):
     found = globals().get("resolve")
     if found:
         return found
-    bmd_module = globals().get("bmd")
-    if bmd_module is not None:
-        found = bmd_module.scriptapp("Resolve")
+    for name in ("bmd", "fusion", "fu"):
+        host = globals().get(name)
+        try:
+            found = host.scriptapp("Resolve") if name == "bmd" else host.GetResolve()
+        except Exception:  # noqa: BLE001 - not there in this host; try the next way
+            found = None
         if found:
             return found
     return aleph_resolve.connect()
