@@ -9,7 +9,8 @@ against ``tests/fake_resolve.py``. The Resolve calls used, all of them:
   ``project.GetName()``, ``project.GetTimelineCount()``, ``project.GetTimelineByIndex(i)``,
   ``project.SetCurrentTimeline(timeline)``, ``project.GetMediaPool()``;
 - ``timeline.GetName()``, ``timeline.GetSetting("timelineFrameRate")`` (else the project's),
-  ``timeline.GetStartFrame()``, ``timeline.GetMarkers()``;
+  ``timeline.GetStartFrame()``, ``timeline.GetMarkers()``,
+  ``timeline.GetItemListInTrack("video", i)``, ``item.GetStart()``, ``item.GetMarkers()``;
 - ``timeline.Export(path, resolve.EXPORT_OTIO, resolve.EXPORT_NONE)`` (Resolve 18.5+; older
   versions fall back to ``resolve.EXPORT_FCP_7_XML``);
 - ``media_pool.ImportTimelineFromFile(path, {"timelineName": ..., "importSourceClips": True})``.
@@ -21,7 +22,12 @@ on their clips, with the note in ``metadata["Resolve_OTIO"]["Note"]``; OTIO has 
 colours and Resolve 16, so an export cannot say which of Resolve's colours a marker had (Sand,
 Cream, Fuchsia...). :func:`fill_markers` takes the timeline markers from ``GetMarkers()`` and
 adds what the export lacks (Resolve's colour name, a missing note, the ``customData``, or the
-whole marker when the export has none), so ``--marker-color`` accepts the colour the editor sees.
+whole marker when the export has none), so ``--marker-color`` accepts the colour the editor sees;
+:func:`fill_clip_markers` does the same for clip markers.
+
+Time code: results start at 00:00:00:00 while their relinked references start at the source time
+code; :func:`conform_for_resolve` moves each result clip onto its file's own time code in the
+file Resolve imports (``<name> ALEPH.resolve.otio``), since Resolve places clips by the file's.
 """
 
 from __future__ import annotations
