@@ -1,124 +1,295 @@
 """The HTML review report: one card per shot with before/after frames, prompt, cost, taskUUID.
 
-It is one self-contained file (stills are embedded as data URIs, media linked by relative path),
-so it opens from the file system with no server and no network.
+One self-contained file: the first, middle and last frame of each marked range (before and after)
+as PNG data URIs, a small animated WebP preview of each (also a data URI), and links by relative
+path to the source media, the input clip sent to Aleph and every result. No server, no network,
+no external CSS/JS/fonts: it opens from the file system, and still opens when the folder is moved
+as a whole.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import io
+import logging
+import math
 import os
-import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePath
+from typing import cast
+from urllib.parse import quote
 
+import av
+from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
+
+from aleph_otio.config import DEFAULT_PRICE_PER_SECOND
 from aleph_otio.errors import AlephOtioError
-from aleph_otio.ledger import Ledger
-from aleph_otio.media import extract_still
+from aleph_otio.ledger import Ledger, ResultRecord, ShotRecord
+from aleph_otio.media import iter_frames, output_size
+from aleph_otio.pipeline import estimate_cost
+from aleph_otio.shots import Shot
+
+log = logging.getLogger(__name__)
 
 #: Frames shown per shot: first, middle and last of the marked range.
 STILL_POSITIONS = (0.0, 0.5, 1.0)
 STILL_HEIGHT = 180
+#: The animated preview: at most this many frames, this high, played at real speed.
+PREVIEW_FRAMES = 24
+PREVIEW_HEIGHT = 120
 
 _STYLE = """
-body{font-family:system-ui,sans-serif;background:#16181c;color:#e8e8e8;margin:2rem}
-h1{font-weight:600}.shot{background:#22252b;border-radius:8px;padding:1rem;margin:1rem 0}
-.row{display:flex;gap:.5rem;align-items:center;flex-wrap:wrap}
-.row img{height:120px;border-radius:4px}
-.label{width:4.5rem;color:#9aa}.meta{color:#aab;font-size:.9rem}.bad{color:#f77}.ok{color:#7d7}
-code{background:#111;padding:0 .3rem;border-radius:3px}a{color:#8cf}
+body{font-family:system-ui,sans-serif;background:#16181c;color:#e8e8e8;margin:2rem;max-width:80rem}
+h1{font-weight:600}h2{margin:.2rem 0}.shot{background:#22252b;border-radius:8px;padding:1rem;
+margin:1rem 0}.row{display:flex;gap:.5rem;align-items:center;flex-wrap:wrap;margin:.4rem 0}
+.row img{height:120px;border-radius:4px}.row img.anim{outline:1px solid #556}
+.label{width:6rem;color:#9aa}.meta{color:#aab;font-size:.9rem}.bad{color:#f77}.ok{color:#7d7}
+blockquote{margin:.4rem 0;padding:.3rem .8rem;border-left:3px solid #8cf;font-size:1.1rem}
+table{border-collapse:collapse;font-size:.9rem}td,th{padding:.15rem .6rem;text-align:left}
+th{color:#9aa;font-weight:normal}code{background:#111;padding:0 .3rem;border-radius:3px}
+a{color:#8cf}.links a{margin-right:.8rem}.missing{color:#777}
 """
 
 
-def _data_uri(png: Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
+@dataclass(frozen=True)
+class _Strip:
+    """One row of a card: the stills and preview of one media file over the marked range."""
+
+    label: str
+    media: Path
+    stills: list[str]
+    preview: str | None
+    note: str = ""
 
 
-def _link(media: Path, base: Path) -> str:
-    return os.path.relpath(media.resolve(), base)
+def _data_uri(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
 
 
-def _stills(media: Path, frames: int, head: int, tail: int, scratch: Path) -> list[str]:
-    """Data URIs of the marked range's first, middle and last frames (handles skipped)."""
-    first, last = head, max(head, frames - tail - 1)
-    uris = []
-    for i, position in enumerate(STILL_POSITIONS):
-        index = round(first + (last - first) * position)
-        out = scratch / f"{media.stem}_{i}.png"
-        try:
-            extract_still(media, index, out, max_height=STILL_HEIGHT)
-        except AlephOtioError:
-            continue
-        uris.append(_data_uri(out))
-    return uris
+def _href(target: Path, base: Path) -> str:
+    """A relative link from the report's folder, URL-quoted (spaces, #, ? in names)."""
+    rel = PurePath(os.path.relpath(Path(target).resolve(), base)).as_posix()
+    return quote(rel)
 
 
-def write_report(ledger_path: Path, out_html: Path, *, title: str = "aleph-otio review") -> Path:
-    """Write the review page for every shot in the ledger; returns its path."""
+def _jpeg(frame: VideoFrame, height: int) -> str:
+    """A still as a JPEG data URI (a fifth of a PNG's size; the page stays light)."""
+    width, height = output_size(frame.width, frame.height, height)
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mjpeg") as container:
+        stream = cast(VideoStream, container.add_stream("mjpeg", rate=1))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuvj420p"
+        stream.options = {"qmin": "2", "qmax": "4"}
+        container.mux(stream.encode(frame.reformat(width=width, height=height, format="yuvj420p")))
+        container.mux(stream.encode())
+    return _data_uri(buffer.getvalue(), "image/jpeg")
+
+
+def _webp(frames: list[VideoFrame], rate: float) -> str | None:
+    """An animated WebP of ``frames`` at ``rate`` fps, or None when this PyAV cannot make one."""
+    if not frames:
+        return None
+    width, height = output_size(frames[0].width, frames[0].height, PREVIEW_HEIGHT)
+    buffer = io.BytesIO()
+    try:
+        with av.open(buffer, "w", format="webp") as container:
+            stream = cast(
+                VideoStream, container.add_stream("libwebp_anim", rate=max(1, round(rate)))
+            )
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            stream.options = {"loop": "0", "quality": "70"}
+            for frame in frames:
+                small = frame.reformat(width=width, height=height, format="yuv420p")
+                container.mux(stream.encode(small))
+            container.mux(stream.encode())
+    except (av.FFmpegError, ValueError) as exc:  # e.g. a PyAV build without libwebp
+        log.warning("no animated preview: %s", exc)
+        return None
+    return _data_uri(buffer.getvalue(), "image/webp")
+
+
+def _strip(label: str, media: Path, first: int, count: int, rate: float, note: str = "") -> _Strip:
+    """Stills and preview of media frames ``first .. first+count-1``, decoded in one pass."""
+    count = max(1, count)
+    wanted_stills = {first + round((count - 1) * p) for p in STILL_POSITIONS}
+    step = max(1, math.ceil(count / PREVIEW_FRAMES))
+    stills: list[str] = []
+    preview: list[VideoFrame] = []
+    try:
+        for offset, frame in enumerate(iter_frames(media, first, count)):
+            index = first + offset
+            if index in wanted_stills:
+                stills.append(_jpeg(frame, STILL_HEIGHT))
+            if offset % step == 0:
+                preview.append(frame)
+    except AlephOtioError as exc:
+        log.warning("%s: %s", media, exc)
+        return _Strip(label, media, stills, None, note or f"unreadable: {exc}")
+    return _Strip(label, media, stills, _webp(preview, rate / step), note)
+
+
+def _strips(record: ShotRecord, results: list[ResultRecord]) -> list[_Strip]:
+    shot = record.shot
+    marked = shot.frame_count - shot.head_frames - shot.tail_frames
+    rate = shot.media_rate
+    rows: list[_Strip] = []
+    clip = Path(record.clip_path) if record.clip_path else None
+    if clip is not None and clip.is_file():
+        rows.append(_strip("before", clip, shot.head_frames, marked, rate))
+    else:
+        # Not prepared yet (or the work folder was cleaned): show the source's first segment.
+        seg = shot.segments[0]
+        source = Path(seg.media_path)
+        if source.is_file():
+            rows.append(
+                _strip(
+                    "before",
+                    source,
+                    seg.media_start_frame,
+                    seg.media_frame_count,
+                    rate,
+                    note="from the source media (no input clip)",
+                )
+            )
+    for r in results:
+        if r.path and Path(r.path).is_file():
+            rows.append(
+                _strip(
+                    f"after #{r.result_index + 1}",
+                    Path(r.path),
+                    shot.head_frames,
+                    marked,
+                    rate,
+                    note=f"seed {r.seed}" if r.seed is not None else "",
+                )
+            )
+    return rows
+
+
+def _money(value: float | None) -> str:
+    return f"${value:.2f}" if value is not None else "-"
+
+
+def _links(record: ShotRecord, results: list[ResultRecord], base: Path) -> str:
+    items: list[tuple[str, Path]] = []
+    for seg in dict.fromkeys(s.media_path for s in record.shot.segments):
+        items.append((f"source {Path(seg).name}", Path(seg)))
+    if record.clip_path:
+        items.append(("input clip", Path(record.clip_path)))
+    for r in results:
+        if r.path:
+            items.append((f"result #{r.result_index + 1}", Path(r.path)))
+    out = []
+    for text, target in items:
+        if target.is_file():
+            out.append(f'<a href="{_href(target, base)}">{html.escape(text)}</a>')
+        else:
+            out.append(f'<span class="missing">{html.escape(text)} (missing)</span>')
+    return '<p class="links">' + "".join(out) + "</p>"
+
+
+def _rows_html(rows: Iterable[_Strip], base: Path) -> str:
+    parts = []
+    for row in rows:
+        label = html.escape(row.label)
+        imgs = "".join(
+            f'<img alt="{label} {name}" src="{uri}">'
+            for name, uri in zip(("first", "middle", "last"), row.stills, strict=False)
+        )
+        if row.preview:
+            imgs += f'<img class="anim" alt="{label} preview" src="{row.preview}">'
+        note = f' <span class="meta">{html.escape(row.note)}</span>' if row.note else ""
+        parts.append(
+            f'<div class="row"><span class="label">{label}</span>{imgs}'
+            f' <a href="{_href(row.media, base)}">media</a>{note}</div>'
+        )
+    return "".join(parts)
+
+
+def _facts(shot: Shot, record: ShotRecord, results: list[ResultRecord], price: float) -> str:
+    costs = [r.cost for r in results if r.cost is not None]
+    reported = sum(costs) if costs else None
+    seeds = ", ".join(str(r.seed) for r in results if r.seed is not None) or "-"
+    first, last = shot.segments[0], shot.segments[-1]
+    clips = " + ".join(dict.fromkeys(s.clip_name for s in shot.segments))
+    esc = html.escape
+    rows = [
+        ("source", esc(f"{clips} · {first.source_tc_in} - {last.source_tc_out}")),
+        ("record", esc(f"{first.track_name} · {first.record_tc_in}")),
+        (
+            "length",
+            esc(
+                f"{shot.duration_seconds:.2f} s · {shot.frame_count} frames "
+                f"({shot.head_frames}+{shot.tail_frames} handles) · "
+                f"{shot.options.number_results} result(s)"
+            ),
+        ),
+        ("taskUUID", f"<code>{esc(record.task_uuid)}</code>"),
+        ("seed", esc(seeds)),
+        ("cost", f"{_money(reported)} reported · {_money(estimate_cost(shot, price))} estimated"),
+    ]
+    if record.reason:
+        rows.append(("reason", f'<span class="bad">{esc(record.reason)}</span>'))
+    rows += [("warning", esc(w)) for w in shot.warnings]
+    body = "".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in rows)
+    return f"<table>{body}</table>"
+
+
+def write_report(
+    ledger_path: Path,
+    out_html: Path,
+    *,
+    title: str = "aleph-otio review",
+    price_per_second: float = DEFAULT_PRICE_PER_SECOND,
+) -> Path:
+    """Write the review page for every shot in the ledger; returns its path.
+
+    ``price_per_second`` gives the estimate shown next to each reported cost (the run's
+    ``--price``). The page is written atomically next to where it will be read, so its links
+    (relative) resolve from the file system.
+    """
     out_html = Path(out_html)
+    out_html.parent.mkdir(parents=True, exist_ok=True)
     base = out_html.parent.resolve()
     cards: list[str] = []
-    total = 0.0
-    with Ledger(ledger_path) as ledger, tempfile.TemporaryDirectory() as tmp:
-        scratch = Path(tmp)
-        for record in ledger.shots():
+    index: list[str] = []
+    reported = estimated = 0.0
+    with Ledger(ledger_path) as ledger:
+        records = ledger.shots()
+        for number, record in enumerate(records, 1):
             shot = record.shot
             results = ledger.results(shot.id)
-            costs = [r.cost for r in results if r.cost is not None]
-            total += sum(costs)
-            rows = []
-            if record.clip_path and Path(record.clip_path).is_file():
-                before = _stills(
-                    Path(record.clip_path),
-                    shot.frame_count,
-                    shot.head_frames,
-                    shot.tail_frames,
-                    scratch,
-                )
-                rows.append(("before", before, Path(record.clip_path)))
-            for r in results:
-                if r.path and Path(r.path).is_file():
-                    after = _stills(
-                        Path(r.path),
-                        shot.frame_count,
-                        shot.head_frames,
-                        shot.tail_frames,
-                        scratch,
-                    )
-                    rows.append((f"after #{r.result_index + 1}", after, Path(r.path)))
-            strips = "".join(
-                f'<div class="row"><span class="label">{label}</span>'
-                + "".join(f'<img alt="{label}" src="{uri}">' for uri in uris)
-                + f' <a href="{html.escape(_link(media, base))}">media</a></div>'
-                for label, uris, media in rows
+            reported += sum(r.cost for r in results if r.cost is not None)
+            estimated += estimate_cost(shot, price_per_second)
+            state_class = {"relinked": "ok", "failed": "bad"}.get(record.state, "")
+            anchor = f"shot-{html.escape(shot.id)}"
+            index.append(
+                f'<tr><td><a href="#{anchor}">{number}. {html.escape(shot.name)}</a></td>'
+                f'<td class="{state_class}">{html.escape(record.state)}</td>'
+                f"<td>{html.escape(shot.prompt)}</td></tr>"
             )
-            state_class = (
-                "ok" if record.state == "relinked" else ("bad" if record.state == "failed" else "")
-            )
-            seg = shot.segments[0]
             cards.append(
-                f'<div class="shot"><h2>{html.escape(shot.name)} '
+                f'<div class="shot" id="{anchor}"><h2>{number}. {html.escape(shot.name)} '
                 f'<span class="{state_class}">{html.escape(record.state)}</span></h2>'
-                f"<p>{html.escape(shot.prompt)}</p>"
-                f'<p class="meta">source {html.escape(seg.source_tc_in)} - '
-                f"{html.escape(shot.segments[-1].source_tc_out)} "
-                f"({shot.duration_seconds:.2f} s, {shot.frame_count} frames) · task "
-                f"<code>{html.escape(record.task_uuid)}</code> · cost "
-                f"{f'${sum(costs):.2f}' if costs else '-'}"
-                + (f" · {html.escape(record.reason)}" if record.reason else "")
-                + f"</p>{strips}</div>"
+                f"<blockquote>{html.escape(shot.prompt)}</blockquote>"
+                + _facts(shot, record, results, price_per_second)
+                + _links(record, results, base)
+                + _rows_html(_strips(record, results), base)
+                + "</div>"
             )
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
-        f'<p class="meta">{len(cards)} shot(s) · total cost ${total:.2f} · {when}</p>'
-        + "".join(cards)
-        + "</body></html>"
+        f'<p class="meta">{len(cards)} shot(s) · reported cost {_money(reported)} · estimated '
+        f"{_money(estimated)} · {when}</p>"
+        f"<table>{''.join(index)}</table>" + "".join(cards) + "</body></html>"
     )
-    out_html.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = out_html.with_name(out_html.name + ".part")
+    tmp_path = out_html.with_name(f".{out_html.name}.part")
     tmp_path.write_text(page, encoding="utf-8")
     tmp_path.replace(out_html)
     return out_html
