@@ -40,6 +40,7 @@ import re
 import uuid
 from collections.abc import Iterable
 from pathlib import Path, PurePath
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import opentimelineio as otio
@@ -255,7 +256,53 @@ def _write_otioz(timeline: otio.schema.Timeline, path: Path) -> Path:
 # --- FCP 7 XML ---------------------------------------------------------------------------------
 
 
+def _sequence_format(timeline: otio.schema.Timeline) -> dict[str, Any] | None:
+    """``<format><samplecharacteristics>`` from the first readable source clip.
+
+    Without it Premiere makes the imported sequence in its default size, not the footage's.
+    """
+    from aleph_otio.media import probe
+
+    for track in timeline.video_tracks():
+        if track.name == GUIDE_TRACK or version_label(track):
+            continue
+        for clip in track.find_clips():
+            ref = clip.media_reference
+            local = (
+                _local_file(ref.target_url)
+                if isinstance(ref, otio.schema.ExternalReference)
+                else None
+            )
+            if not local or not os.path.isfile(local) or clip.source_range is None:
+                continue
+            try:
+                info = probe(local)
+            except MediaError:
+                continue
+            if info.is_still or not info.width:
+                continue
+            rate = clip.source_range.duration.rate
+            return {
+                "samplecharacteristics": {
+                    "width": str(info.width),
+                    "height": str(info.height),
+                    "pixelaspectratio": "square",
+                    "fielddominance": "none",
+                    "rate": {
+                        "timebase": str(round(rate)),
+                        "ntsc": "TRUE" if abs(rate - round(rate)) > 1e-6 else "FALSE",
+                    },
+                }
+            }
+    return None
+
+
 def _write_fcp7(timeline: otio.schema.Timeline, path: Path) -> Path:
+    seq = dict(timeline.metadata.get("fcp_xml", {}))
+    if "media" not in seq and (fmt := _sequence_format(timeline)) is not None:
+        # The adapter writes the sequence's metadata as its children; tracks are added after.
+        seq["media"] = {"video": {"format": fmt}}
+        timeline.metadata["fcp_xml"] = seq
     _conform_results_to_files(timeline)
     _to_file_urls(timeline, localhost=True)
     for track in timeline.tracks:

@@ -197,11 +197,14 @@ def _rows_html(rows: Iterable[_Strip], base: Path) -> str:
     for row in rows:
         label = html.escape(row.label)
         imgs = "".join(
-            f'<img alt="{label} {name}" src="{uri}">'
+            f'<img alt="{label} {name}" title="{name} frame of the marked range" src="{uri}">'
             for name, uri in zip(("first", "middle", "last"), row.stills, strict=False)
         )
         if row.preview:
-            imgs += f'<img class="anim" alt="{label} preview" src="{row.preview}">'
+            imgs += (
+                f'<img class="anim" alt="{label} preview" title="preview (animated)" '
+                f'src="{row.preview}">'
+            )
         note = f' <span class="meta">{html.escape(row.note)}</span>' if row.note else ""
         parts.append(
             f'<div class="row"><span class="label">{label}</span>{imgs}'

@@ -226,6 +226,9 @@ def test_fcp7_xml_imports_with_file_urls_named_tracks_and_right_frames(
             tc = file_e.findtext("timecode/frame") or ""
             assert int(tc) == probe(otio.url_utils.filepath_from_url(url)).start_frame
     assert len(files) == 4 + 6 + 1  # sources, result files (one per shot and variation), guide
+    # The sequence is made in the footage's size, not Premiere's default.
+    size = root.find("./project/children/sequence/media/video/format/samplecharacteristics")
+    assert size is not None and (size.findtext("width"), size.findtext("height")) == ("320", "180")
     tracks = root.findall("./project/children/sequence/media/video/track")
     names = [t.findtext("name") for t in tracks]
     assert names == ["V1", "ALEPH v001a", "ALEPH v001b", "ALEPH GUIDES"]
