@@ -17,8 +17,8 @@ adapter leaves for an NLE to trip over (see ``docs/nle.md``):
     first (``ALEPH v001`` or ``v001a``), ``OUT_v001b.edl`` ... for the others. Record timecodes
     are the original ranges' (timeline start included); reels are derived from the result file
     names (at most 8 characters, unique across the export); every event has ``* FROM CLIP
-    NAME:``, ``* FROM CLIP:`` and ``* SOURCE FILE:`` comments (plus the Aleph task and the
-    original source timecode) for a conform.
+    NAME:`` (the version clip's name), ``* FROM CLIP:`` (the file's full path) and ``* SOURCE
+    FILE:`` (its file name) comments, plus the original source timecode, Aleph task and prompt.
 ``.fcpxml``
     Through the ``fcpx_xml`` adapter, with ``file://`` URLs; refused at NTSC rates
     (23.976/29.97/59.94), where that adapter crashes.
@@ -389,7 +389,9 @@ def _comment(text: str) -> str:
 
 
 def _edl_comments(clip: otio.schema.Clip, local: str | None, rate: float) -> list[str]:
-    comments = [f"SOURCE FILE: {local}"] if local else []
+    # Avid writes the file's name here (conform tools match it against linked clips); the full
+    # path is in the FROM CLIP comment, which OTIO's reader takes as the media reference.
+    comments = [f"SOURCE FILE: {os.path.basename(local)}"] if local else []
     prov = clip.metadata.get(METADATA_KEY)
     if prov is not None and hasattr(prov, "get"):
         source = prov.get("source_range")

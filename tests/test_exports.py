@@ -278,9 +278,12 @@ def test_edl_one_file_per_version_with_record_tcs_reels_and_conform_comments(
             assert len(reel) <= 8
             name = next(x for x in lines if x.startswith("* FROM CLIP NAME:"))
             assert f"ALEPH v001{variant}" in name
-            source = next(x for x in lines if x.startswith("* SOURCE FILE:"))
-            file = source.split(":", 1)[1].strip()
+            file = next(x for x in lines if x.startswith("* FROM CLIP:")).split(":", 1)[1].strip()
             assert os.path.isfile(file)
+            source = next(x for x in lines if x.startswith("* SOURCE FILE:"))
+            assert source == f"* SOURCE FILE: {os.path.basename(file)}"
+            aleph = next(x for x in lines if x.startswith("* ALEPH SOURCE:"))
+            assert re.fullmatch(r"\* ALEPH SOURCE: [A-D]0\d0C00\d \S+ \S+", aleph), aleph
             reels_by_file.setdefault(file, set()).add(reel)
             assert any(x.startswith("* ALEPH TASK:") for x in lines)
         back = otio.adapters.read_from_file(str(path), rate=24)
