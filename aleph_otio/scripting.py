@@ -358,7 +358,7 @@ async def run_timeline_async(
     base_dir: str | os.PathLike[str] | None = None,
     rate: float | str | None = None,
     submit_only: bool = False,
-    emulator_latency: float = 1.0,
+    emulator_latency: float = 0.5,
     **options: Any,
 ) -> RunResult:
     """:func:`run_timeline` for code that already runs an asyncio event loop (await it)."""
@@ -465,7 +465,7 @@ def run_timeline(
     base_dir: str | os.PathLike[str] | None = None,
     rate: float | str | None = None,
     submit_only: bool = False,
-    emulator_latency: float = 1.0,
+    emulator_latency: float = 0.5,
     **options: Any,
 ) -> RunResult:
     """Plan, prepare, upload, submit, wait, download, verify and relink; resumable.
