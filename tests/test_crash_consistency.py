@@ -66,7 +66,7 @@ MAX_DELAY = {
 }
 #: Slow-downs while the process that gets killed runs: every HTTP answer waits SLOW seconds,
 #: every task takes LATENCY seconds.
-SLOW = 0.25
+SLOW = 0.2
 LATENCY = 1.5
 
 
@@ -174,6 +174,8 @@ class KillPoint:
     target: str
     stage: str
     at: float  # seconds after the process started
+    #: Partial files the killed process left (the rerun must remove them).
+    left: int = 0
 
 
 def _cli(project: TinyProject, out: Path, work: Path, emu: Emulator) -> subprocess.Popen[bytes]:
@@ -210,10 +212,13 @@ def kill_during(
     Returns None when the run got past ``target`` unseen or finished first (no kill point).
     """
     order = ("plan", *STAGES, "done")
+    clips = ledger.parent / "clips"
     started = time.monotonic()
     while True:
         stage = stage_of(ledger_states(ledger))
-        if stage == target:
+        # A prepare kill waits for the cut to be writing its (temporary) clip: a kill there
+        # leaves a partial file that only the next run can clean up.
+        if stage == target and (target != "prepare" or _hidden_files(clips)):
             break
         if order.index(stage) > order.index(target) or proc.poll() is not None:
             proc.kill()
@@ -239,6 +244,13 @@ def kill_during(
     return KillPoint(target, stage, at)
 
 
+def _hidden_files(folder: Path) -> list[Path]:
+    try:
+        return [p for p in folder.iterdir() if p.name.startswith(".")]
+    except OSError:
+        return []
+
+
 def _rerun(project: TinyProject, out: Path, work: Path, emu: Emulator) -> RunSummary:
     """The same job again (in-process: the same code path as the CLI, minus progress bars)."""
     settings = APISettings(
@@ -262,6 +274,14 @@ def partial_files(out: Path, work: Path) -> list[Path]:
         found.extend(p for p in (work / sub).glob(".*") if p.is_file())
     found.extend(out.parent.glob(f".{out.stem}.*"))
     return found
+
+
+def plant_partial_files(out: Path, work: Path) -> None:
+    """What a kill leaves in the millisecond windows no watcher can hit reliably: a half
+    download (``*.part``) and a half-written temporary output, named as the real ones."""
+    (work / "results").mkdir(parents=True, exist_ok=True)
+    (work / "results" / "0123456789ab_deadbeef_0.mp4.part").write_bytes(b"\0" * 1000)
+    (out.parent / f".{out.stem}.k1ll3d.tmp{out.suffix}").write_text('{"OTIO_SCHEMA": "Timel')
 
 
 def check_finished_once(
@@ -305,6 +325,9 @@ def crash_and_resume(project: TinyProject, root: Path, target: str, seed: int) -
         # An output is written atomically: after a kill it is absent or complete.
         if out.exists():
             otio.adapters.read_from_file(str(out))
+        if point is not None:
+            point.left = len(partial_files(out, work))
+        plant_partial_files(out, work)
         emu.faults.slow_response = 0.0
         emu.config.latency = 0.1
         summary = _rerun(project, out, work, emu)
@@ -338,7 +361,8 @@ def run_kill_points(
 def _report(points: list[KillPoint], seconds: float) -> str:
     hits = Counter(p.stage for p in points)
     per = ", ".join(f"{s} {hits[s]}" for s in STAGES)
-    return f"{len(points)} kill points in {seconds:.1f} s: {per}"
+    left = sum(1 for p in points if p.left)
+    return f"{len(points)} kill points in {seconds:.1f} s: {per}; {left} left partial files"
 
 
 def test_sigkill_at_every_stage_then_rerun_finishes_once(
@@ -348,6 +372,7 @@ def test_sigkill_at_every_stage_then_rerun_finishes_once(
     with capsys.disabled():
         print(f"\ncrash consistency: {_report(points, seconds)}")
     assert {p.stage for p in points} >= set(STAGES), _report(points, seconds)
+    assert any(p.left for p in points if p.stage == "prepare"), "no kill left a partial file"
 
 
 @pytest.mark.slow
@@ -362,6 +387,7 @@ def test_sigkill_at_21_points_then_rerun_finishes_once(
     assert len(points) >= 20
     assert all(n >= 3 for n in Counter(p.stage for p in points).values())
     assert {p.stage for p in points} >= set(STAGES), _report(points, seconds)
+    assert any(p.left for p in points), "no kill left a partial file"
 
 
 def test_stage_of_reads_the_ledger_as_documented() -> None:

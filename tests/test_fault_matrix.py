@@ -95,14 +95,16 @@ def _run(
     return asyncio.run(go())
 
 
-def _at(stage: str, action: Callable[[], None], *, status: str = "start") -> OnEvent:
-    """A progress callback that fires ``action`` once, when ``stage`` first reports ``status``."""
-    fired = threading.Event()
+def _at(stage: str, action: Callable[[], None], *, status: str = "start", nth: int = 1) -> OnEvent:
+    """A progress callback that fires ``action`` once: the ``nth`` time ``stage`` reports
+    ``status`` (shots go one at a time, ``concurrency=1``, so the nth is the nth shot)."""
+    seen = Counter[str]()
 
     def on_event(event_stage: str, shot: Shot | None, event_status: str) -> None:
-        if event_stage == stage and event_status == status and not fired.is_set():
-            fired.set()
-            action()
+        if event_stage == stage and event_status == status:
+            seen[stage] += 1
+            if seen[stage] == nth:
+                action()
 
     return on_event
 
@@ -162,13 +164,16 @@ def test_503_beyond_retries_during_submit_fails_the_shot_then_resends_the_same_u
     def burst() -> None:
         emu.faults.status_burst = [503] * (FAST.max_retries + 1)
 
-    first = _run(project, tmp_path, emu, on_event=_at("submit", burst))
+    # The second shot (across the cut) has no guide still: its submit is one POST.
+    first = _run(project, tmp_path, emu, on_event=_at("submit", burst, nth=2))
     assert first.exit_code == 4, _states(first)
     (failed,) = first.failed
-    assert failed.reason and failed.reason.startswith("submit:")
+    assert failed.reason and failed.reason.startswith("submit: submit task")
     assert "serviceUnavailable" in failed.reason and "HTTP 503" in failed.reason
     assert "run the same command" in failed.reason
     uuid = failed.task_uuid
+    sent = [t["taskUUID"] for t in emu.received if t.get("taskType") == "videoInference"]
+    assert sent.count(uuid) == FAST.max_retries + 1 and uuid.lower() not in emu.jobs
 
     second = _run(project, tmp_path, emu)
     _assert_finished_once(project, tmp_path, emu, second, jobs=2)
