@@ -46,8 +46,15 @@ from urllib.parse import unquote, urlparse
 import opentimelineio as otio
 
 from aleph_otio.errors import MediaError, TimelineWriteError
-from aleph_otio.relink import METADATA_KEY
-from aleph_otio.timeline import media_path, parse_rate, smpte_rate, timecode, write_timeline
+from aleph_otio.relink import METADATA_KEY, original_media_reference
+from aleph_otio.timeline import (
+    intersect,
+    media_path,
+    parse_rate,
+    smpte_rate,
+    timecode,
+    write_timeline,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +65,8 @@ TR = otio.opentime.TimeRange
 GUIDE_TRACK = "ALEPH GUIDES"
 #: Longest reel name an EDL takes (CMX 3600 / Avid tape names).
 REEL_LENGTH = 8
+#: Formats that hold one media file per clip (results are split and rebased for them).
+_NLE_SUFFIXES = (".xml", ".edl", ".fcpxml", ".aaf")
 _VERSION_TRACK_RE = re.compile(r"^ALEPH (v\d+[a-z]*)$")
 
 
@@ -91,6 +100,8 @@ def write_outputs(
         # A bundle must find every file now; without a base, paths are the output's relatives.
         _absolutise(work, base or path.parent)
         return [_write_otioz(work, path)]
+    if suffix in _NLE_SUFFIXES:
+        _split_partial_results(work)
     if base is not None:
         # NLEs resolve relative paths against nothing useful: give them absolute ones. Without
         # a base the relative paths are left as they are (the caller's convention).
@@ -202,6 +213,90 @@ def _conform_results_to_files(timeline: otio.schema.Timeline) -> None:
         clip.source_range = TR(
             (source.start_time - delta).rescaled_to(source.start_time.rate), source.duration
         )
+        for marker in clip.markers:  # clip markers live in the same (source) time
+            marked = marker.marked_range
+            marker.marked_range = TR(
+                (marked.start_time - delta).rescaled_to(marked.start_time.rate), marked.duration
+            )
+
+
+def _original_reference(clip: otio.schema.Clip) -> otio.core.MediaReference | None:
+    """The reference a ``reference``/``replace`` relink put the result in front of."""
+    replaced = original_media_reference(clip)
+    if replaced is not None:
+        return replaced
+    refs = clip.media_references()
+    return refs.get(otio.schema.Clip.DEFAULT_MEDIA_KEY)
+
+
+def _split_partial_results(timeline: otio.schema.Timeline) -> None:
+    """Split clips that show a result over only part of their range (``reference``/``replace``).
+
+    The result covers the marked range; the rest of the clip keeps its original media. NLE
+    formats hold one file per clip, so each such clip becomes original / result / original
+    pieces at the same record times (else the NLE would read before the result's first frame).
+    """
+    for track in timeline.video_tracks():
+        for index in reversed(range(len(track))):
+            clip = track[index]
+            if not isinstance(clip, otio.schema.Clip):
+                continue
+            ref = clip.media_reference
+            if not (
+                isinstance(ref, otio.schema.ExternalReference) and METADATA_KEY in ref.metadata
+            ):
+                continue
+            avail, source = ref.available_range, clip.source_range
+            if avail is None or source is None:
+                continue
+            inside = intersect(source, avail)
+            if (
+                inside is not None
+                and inside.start_time == source.start_time
+                and (inside.end_time_exclusive() == source.end_time_exclusive())
+            ):
+                continue
+            original = _original_reference(clip)
+            if original is None or clip.effects:
+                raise TimelineWriteError(
+                    f"clip {clip.name!r} on track {track.name!r} at "
+                    f"{timecode(track.range_of_child_at_index(index).start_time)} shows a result "
+                    "over part of its range only, which this format cannot hold"
+                    + (" for a retimed clip" if clip.effects else "")
+                    + "; relink with --relink version or write .otio"
+                )
+            parts: list[tuple[otio.opentime.TimeRange, bool]] = []
+            if inside is None:
+                parts.append((source, False))
+            else:
+                if inside.start_time > source.start_time:
+                    parts.append(
+                        (TR.range_from_start_end_time(source.start_time, inside.start_time), False)
+                    )
+                parts.append((inside, True))
+                if inside.end_time_exclusive() < source.end_time_exclusive():
+                    parts.append(
+                        (
+                            TR.range_from_start_end_time(
+                                inside.end_time_exclusive(), source.end_time_exclusive()
+                            ),
+                            False,
+                        )
+                    )
+            pieces = []
+            for span, is_result in parts:
+                piece: otio.schema.Clip = clip.deepcopy()
+                piece.source_range = span
+                if not is_result:
+                    piece.media_reference = original.deepcopy()
+                    piece.metadata.pop(METADATA_KEY, None)
+                keep = [m for m in piece.markers if span.contains(m.marked_range.start_time)]
+                piece.markers.clear()
+                piece.markers.extend(keep)
+                pieces.append(piece)
+            del track[index]
+            for offset, piece in enumerate(pieces):
+                track.insert(index + offset, piece)
 
 
 # --- tracks ------------------------------------------------------------------------------------
@@ -442,6 +537,7 @@ def _write_edls(timeline: otio.schema.Timeline, path: Path) -> list[Path]:
                 if not str(c).startswith(("SOURCE FILE:", "ALEPH "))
             ] + _edl_comments(clip, local, rate)
             clip.metadata["cmx_3600"] = cmx
+        _markers_to_record_time(edl_track, start)
         if start is not None:
             # The writer counts record time from the stack's 0; the reader marks an EDL's
             # record start as a negative track start, so do the same with the timeline start.
@@ -454,6 +550,25 @@ def _write_edls(timeline: otio.schema.Timeline, path: Path) -> list[Path]:
         written.append(write_timeline(one, target, style="avid", rate=rate))
         log.info("wrote %s (%s)", target, label)
     return written
+
+
+def _markers_to_record_time(
+    track: otio.schema.Track, start: otio.opentime.RationalTime | None
+) -> None:
+    """EDL ``* LOC:`` timecodes are record timecodes; the writer prints marker times as given."""
+    origin = track.source_range.start_time if track.source_range is not None else None
+    for clip in track.find_clips():
+        if not clip.markers or clip.source_range is None:
+            continue
+        rec_in = clip.range_in_parent().start_time
+        for marker in clip.markers:
+            marked = marker.marked_range
+            at = rec_in + (marked.start_time - clip.source_range.start_time)
+            if origin is not None:
+                at -= origin
+            if start is not None:
+                at += start
+            marker.marked_range = TR(at.rescaled_to(marked.start_time.rate), marked.duration)
 
 
 def _edl_rate(track: otio.schema.Track) -> float:

@@ -26,11 +26,13 @@ from aleph_otio.config import APISettings, PlanSettings
 from aleph_otio.emulator import Emulator, EmulatorConfig
 from aleph_otio.errors import AlephOtioError, TimelineWriteError
 from aleph_otio.exports import edl_paths, reel_names, write_output, write_outputs
+from aleph_otio.ledger import Ledger
 from aleph_otio.media import probe
 from aleph_otio.pipeline import RunConfig, run_pipeline
+from aleph_otio.relink import relink_timeline
 from aleph_otio.sample import make_sample_project
 from aleph_otio.synth import decode_index
-from aleph_otio.timeline import media_path
+from aleph_otio.timeline import media_path, read_timeline
 
 KEY = "test-key-not-secret-exports"
 RT = otio.opentime.RationalTime
@@ -307,6 +309,60 @@ def test_reel_names_are_short_unique_and_keep_variation_numbers() -> None:
     }
     many = reel_names([f"/x/{d}/take.mp4" for d in range(12)])
     assert len(set(many.values())) == 12 and all(len(n) <= 8 for n in many.values())
+
+
+# --- reference / replace relinks ---------------------------------------------------------------
+
+
+def _picture(
+    timeline: otio.schema.Timeline, track_names: list[str], folder: Path, record_offset: int
+) -> list[tuple[str, int]]:
+    """(file, file frame) shown at each record frame, the first listed track that has a clip."""
+    out: dict[int, tuple[str, int]] = {}
+    for track in timeline.video_tracks():
+        if track.name not in track_names:
+            continue
+        for clip in track.find_clips():
+            record = _record(clip, timeline)
+            file = _path(clip.media_reference.target_url, folder)
+            first = _file_first(clip, file)
+            start = round(record.start_time.value) - record_offset
+            for i in range(round(record.duration.value)):
+                out.setdefault(start + i, (file, first + i))
+        if out:
+            break
+    return [out[f] for f in sorted(out)]
+
+
+@pytest.mark.parametrize("mode", ["reference", "replace"])
+@pytest.mark.parametrize("suffix", ["edl", "xml"])
+def test_reference_and_replace_relinks_split_clips_around_the_result(
+    run: Run, tmp_path: Path, mode: str, suffix: str
+) -> None:
+    # Relink the same results in place on V1: a clip then shows the result over the marked
+    # range only, and one file per clip needs it split into original / result / original.
+    source = read_timeline(run.project / "sample.otio")
+    with Ledger(run.work / "ledger.sqlite") as ledger:
+        results = ledger.relink_results()
+    relinked = relink_timeline(source.timeline, results, mode=mode)  # type: ignore[arg-type]
+    out = write_output(relinked, tmp_path / f"cut.{suffix}", media_base=run.project)
+    back = otio.adapters.read_from_file(str(out), **({"rate": 24} if suffix == "edl" else {}))
+    offset = _global_start(run) if suffix == "edl" else 0
+    got = _picture(back, [back.video_tracks()[0].name], tmp_path, offset)
+    # The same picture as the version relink: v001a over V1, frame for frame.
+    want_top = {f: v for f, v in enumerate(_picture(run.relinked, ["V1"], run.project, 0))}
+    version = {}
+    for clip in run.relinked.find_clips():
+        if clip.name.endswith("ALEPH v001a"):
+            record = _record(clip, run.relinked)
+            file = _path(clip.media_reference.target_url, run.project)
+            first = _file_first(clip, file)
+            for i in range(round(record.duration.value)):
+                version[round(record.start_time.value) + i] = (file, first + i)
+    want = [version.get(f, want_top[f]) for f in sorted(want_top)]
+    assert len(got) == len(want) == 360
+    assert got == want
+    assert len(version) == 72 + 84 + 72
 
 
 # --- FCPXML and AAF ----------------------------------------------------------------------------
