@@ -1,0 +1,209 @@
+"""Hostile and broken input through the real command line: a clear error or a right result.
+
+Every entry of the corpus (:mod:`corpus_gen`: truncated and malformed OTIO/EDL/FCP XML/FCPXML,
+missing media, empty and negative ranges, markers off their clips, 4K, odd-sized and variable
+frame rate sources, audio-only and still clips, path-hostile and unicode names, 1000/1001
+character prompts) goes through ``aleph-otio plan`` and, when it plans, ``aleph-otio run
+--emulator``. What a user must see: exit 0 and a correct result, or a non-zero exit with an
+``error:`` line naming the file (and track/clip/timecode where there is one); never a
+traceback, never a hang, never a file written outside the output folder.
+
+The commands run in-process through the console-script entry point (:func:`aleph_otio.cli.main`)
+to stay fast; one hostile run goes through a real subprocess as a user would start it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import corpus_gen
+import opentimelineio as otio
+import pytest
+from corpus_gen import CASES, Case, Media, cli
+
+from aleph_otio.media.probe import probe
+from aleph_otio.synth import make_video
+
+#: Cases that plan and then go through ``run --emulator`` in-process (hostile_names runs in a
+#: subprocess below).
+RUN_CASES = ["missing_media_with_range", "odd_size_source", "prompt_1000"]
+SLOW_CASES = {"uhd_source"}
+
+
+def tree(root: Path) -> dict[Path, tuple[int, int]]:
+    """Every file under ``root`` with its size and mtime."""
+    found = {}
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            path = Path(dirpath) / name
+            st = path.lstat()
+            found[path] = (st.st_size, st.st_mtime_ns)
+    return found
+
+
+@contextlib.contextmanager
+def only_writes_under(root: Path, *allowed: Path) -> Iterator[None]:
+    """Fail when a file under ``root`` outside ``allowed`` is created or changed."""
+    before = tree(root)
+    yield
+    after = tree(root)
+    changed = [p for p, facts in after.items() if before.get(p) != facts]
+    outside = [p for p in changed if not any(p.is_relative_to(a) for a in allowed)]
+    assert not outside, f"written outside {[str(a) for a in allowed]}: {outside}"
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Work three levels down, so that a name escaping with ../ still lands inside the
+    # snapshotted tree.
+    return tmp_path_factory.mktemp("corpus")
+
+
+@pytest.fixture(scope="module")
+def media(base: Path) -> Media:
+    return corpus_gen.make_media(base / "a" / "b" / "c" / "media")
+
+
+def build(name: str, media: Media, base: Path) -> Case:
+    folder = base / "a" / "b" / "c" / "cases" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return CASES[name](media, folder)
+
+
+def _params(names: list[str]) -> list[object]:
+    return [
+        pytest.param(n, marks=pytest.mark.slow) if n in SLOW_CASES else n for n in sorted(names)
+    ]
+
+
+def check_plan(case: Case, base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(base)
+    with only_writes_under(base):  # plan writes nothing at all
+        before = tree(base)
+        shown = cli("plan", str(case.timeline))
+        assert tree(base) == before
+    if case.expect == "plans":
+        assert shown.code == 0, shown.stderr
+        assert shown.error_lines == []
+        assert f"{case.shots} shot(s)" in shown.stdout
+        as_json = cli("plan", "--json", str(case.timeline))
+        batch = json.loads(as_json.stdout)
+        assert len(batch["shots"]) == case.shots and batch["errors"] == []
+        for shot in batch["shots"]:
+            assert 1 <= len(shot["prompt"]) <= 1000
+            assert shot["task"]["inputs"]["video"] == f"shot-{shot['id']}.mp4"
+        return
+    assert shown.code == (2 if case.expect == "read" else 3), (shown.code, shown.stderr)
+    assert shown.error_lines, f"no 'error:' line: {shown.stderr!r}"
+    for line in shown.error_lines:
+        assert line.isprintable(), f"control characters in {line!r}"
+        assert len(line) < 1200, "an error line should name things, not dump them"
+    hits = [line for line in shown.error_lines if all(m in line for m in case.mentions)]
+    assert hits, f"no error line names {case.mentions}: {shown.error_lines}"
+    if case.expect == "refused":
+        assert "no edit requests" not in shown.stdout, "refused markers are edit requests"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("name", _params(list(CASES)))
+def test_plan_gives_a_clear_error_or_a_plan(
+    name: str, media: Media, base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    check_plan(build(name, media, base), base, monkeypatch)
+
+
+def _version_clips(timeline: otio.schema.Timeline) -> list[otio.schema.Clip]:
+    return [
+        clip
+        for track in timeline.video_tracks()
+        if (track.name or "").startswith("ALEPH v")
+        for clip in track.find_clips()
+    ]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", _params(RUN_CASES + sorted(SLOW_CASES)))
+def test_run_relinks_or_fails_each_shot_clearly(
+    name: str, media: Media, base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = build(name, media, base)
+    out_dir = base / "out" / name
+    out_dir.mkdir(parents=True)
+    output = out_dir / "cut_aleph.otio"
+    monkeypatch.chdir(out_dir)
+    source_before = case.timeline.read_bytes()
+    with only_writes_under(base, out_dir):
+        done = cli(
+            "run", str(case.timeline), "-o", str(output), "--emulator",
+            "--emulator-latency", "0.05",
+        )  # fmt: skip
+    assert case.timeline.read_bytes() == source_before, "the input timeline was modified"
+    assert not list(out_dir.rglob("*.part")), "a partial download was left behind"
+    if case.run == "fail":
+        assert done.code == 5, (done.code, done.stderr[-2000:])
+        assert done.error_lines, done.stderr
+        for mention in case.run_mentions:
+            assert any(mention in line for line in done.error_lines), done.error_lines
+        if output.exists():  # the timeline may be written, but with nothing relinked into it
+            assert _version_clips(otio.adapters.read_from_file(str(output))) == []
+        return
+    assert done.code == 0, (done.code, done.stdout[-3000:], done.stderr[-3000:])
+    assert_relinked(case, output, out_dir)
+
+
+def assert_relinked(case: Case, output: Path, out_dir: Path) -> None:
+    """Every shot relinked over the clip it replaces, showing the same source range."""
+    written = otio.adapters.read_from_file(str(output))
+    original = otio.adapters.read_from_file(str(case.timeline))
+    originals = list(original.video_tracks()[0].find_clips())
+    versions = _version_clips(written)
+    assert len(versions) == case.shots
+    for version in versions:
+        # Each version sits exactly over the clip it replaces and shows the same source range.
+        record = version.range_in_parent()
+        (under,) = [c for c in originals if c.range_in_parent() == record]
+        assert version.source_range == under.source_range
+        result = Path(version.media_reference.target_url)
+        assert result.is_file() and result.is_relative_to(out_dir)
+        info = probe(result)
+        assert info.frame_count >= under.source_range.duration.value
+        assert info.height <= 1080 and info.width <= 1920
+
+
+@pytest.mark.timeout(120)
+def test_hostile_names_through_the_real_command(media: Media, base: Path, tmp_path: Path) -> None:
+    """As a user runs it: a subprocess, with a deadline; names like ../../evil stay inside."""
+    case = build("hostile_names", media, base)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "RUNWARE_API_KEY"}
+    with only_writes_under(base.parent, out_dir), only_writes_under(tmp_path, out_dir):
+        proc = subprocess.run(
+            [
+                sys.executable, "-m", "aleph_otio", "run", str(case.timeline),
+                "-o", str(out_dir / "v.otio"), "--emulator", "--emulator-latency", "0.05",
+            ],
+            cwd=out_dir, env=env, capture_output=True, timeout=110, text=True,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    assert not (base / "evil").exists() and not (base.parent / "evil").exists()
+    assert_relinked(case, out_dir / "v.otio", out_dir)
+
+
+def test_vfr_detection_has_no_false_alarm_on_long_b_frame_media(tmp_path: Path) -> None:
+    """Constant-rate H.264 with B-frames, longer than the probe's timestamp sample."""
+    path = make_video(tmp_path / "cfr.mp4", frames=420, size=(64, 36))
+    info = probe(path)
+    assert info.frame_count == 420 and not info.variable_frame_rate
+
+
+def test_vfr_source_is_detected(media: Media) -> None:
+    info = probe(media.vfr)
+    assert info.variable_frame_rate and "variable frame rate" in info.warnings[0]
