@@ -18,7 +18,7 @@ import os
 import re
 from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias, TypeVar
@@ -446,8 +446,33 @@ def _run_sync(make: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
         return asyncio.run(make())
     # Jupyter (and other consoles) already run a loop in this thread, and asyncio cannot nest
     # loops: run ours in a worker thread and wait for it.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aleph-otio") as pool:
-        return pool.submit(lambda: asyncio.run(make())).result()
+    loop = asyncio.new_event_loop()
+    job: list[asyncio.Task[_T]] = []
+
+    def work() -> _T:
+        asyncio.set_event_loop(loop)
+        try:
+            job.append(loop.create_task(make()))
+            return loop.run_until_complete(job[0])
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aleph-otio")
+    future = pool.submit(work)
+    try:
+        return future.result()
+    except KeyboardInterrupt:
+        # "Interrupt kernel": stop the job as Ctrl-C stops the command (the ledger keeps what
+        # is done, so the same call resumes), and wait until it has stopped.
+        if job:
+            with suppress(RuntimeError):  # the loop has already finished
+                loop.call_soon_threadsafe(job[0].cancel)
+        with suppress(BaseException):
+            future.result(timeout=60)
+        raise
+    finally:
+        pool.shutdown(wait=False)
 
 
 def run_timeline(
@@ -478,8 +503,10 @@ def run_timeline(
     status)`` is called for every step ("start", "done" or "failed"). ``options`` override plan
     settings (``number_results=2``). The work folder (clips, results, job ledger) defaults to
     ``<output stem>.aleph-work`` next to the output, as for ``aleph-otio run``; calling again
-    with the same arguments resumes and never pays twice. Works inside a running event loop
-    (Jupyter) by running in a worker thread; there, ``await run_timeline_async(...)`` also does.
+    with the same arguments resumes and never pays twice. ``submit_only`` returns after
+    submitting; ``emulator_latency`` is the emulator's seconds per task. Works inside a running
+    event loop (Jupyter) by running in a worker thread, which KeyboardInterrupt stops;
+    ``await run_timeline_async(...)`` is the async form.
     """
     return _run_sync(
         lambda: run_timeline_async(

@@ -14,8 +14,10 @@ import asyncio
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -371,3 +373,41 @@ def test_run_refuses_mistakes_with_one_line(
         assert "\n" not in str(caught.value)
     assert not (edit / "cut.aleph-work" / "ledger.sqlite").exists(), "nothing was started"
     assert aleph_otio.AlephOtioError is AlephOtioError
+
+
+def test_interrupting_a_run_under_a_running_loop_stops_it_and_the_same_call_resumes(
+    edit: Path, emu: Emulator, api: APISettings
+) -> None:
+    """Jupyter's "interrupt kernel" raises KeyboardInterrupt in the waiting thread."""
+    submitted = threading.Event()
+
+    def progress(stage: str, shot: object, status: str) -> None:
+        if stage == "submit" and status == "done":
+            submitted.set()
+
+    def interrupt() -> None:
+        if submitted.wait(60):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    async def cell() -> Any:
+        threading.Thread(target=interrupt, daemon=True).start()
+        return run_timeline(edit / "cut.otio", output=edit / "out.otio", api=api, progress=progress)
+
+    # A loop that does not trap SIGINT itself, as in a notebook kernel.
+    loop = asyncio.new_event_loop()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            loop.run_until_complete(cell())
+    finally:
+        loop.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("aleph-otio")]
+    assert not (edit / "out.otio").exists(), "the run went on after the interrupt"
+    with Ledger(edit / "out.aleph-work" / "ledger.sqlite") as ledger:
+        assert "relinked" not in {r.state for r in ledger.shots()}
+
+    result = run_timeline(edit / "cut.otio", output=edit / "out.otio", api=api)
+    assert result.ok
+    # A submit cut off by the interrupt is sent again under the same taskUUID (the server
+    # knows it already); no shot ever gets a second task, so nothing is paid twice.
+    assert len(set(_submitted(emu))) == len(emu.jobs) == 3
+    assert result.cost == pytest.approx(result.estimate)
