@@ -305,9 +305,7 @@ def _split_partial_results(timeline: otio.schema.Timeline) -> None:
 def version_label(track: otio.schema.Track) -> str | None:
     """``v001a`` for a version track written by relink, else None."""
     meta = track.metadata.get(METADATA_KEY)
-    if isinstance(meta, dict) and meta.get("version"):
-        return str(meta["version"])
-    if hasattr(meta, "get") and meta.get("version"):  # OTIO's AnyDictionary
+    if meta is not None and hasattr(meta, "get") and meta.get("version"):  # AnyDictionary too
         return str(meta.get("version"))
     match = _VERSION_TRACK_RE.match(track.name or "")
     return match.group(1) if match else None
