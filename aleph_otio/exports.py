@@ -37,6 +37,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tempfile
 import uuid
 from collections.abc import Iterable
 from pathlib import Path, PurePath
@@ -545,9 +546,48 @@ def _write_edls(timeline: otio.schema.Timeline, path: Path) -> list[Path]:
             edl_track.source_range = TR(offset - start.rescaled_to(span.rate), span)
         one = otio.schema.Timeline(name=f"{timeline.name} {track.name}".strip())
         one.tracks.append(edl_track)
-        written.append(write_timeline(one, target, style="avid", rate=rate))
+        written.append(_write_edl(one, target, rate))
         log.info("wrote %s (%s)", target, label)
     return written
+
+
+def _write_edl(timeline: otio.schema.Timeline, path: Path, rate: float) -> Path:
+    """The adapter's Avid-style EDL plus the ``FCM:`` line it leaves out, written atomically."""
+    try:
+        text = otio.adapters.write_to_string(timeline, "cmx_3600", style="avid", rate=rate)
+    except Exception as exc:  # noqa: BLE001 - adapters raise anything; the user needs one line
+        detail = " ".join(str(exc).split())[:300] or type(exc).__name__
+        raise TimelineWriteError(
+            f"{path}: cannot write as cmx_3600: {detail}; try another format (e.g. .otio)"
+        ) from None
+    lines = text.splitlines()
+    # The adapter writes drop-frame time codes (";") at 29.97/59.94 without saying so.
+    drop = any(";" in line for line in lines if re.match(r"^\d{3}\s", line))
+    fcm = "FCM: DROP FRAME" if drop else "FCM: NON-DROP FRAME"
+    at = 1 if lines and lines[0].startswith("TITLE:") else 0
+    lines.insert(at, fcm)
+    return _atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def _atomic_write_text(path: Path, text: str) -> Path:
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    except OSError as exc:
+        raise TimelineWriteError(
+            f"{path}: cannot write in {path.parent} ({exc.strerror})"
+        ) from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; match a normal write
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise TimelineWriteError(f"{path}: cannot write ({exc.strerror})") from None
+    return path
 
 
 def _markers_to_record_time(

@@ -270,6 +270,7 @@ def test_edl_one_file_per_version_with_record_tcs_reels_and_conform_comments(
     for path, variant in zip(written, ("a", "b"), strict=True):
         text = path.read_text()
         assert f"ALEPH v001{variant}" in text.splitlines()[0]
+        assert text.splitlines()[1] == "FCM: NON-DROP FRAME"
         events = [line for line in text.splitlines() if _EVENT.match(line)]
         assert len(events) == 4, text
         # Every event carries the conform comments right after it.
