@@ -454,6 +454,19 @@ def c_hostile_names(media: Media, folder: Path) -> Case:
 
 
 @case
+def c_hostile_names_fcp_xml(media: Media, folder: Path) -> Case:
+    # The same attack through FCP 7 XML (which cannot hold a NUL: XML 1.0 forbids it).
+    clips = []
+    names = [n for n in HOSTILE_NAMES if "\x00" not in n]
+    for i, name in enumerate(names):
+        clip = _clip(name, _ref(media.normal, 72, 86400), 86400 + 12, 48)
+        clip.markers.append(_marker(f"{name[:50]} ../../x {i}", 86400 + 12))
+        clips.append(clip)
+    path = _write(_timeline(*clips, track_name="../../track"), folder / "hostile 🎬.xml")
+    return Case("hostile_names_fcp_xml", path, "plans", shots=len(names), run="ok")
+
+
+@case
 def c_prompt_1000(media: Media, folder: Path) -> Case:
     clip = _normal_clip(media, marker=False)
     prompt = ("turn the red car blue " * 50)[:1000].strip().ljust(1000, "x")

@@ -28,11 +28,11 @@ import pytest
 from corpus_gen import CASES, Case, Media, cli
 
 from aleph_otio.media.probe import probe
-from aleph_otio.synth import make_video
+from aleph_otio.synth import decode_indices, make_video
 
 #: Cases that plan and then go through ``run --emulator`` in-process (hostile_names runs in a
 #: subprocess below).
-RUN_CASES = ["missing_media_with_range", "odd_size_source", "prompt_1000"]
+RUN_CASES = ["missing_media_with_range", "odd_size_source", "prompt_1000", "hostile_names_fcp_xml"]
 SLOW_CASES = {"uhd_source"}
 
 
@@ -135,7 +135,7 @@ def test_run_relinks_or_fails_each_shot_clearly(
     case = build(name, media, base)
     out_dir = base / "out" / name
     out_dir.mkdir(parents=True)
-    output = out_dir / "cut_aleph.otio"
+    output = out_dir / f"cut_aleph{case.timeline.suffix}"  # written in the input's format
     monkeypatch.chdir(out_dir)
     source_before = case.timeline.read_bytes()
     with only_writes_under(base, out_dir):
@@ -157,23 +157,79 @@ def test_run_relinks_or_fails_each_shot_clearly(
     assert_relinked(case, output, out_dir)
 
 
+def _local(url: str) -> Path:
+    return Path(otio.url_utils.filepath_from_url(url) if "://" in url else url)
+
+
+def _first_frame(clip: otio.schema.Clip) -> int:
+    """The file frame (0-based) where the clip starts showing its media."""
+    avail = clip.media_reference.available_range
+    return round(
+        (clip.source_range.start_time - avail.start_time).value_rescaled_to(avail.start_time.rate)
+    )
+
+
 def assert_relinked(case: Case, output: Path, out_dir: Path) -> None:
-    """Every shot relinked over the clip it replaces, showing the same source range."""
+    """Every shot relinked over the clip it replaces, showing the same source frames.
+
+    The corpus media carry their frame number in each frame (code strip), and the emulator
+    keeps it, so the frames a version clip shows are read back from the result file and
+    compared with the frames the original clip shows.
+    """
     written = otio.adapters.read_from_file(str(output))
     original = otio.adapters.read_from_file(str(case.timeline))
     originals = list(original.video_tracks()[0].find_clips())
     versions = _version_clips(written)
     assert len(versions) == case.shots
     for version in versions:
-        # Each version sits exactly over the clip it replaces and shows the same source range.
         record = version.range_in_parent()
         (under,) = [c for c in originals if c.range_in_parent() == record]
-        assert version.source_range == under.source_range
-        result = Path(version.media_reference.target_url)
+        if output.suffix == ".otio":
+            # The relink convention: the version clip has the original's source range.
+            assert version.source_range == under.source_range
+        result = _local(version.media_reference.target_url)
         assert result.is_file() and result.is_relative_to(out_dir)
         info = probe(result)
-        assert info.frame_count >= under.source_range.duration.value
         assert info.height <= 1080 and info.width <= 1920
+        count = round(under.source_range.duration.value)
+        assert round(version.source_range.duration.value) == count
+        first, shown = _first_frame(under), _first_frame(version)
+        assert decode_indices(result)[shown : shown + count] == list(range(first, first + count))
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    "name",
+    sorted(n for n, b in CASES.items() if n not in RUN_CASES + ["hostile_names", "uhd_source"]),
+)
+def test_run_on_unplannable_input_stops_with_a_clear_error(
+    name: str, media: Media, base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a user gets from ``run`` (not only ``plan``) on input that cannot be planned."""
+    case = build(name, media, base)
+    if case.expect == "plans":
+        pytest.skip("plans; see test_run_relinks_or_fails_each_shot_clearly")
+    out_dir = base / "out-refused" / name
+    out_dir.mkdir(parents=True)
+    monkeypatch.chdir(out_dir)
+    with only_writes_under(base, out_dir):
+        done = cli(
+            "run", str(case.timeline), "-o", str(out_dir / "cut_aleph.otio"), "--emulator",
+            "--emulator-latency", "0.05",
+        )  # fmt: skip
+    assert done.error_lines, done.stderr
+    assert all(line.isprintable() for line in done.error_lines)
+    if case.expect == "read":
+        assert done.code == 2
+        assert any(case.mentions[0] in line for line in done.error_lines)
+    else:
+        # Nothing could be planned, so nothing is relinked (README: exit 3 = unplannable).
+        assert done.code in (3, 5), done.code
+        # The error names the clip (else the track) it is about.
+        named = case.mentions[2] if len(case.mentions) > 2 else case.mentions[1]
+        assert any(named in line for line in done.error_lines), done.error_lines
+    output = out_dir / "cut_aleph.otio"
+    assert not output.exists() or _version_clips(otio.adapters.read_from_file(str(output))) == []
 
 
 @pytest.mark.timeout(120)
