@@ -375,6 +375,16 @@ async def run_timeline_async(
         raise ConfigError(
             f"{out}: is the input timeline; choose another output (inputs are never overwritten)"
         )
+    if out is not None:
+        # Found out now, not after every shot has been paid for and the write fails.
+        from aleph_otio.timeline import known_suffixes
+
+        suffixes = known_suffixes(write=True)
+        if out.suffix[1:].lower() not in suffixes:
+            raise ConfigError(
+                f"{out}: no timeline format writes {out.suffix or 'files without a suffix'}; "
+                f"use one of {', '.join('.' + s for s in suffixes)}"
+            )
     work = (
         Path(work_dir).expanduser().absolute()
         if work_dir is not None

@@ -362,6 +362,7 @@ def test_run_refuses_mistakes_with_one_line(
     cut = edit / "cut.otio"
     cases: list[tuple[dict[str, Any], str]] = [
         ({"output": cut}, "is the input timeline"),
+        ({"output": edit / "cut.mov"}, "no timeline format writes .mov; use one of"),
         ({"relink": "overwrite"}, "relink='overwrite'"),
         ({"concurrency": 0}, "concurrency=0"),
         ({"budget": -1.0}, "budget=-1.0"),
