@@ -47,6 +47,7 @@ from urllib.parse import unquote, urlparse
 import opentimelineio as otio
 
 from aleph_otio.errors import MediaError, TimelineWriteError
+from aleph_otio.media.probe import MediaInfo
 from aleph_otio.relink import METADATA_KEY, original_media_reference
 from aleph_otio.timeline import (
     intersect,
@@ -176,16 +177,29 @@ def _local_file(url: str) -> str | None:
 # --- result timecode ----------------------------------------------------------------------------
 
 
-def _file_start_frame(path: str, cache: dict[str, int | None]) -> int | None:
+def _probe(path: str, cache: dict[str, MediaInfo | None]) -> MediaInfo | None:
+    """The file's facts (cached per export), None when it is missing or unreadable."""
     if path not in cache:
         from aleph_otio.media import probe
 
         try:
-            cache[path] = probe(path).start_frame if os.path.isfile(path) else None
+            cache[path] = probe(path) if os.path.isfile(path) else None
         except MediaError as exc:
-            log.warning("%s: cannot read its timecode (%s); kept the source timecode", path, exc)
+            log.warning("%s: cannot probe it (%s); kept the source timecode", path, exc)
             cache[path] = None
     return cache[path]
+
+
+def _result_references(
+    timeline: otio.schema.Timeline,
+) -> Iterable[tuple[otio.schema.Clip, otio.schema.ExternalReference, str]]:
+    """(clip, active result reference, local file) for every clip showing a local result."""
+    for clip in timeline.find_clips():
+        ref = clip.media_reference
+        if isinstance(ref, otio.schema.ExternalReference) and METADATA_KEY in ref.metadata:
+            local = _local_file(ref.target_url)
+            if local is not None:
+                yield clip, ref, local
 
 
 def _conform_results_to_files(timeline: otio.schema.Timeline) -> None:
@@ -194,20 +208,14 @@ def _conform_results_to_files(timeline: otio.schema.Timeline) -> None:
     Relink gives a result the source timecode of its range; the file itself has none (or its
     own), and NLEs conform EDL/AAF events and show FCP ``<file>`` timecodes from the file.
     """
-    cache: dict[str, int | None] = {}
-    for clip in timeline.find_clips():
-        ref = clip.media_reference
-        if not (isinstance(ref, otio.schema.ExternalReference) and METADATA_KEY in ref.metadata):
-            continue
-        local = _local_file(ref.target_url)
+    cache: dict[str, MediaInfo | None] = {}
+    for clip, ref, local in _result_references(timeline):
         avail = ref.available_range
-        if local is None or avail is None or clip.source_range is None:
-            continue
-        start_frame = _file_start_frame(local, cache)
-        if start_frame is None:
+        info = _probe(local, cache)
+        if avail is None or clip.source_range is None or info is None:
             continue
         rate = avail.start_time.rate
-        start = RT(start_frame, rate)
+        start = RT(info.start_frame, rate)
         delta = avail.start_time - start
         ref.available_range = TR(start, avail.duration)
         source = clip.source_range
@@ -398,6 +406,21 @@ def _write_fcp7(timeline: otio.schema.Timeline, path: Path) -> Path:
         seq["media"] = {"video": {"format": fmt}}
         timeline.metadata["fcp_xml"] = seq
     _conform_results_to_files(timeline)
+    cache: dict[str, MediaInfo | None] = {}
+    for _clip, ref, local in _result_references(timeline):
+        info = _probe(local, cache)
+        if info is None:
+            continue
+        # The adapter declares audio on every <file>; Aleph results have none, and Premiere
+        # then expects an audio stream that is not there. Describe what the file holds.
+        media: dict[str, Any] = {
+            "video": {
+                "samplecharacteristics": {"width": str(info.width), "height": str(info.height)}
+            }
+        }
+        if info.has_audio:
+            media["audio"] = {}
+        ref.metadata["fcp_xml"] = {**dict(ref.metadata.get("fcp_xml", {})), "media": media}
     _to_file_urls(timeline, localhost=True)
     for track in timeline.tracks:
         fcp = dict(track.metadata.get("fcp_xml", {}))

@@ -227,6 +227,9 @@ def test_fcp7_xml_imports_with_file_urls_named_tracks_and_right_frames(
             # The <file> timecode is the one the NLE reads from the result file itself.
             tc = file_e.findtext("timecode/frame") or ""
             assert int(tc) == probe(otio.url_utils.filepath_from_url(url)).start_frame
+            # What the file holds: picture of the result's size, no audio stream to look for.
+            assert file_e.find("media/audio") is None
+            assert file_e.findtext("media/video/samplecharacteristics/width") == "320"
     assert len(files) == 4 + 6 + 1  # sources, result files (one per shot and variation), guide
     # The sequence is made in the footage's size, not Premiere's default.
     size = root.find("./project/children/sequence/media/video/format/samplecharacteristics")
