@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import os
+import select
 import subprocess
 import sys
 import urllib.parse
@@ -152,6 +154,28 @@ def inprocess(*args: str) -> Outcome:
     return done
 
 
+@contextlib.contextmanager
+def emulator_process(storage: Path, env: dict[str, str]) -> Iterator[tuple[str, Path]]:
+    """``aleph-otio emulator --api-key KEY -v`` in its own process; yields (URL, its log file)."""
+    logs = storage.parent / "emulator-cli.log"
+    with logs.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "aleph_otio", "emulator", "--port", "0", "--api-key", KEY,
+             "--storage", str(storage), "--latency", "0.05", "--verbose"],
+            env=env, stdout=subprocess.PIPE, stderr=err,
+        )  # fmt: skip
+        try:
+            assert proc.stdout is not None
+            ready, _, _ = select.select([proc.stdout], [], [], 60)
+            line = proc.stdout.readline().decode() if ready else ""
+            assert line.startswith("RUNWARE_BASE_URL="), f"emulator did not start: {line!r}"
+            yield line.strip().split("=", 1)[1], logs
+        finally:
+            proc.terminate()  # SIGTERM: it stops like Ctrl-C
+            rest, _ = proc.communicate(timeout=30)
+    (storage.parent / "emulator-cli.out").write_bytes(line.encode() + rest)
+
+
 @pytest.mark.timeout(240)
 def test_key_never_written_logged_or_printed(
     sample: SampleProject,
@@ -195,14 +219,17 @@ def test_key_never_written_logged_or_printed(
         report = write_report(work / "ledger.sqlite", out / "report.html")
         assert "<html" in report.read_text(encoding="utf-8")
 
-        # 3. A real process, key from a 0600 config file: a new job from the batch manifest.
+        # 3. Real processes: ``aleph-otio emulator --api-key KEY -v`` (logging every request)
+        #    and a new job from the batch manifest, key from a 0600 config file.
         env = clean_env(tmp_path, ALEPH_OTIO_CONFIG=str(config))
-        again = cli(
-            ["run", str(out / "cut.aleph.json"), "-o", str(out / "cfg.otio"), *base],
-            env, out,
-        )  # fmt: skip
-        assert again.returncode == 0, again.stderr[-3000:]
-        assert len(emu.jobs) == 6, "the config-file run sent its own tasks with the key"
+        with emulator_process(tmp_path / "emulator-cli", env) as (server_url, server_logs):
+            again = cli(
+                ["run", str(out / "cut.aleph.json"), "-o", str(out / "cfg.otio"),
+                 "--base-url", server_url],
+                env, out,
+            )  # fmt: skip
+            assert again.returncode == 0, again.stderr[-3000:]
+        assert "POST" in server_logs.read_text() or "task" in server_logs.read_text()
 
         # 4. A wrong key: refused by the server, and the message does not echo it.
         async def upload_with_wrong_key() -> str:
@@ -226,7 +253,11 @@ def test_key_never_written_logged_or_printed(
     searched = assert_no_key_in_files(tmp_path, config=config)
     # the ledgers, timelines, report, batch, results, uploads, log: all searched
     assert searched > 20
-    for wanted in ("ledger.sqlite", "report.html", "cut.aleph.json", "debug.log", "cfg.otio"):
+    wanted_files = (
+        "ledger.sqlite", "report.html", "cut.aleph.json", "debug.log", "cfg.otio",
+        "emulator-cli.log", "emulator-cli.out",
+    )  # fmt: skip
+    for wanted in wanted_files:
         assert any(p.name == wanted for p in all_files(tmp_path)), wanted
     assert not any(leaks(p.read_bytes(), WRONG_KEY) for p in all_files(tmp_path))
     assert leaks(config.read_bytes()), "the scan would not have seen the key"
@@ -260,3 +291,20 @@ def test_config_file_readable_by_others_is_refused(tmp_path: Path) -> None:
     (line,) = [x for x in refused.stderr.splitlines() if x.startswith("error:")]
     assert str(config) in line and "644" in line and f"chmod 600 {config}" in line
     assert not (tmp_path / "o.otio").exists()
+
+
+@pytest.mark.timeout(60)
+def test_broken_config_file_error_does_not_quote_the_key(tmp_path: Path) -> None:
+    """A key written without quotes is a TOML error; the message names the file, not the key."""
+    config = tmp_path / "config.toml"
+    config.write_text(f"api_key = {KEY}\n", encoding="utf-8")
+    config.chmod(0o600)
+    env = clean_env(tmp_path, ALEPH_OTIO_CONFIG=str(config))
+    broken = cli(
+        ["run", str(tmp_path / "cut.otio"), "-o", str(tmp_path / "o.otio"), "--base-url",
+         "http://127.0.0.1:9/v1"],
+        env, tmp_path, timeout=60,
+    )  # fmt: skip
+    assert broken.returncode == 2
+    (line,) = [x for x in broken.stderr.splitlines() if x.startswith("error:")]
+    assert str(config) in line and "TOML" in line
