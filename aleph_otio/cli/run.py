@@ -206,6 +206,20 @@ def _timeline_and_settings(
     return source, settings, rate
 
 
+def _check_output_format(output: Path) -> None:
+    """Refuse an output no adapter can write before anything is cut, sent or paid for."""
+    from aleph_otio.timeline import known_suffixes
+
+    suffix = output.suffix[1:].lower()
+    writable = known_suffixes(write=True)
+    if suffix not in writable:
+        what = f"suffix .{suffix}" if suffix else "no suffix"
+        raise ConfigError(
+            f"{output}: {what} is not a timeline format aleph-otio can write; use one of "
+            + ", ".join("." + s for s in writable)
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add ``run``, ``submit``, ``status`` and ``relink`` to the app."""
     from aleph_otio.cli.plan import build_settings
@@ -290,6 +304,8 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"--relink {relink!r}: use version, reference or replace")
         if output is None and not submit_only:
             raise ConfigError("no output: aleph-otio run TIMELINE -o OUT.otio (or --submit-only)")
+        if output is not None:
+            _check_output_format(output)
         plan_settings = build_settings(
             prefix=prefix,
             marker_color=marker_color,
