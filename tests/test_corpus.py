@@ -263,3 +263,21 @@ def test_vfr_detection_has_no_false_alarm_on_long_b_frame_media(tmp_path: Path) 
 def test_vfr_source_is_detected(media: Media) -> None:
     info = probe(media.vfr)
     assert info.variable_frame_rate and "variable frame rate" in info.warnings[0]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("output", ["cut_aleph.mov", "cut_aleph", "cut_aleph.txt"])
+def test_unwritable_output_format_is_refused_before_anything_is_sent(
+    output: str, media: Media, base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A typo in -o must not cost a whole job first (it used to fail only at the end)."""
+    case = build("odd_size_source", media, base)
+    out_dir = base / "out-format" / output.replace(".", "_")
+    out_dir.mkdir(parents=True)
+    monkeypatch.chdir(out_dir)
+    before = tree(base)
+    done = cli("run", str(case.timeline), "-o", str(out_dir / output), "--emulator")
+    assert done.code == 2
+    (line,) = done.error_lines
+    assert str(out_dir / output) in line and ".otio" in line
+    assert tree(base) == before, "files were written (clips cut, ledger made) for a bad -o"
