@@ -485,6 +485,29 @@ def c_prompt_1001(media: Media, folder: Path) -> Case:
 
 
 @case
+def c_truncated_media(media: Media, folder: Path) -> Case:
+    # A source file cut off by an interrupted copy (the MP4 index is at the end: gone).
+    broken = folder / "A001_copy_interrupted.mp4"
+    data = media.normal.read_bytes()
+    broken.write_bytes(data[: len(data) * 9 // 10])
+    clip = _clip("TRUNC", _ref(broken, 72, 86400), 86400 + 12, 48)
+    clip.markers.append(_marker("fix it", 86400 + 12))
+    path = _write(_timeline(clip), folder / "truncated_media.otio")
+    return Case(
+        "truncated_media", path, "refused", (path.name, "V1", "TRUNC", "not a readable media")
+    )
+
+
+@case
+def c_missing_guide_still(media: Media, folder: Path) -> Case:
+    tl = _timeline(_normal_clip(media))
+    guide = _clip("paint", _ref(folder / "gone" / "paint.png", 1), 0, 48)
+    tl.tracks.append(otio.schema.Track(name="ALEPH GUIDES", children=[guide]))
+    path = _write(tl, folder / "missing_guide.otio")
+    return Case("missing_guide_still", path, "refused", (path.name, "V1", "A001", "paint.png"))
+
+
+@case
 def c_marker_without_range(media: Media, folder: Path) -> Case:
     # A hand-written or third-party OTIO marker with no marked_range (OTIO's default: 0 at
     # rate 1) lands an hour before a clip that starts at 01:00:00:12.
