@@ -90,10 +90,10 @@ def _jpeg(frame: VideoFrame, height: int) -> str:
 
 
 def _webp(frames: list[VideoFrame], rate: float) -> str | None:
-    """An animated WebP of ``frames`` at ``rate`` fps, or None when this PyAV cannot make one."""
+    """Animated WebP of same-size yuv420p ``frames`` at ``rate`` fps; None if PyAV cannot."""
     if not frames:
         return None
-    width, height = output_size(frames[0].width, frames[0].height, PREVIEW_HEIGHT)
+    width, height = frames[0].width, frames[0].height
     buffer = io.BytesIO()
     try:
         with av.open(buffer, "w", format="webp") as container:
@@ -103,8 +103,7 @@ def _webp(frames: list[VideoFrame], rate: float) -> str | None:
             stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
             stream.options = {"loop": "0", "quality": "70"}
             for frame in frames:
-                small = frame.reformat(width=width, height=height, format="yuv420p")
-                container.mux(stream.encode(small))
+                container.mux(stream.encode(frame))
             container.mux(stream.encode())
     except (av.FFmpegError, ValueError) as exc:  # e.g. a PyAV build without libwebp
         log.warning("no animated preview: %s", exc)
@@ -125,7 +124,9 @@ def _strip(label: str, media: Path, first: int, count: int, rate: float, note: s
             if index in wanted_stills:
                 stills.append(_jpeg(frame, STILL_HEIGHT))
             if offset % step == 0:
-                preview.append(frame)
+                # Scaled now: a 30 s 4K range would otherwise hold 24 full frames in memory.
+                width, height = output_size(frame.width, frame.height, PREVIEW_HEIGHT)
+                preview.append(frame.reformat(width=width, height=height, format="yuv420p"))
     except AlephOtioError as exc:
         log.warning("%s: %s", media, exc)
         return _Strip(label, media, stills, None, note or f"unreadable: {exc}")
