@@ -42,7 +42,9 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"--format {output_format!r}: use otio, xml, edl, otioz or fcpxml")
         out = Console(highlight=False)
         project = make_sample_project(folder / "source")
-        out.print(f"sample edit: {project.timeline} ({len(project.prompts)} edit requests)")
+        out.print(
+            f"sample edit: {project.timeline} ({len(project.prompts)} edit requests)", markup=False
+        )
         output = folder / f"relinked.{suffix}"
         work = folder / "work"
         with maybe_emulator(True, work, latency) as url:
@@ -67,6 +69,6 @@ def register(app: typer.Typer) -> None:
             summary = execute(config, settings)
         print_summary(summary)
         report = write_report(config.ledger_path, folder / "report.html", title="aleph-otio demo")
-        out.print(f"report: {report}")
-        out.print(f"open it: file://{report.resolve()}")
+        out.print(f"report: {report}", markup=False)
+        out.print(f"open it: file://{report.resolve()}", markup=False)
         raise typer.Exit(summary.exit_code)

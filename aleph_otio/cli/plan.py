@@ -16,6 +16,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from aleph_otio.batch import Batch, batch_json, default_media_facts, plan_to_batch, write_batch
 from aleph_otio.config import DEFAULT_PRICE_PER_SECOND, PlanSettings
@@ -88,7 +89,8 @@ def _truncate(text: str, width: int) -> str:
 
 def shots_table(batch: Batch) -> Table:
     """The rich table ``plan`` prints: one row per shot."""
-    table = Table(title=f"{batch.timeline_name or Path(batch.timeline).name}: Aleph shots")
+    # Names, prompts and paths come from the timeline: Text, never markup ("[/]" would crash).
+    table = Table(title=Text(f"{batch.timeline_name or Path(batch.timeline).name}: Aleph shots"))
     table.add_column("id", no_wrap=True)
     table.add_column("clip(s)", min_width=8)
     table.add_column("source in/out", no_wrap=True)
@@ -116,7 +118,7 @@ def shots_table(batch: Batch) -> Table:
         ]
         if show_warnings:
             cells.append("\n".join(shot.warnings))
-        table.add_row(*cells)
+        table.add_row(*(Text(cell) for cell in cells))
     return table
 
 
@@ -145,8 +147,8 @@ def estimate_table(batch: Batch, price: float) -> Table:
     table.add_column("USD", justify="right", no_wrap=True)
     for shot in cost.shots:
         table.add_row(
-            shot.name,
-            _truncate(shot.prompt, PROMPT_WIDTH),
+            Text(shot.name),
+            Text(_truncate(shot.prompt, PROMPT_WIDTH)),
             f"{shot.seconds:.2f}",
             str(shot.results),
             f"${shot.usd:.2f}",

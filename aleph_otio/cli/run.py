@@ -17,9 +17,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from aleph_otio.config import (
     APISettings,
@@ -130,13 +130,14 @@ def summary_table(summary: Any) -> Table:
         table.add_column(column)
     for shot in summary.shots:
         colour = {"relinked": "green", "failed": "red"}.get(shot.state, "yellow")
-        detail = "\n".join(shot.results) if shot.state == "relinked" else (shot.reason or "")
+        # Names, paths and reasons come from the timeline: Text, never markup.
+        detail = Text("\n".join(shot.results) if shot.state == "relinked" else (shot.reason or ""))
         if shot.state == "relinked" and shot.reason:
             # e.g. variations that failed next to the ones relinked
-            detail += f"\n[yellow]{escape(shot.reason)}[/]"
+            detail.append("\n" + shot.reason, style="yellow")
         table.add_row(
-            shot.name,
-            f"[{colour}]{shot.state}[/]",
+            Text(shot.name),
+            Text(shot.state, style=colour),
             f"${shot.estimate:.2f}",
             f"${shot.cost:.2f}" if shot.cost is not None else "-",
             detail,
@@ -152,8 +153,8 @@ def print_summary(summary: Any) -> None:
         f"cost ${summary.cost:.2f} (estimate ${summary.estimate:.2f})"
     )
     if summary.output is not None and done:
-        out_console.print(f"output: {summary.output}")
-    out_console.print(f"job ledger: {summary.ledger}")
+        out_console.print(f"output: {summary.output}", markup=False)
+    out_console.print(f"job ledger: {summary.ledger}", markup=False)
     for line in summary.plan_errors:
         err_console.print(f"error: {line}", markup=False)
     for shot in summary.failed:
@@ -365,7 +366,7 @@ def register(app: typer.Typer) -> None:
         if not path.is_file():
             raise ConfigError(f"{path}: no job ledger here; pass the work folder of a run")
         with Ledger(path) as ledger:
-            table = Table(title=str(path))
+            table = Table(title=Text(str(path)))
             for column in ("shot", "state", "taskUUID", "cost", "results / reason"):
                 table.add_column(column)
             for record in ledger.shots():
@@ -373,11 +374,11 @@ def register(app: typer.Typer) -> None:
                 costs = [r.cost for r in results if r.cost is not None]
                 detail = "\n".join(r.path for r in results if r.path) or (record.reason or "")
                 table.add_row(
-                    record.shot.name,
+                    Text(record.shot.name),
                     record.state,
                     record.task_uuid,
                     f"${sum(costs):.2f}" if costs else "-",
-                    detail,
+                    Text(detail),
                 )
             out_console.print(table)
             summary = ledger.summary()
@@ -414,4 +415,6 @@ def register(app: typer.Typer) -> None:
         relinked = relink_timeline(loaded.timeline, results, mode=relink)  # type: ignore[arg-type]
         write_output(relinked, output)
         shots = len({r.shot.id for r in results})
-        out_console.print(f"relinked {len(results)} result(s) of {shots} shot(s) into {output}")
+        out_console.print(
+            f"relinked {len(results)} result(s) of {shots} shot(s) into {output}", markup=False
+        )

@@ -46,7 +46,10 @@ def register(app: typer.Typer) -> None:
             safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in shot.name)
             png = output / f"{safe}_{shot.id}_first.png"
             extract_still(seg.media_path, seg.media_start_frame, png, max_height=max_height)
-            out.print(f"{png}  ({seg.clip_name} {seg.source_tc_in}, record {seg.record_tc_in})")
+            out.print(
+                f"{png}  ({seg.clip_name} {seg.source_tc_in}, record {seg.record_tc_in})",
+                markup=False,
+            )
         for line in plan.errors:
             Console(stderr=True, highlight=False).print(f"error: {line}", markup=False)
         if plan.errors:
