@@ -484,6 +484,25 @@ def c_prompt_1001(media: Media, folder: Path) -> Case:
     return Case("prompt_1001", path, "refused", (path.name, "V1", "A001", "1001 characters"))
 
 
+#: A prompt that is markup in every language the tool prints or writes.
+MARKUP_PROMPT = "fix [/] the [red]sky[/red] <script>alert(1)</script> %s {0} $(rm -rf ~)\nline 2"
+
+
+@case
+def c_markup_names(media: Media, folder: Path) -> Case:
+    # Rich markup, HTML and format strings in the clip, track, timeline and file names and in
+    # the prompt: all must be shown as text (a stray "[/]" crashed the tables).
+    clip = _normal_clip(media, marker=False)
+    clip.name = "[/]clip [bold]A[/bold] <b>"
+    marker = _marker("see metadata", 86400 + 12)
+    marker.metadata["aleph"] = {"prompt": MARKUP_PROMPT}
+    clip.markers.append(marker)
+    tl = _timeline(clip, track_name="[/]V1 <i>")
+    tl.name = "[/] cut {0} <title>"
+    path = _write(tl, folder / "cut [red] [bold x.otio")  # no "/" in a file name
+    return Case("markup_names", path, "plans", shots=1, run="ok")
+
+
 @case
 def c_truncated_media(media: Media, folder: Path) -> Case:
     # A source file cut off by an interrupted copy (the MP4 index is at the end: gone).

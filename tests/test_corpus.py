@@ -32,7 +32,10 @@ from aleph_otio.synth import decode_indices, make_video
 
 #: Cases that plan and then go through ``run --emulator`` in-process (hostile_names runs in a
 #: subprocess below).
-RUN_CASES = ["missing_media_with_range", "odd_size_source", "prompt_1000", "hostile_names_fcp_xml"]
+RUN_CASES = [
+    "missing_media_with_range", "odd_size_source", "prompt_1000", "hostile_names_fcp_xml",
+    "markup_names",
+]  # fmt: skip
 SLOW_CASES = {"uhd_source"}
 
 
@@ -308,3 +311,30 @@ def test_newline_in_a_clip_name_cannot_forge_edl_events(
     assert done.code == 0, done.stderr[-2000:]
     edl = (out_dir / "v.edl").read_text()
     assert not any(line.startswith("999 ") for line in edl.splitlines()), edl
+
+
+@pytest.mark.timeout(120)
+def test_markup_in_names_and_prompts_is_shown_as_text(
+    media: Media, base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """status, stills and the HTML report show "[/]", "<script>" and "%s" as text."""
+    from aleph_otio.report import write_report
+
+    case = build("markup_names", media, base)
+    out_dir = base / "out-markup" / "[red] x [bold"
+    out_dir.mkdir(parents=True)
+    monkeypatch.chdir(out_dir)
+    done = cli("run", str(case.timeline), "-o", str(out_dir / "cut [red].otio"), "--emulator",
+               "--emulator-latency", "0.05")  # fmt: skip
+    assert done.code == 0, done.stderr[-2000:]
+    # (tables wrap at spaces: look for the markup-like words one by one)
+    for shown in (done.stdout,):
+        assert "[/]clip" in shown and "[bold]A[/bold]" in shown, "the name lost its brackets"
+    (work,) = [p for p in out_dir.iterdir() if p.name.endswith(".aleph-work")]
+    status = cli("status", str(work))
+    assert status.code == 0 and "[/]clip" in status.stdout and "[bold]A" in status.stdout
+    stills = cli("stills", str(case.timeline), "-o", str(out_dir / "stills"))
+    assert stills.code == 0 and "[bold]A[/bold] <b>" in stills.stdout, stills.stderr
+    page = write_report(work / "ledger.sqlite", out_dir / "report.html").read_text()
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)" in page
+    assert "[/]clip [bold]A[/bold] &lt;b&gt;" in page
