@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import glob
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -255,7 +256,8 @@ class Pipeline:
         if out is not None:
             out = out.expanduser().resolve()
             if out.parent.is_dir():
-                stale.extend(out.parent.glob(f".{out.stem}.*.tmp{out.suffix}"))
+                pattern = f".{glob.escape(out.stem)}.*.tmp{glob.escape(out.suffix)}"
+                stale.extend(out.parent.glob(pattern))
         for path in stale:
             with contextlib.suppress(OSError):
                 path.unlink()

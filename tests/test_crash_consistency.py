@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -358,21 +359,30 @@ class KillRun:
         )
 
 
-def run_kill_points(project: TinyProject, root: Path, per_stage: int, max_attempts: int) -> KillRun:
-    """Kill until every stage was hit ``per_stage`` times (at most ``max_attempts`` runs)."""
+def run_kill_points(
+    project: TinyProject, root: Path, per_stage: int, max_attempts: int, workers: int = 2
+) -> KillRun:
+    """Kill until every stage was hit ``per_stage`` times (at most ``max_attempts`` runs).
+
+    Kill points are independent (own emulator, work folder and output), so ``workers`` of them
+    run at once; most of each is waiting on the slowed-down emulator.
+    """
     started = time.monotonic()
     points: list[KillPoint] = []
     attempt = 0
-    while attempt < max_attempts:
-        hits = Counter(p.stage for p in points)
-        missing = [s for s in STAGES if hits[s] < per_stage]
-        if not missing:
-            break
-        target = missing[attempt % len(missing)]
-        point = crash_and_resume(project, root / f"kill{attempt:02d}", target, seed=1000 + attempt)
-        attempt += 1
-        if point is not None:
-            points.append(point)
+    with ThreadPoolExecutor(workers) as pool:
+        while attempt < max_attempts:
+            hits = Counter(p.stage for p in points)
+            wanted = [s for s in STAGES for _ in range(per_stage - hits[s])]
+            if not wanted:
+                break
+            batch = wanted[: max_attempts - attempt]
+            futures = [
+                pool.submit(crash_and_resume, project, root / f"kill{n:02d}", target, seed=1000 + n)
+                for n, target in enumerate(batch, start=attempt)
+            ]
+            attempt += len(batch)
+            points.extend(p for f in futures if (p := f.result()) is not None)
     return KillRun(points, attempt, time.monotonic() - started)
 
 
