@@ -412,8 +412,8 @@ class Pipeline:
                         ledger.set_state(
                             shot.id,
                             state,
-                            reason=f"generate: could not poll the task ({exc}); "
-                            "run the same command again to keep waiting",
+                            reason=f"generate: could not poll; the task is kept on the "
+                            f"server and not paid again: {exc}",
                         )
                         self._emit("generate", shot, "failed")
                         still += 1

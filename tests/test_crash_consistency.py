@@ -137,7 +137,7 @@ def ledger_states(path: Path) -> list[str] | None:
     if not path.is_file():
         return None
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
         try:
             rows = db.execute("SELECT state FROM shots ORDER BY rowid").fetchall()
         finally:

@@ -227,8 +227,8 @@ def test_server_down_while_polling_leaves_shots_submitted_and_the_rerun_polls(
     assert first.exit_code == 5 and first.still_processing == 2, _states(first)
     for shot in first.shots:
         assert shot.state == "submitted", _states(first)
-        assert shot.reason and "could not poll" in shot.reason
-        assert "run the same command again" in shot.reason
+        assert shot.reason and shot.reason.startswith("generate: could not poll")
+        assert "lost the connection" in shot.reason and "run the same command" in shot.reason
     emu.faults.drop_connections = 0
 
     second = _run(project, tmp_path, emu)
