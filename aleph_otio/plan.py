@@ -198,6 +198,13 @@ def _resolve(loaded: LoadedTimeline, piece: Piece, media_facts: MediaFactsFn | N
         raise _Refused(
             f"{label} has no source media (offline or {type(ref).__name__}); relink it to a file"
         )
+    if "://" in path:
+        # The cutter reads local files only; failing here beats "file not found" after paying
+        # for the other shots' uploads.
+        raise _Refused(
+            f"{label}: media {path} is a remote URL; aleph-otio cuts local files: download it "
+            "and relink the clip to the local copy"
+        )
     scalar = _time_scalar(clip)
     try:
         facts = media_facts(path) if media_facts is not None else None
