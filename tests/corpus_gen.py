@@ -518,6 +518,19 @@ def c_truncated_media(media: Media, folder: Path) -> Case:
 
 
 @case
+def c_remote_media(media: Media, folder: Path) -> Case:
+    ref = otio.schema.ExternalReference(
+        target_url="https://media.invalid/R001.mov", available_range=TR(RT(0, RATE), RT(96, RATE))
+    )
+    clip = _clip("R001", ref, 0, 72)
+    clip.markers.append(_marker("fix it", 0))
+    path = _write(_timeline(clip), folder / "remote_media.otio")
+    return Case(
+        "remote_media", path, "refused", (path.name, "V1", "R001", "https://media.invalid/R001")
+    )
+
+
+@case
 def c_missing_guide_still(media: Media, folder: Path) -> Case:
     tl = _timeline(_normal_clip(media))
     guide = _clip("paint", _ref(folder / "gone" / "paint.png", 1), 0, 48)
