@@ -416,6 +416,35 @@ def test_some_variations_failed_relinks_the_rest_and_reports_the_failures(
     assert summary.cost == pytest.approx(emu.spent)
 
 
+def test_partial_task_in_the_ledger_is_recorded_once_and_survives_a_repoll(
+    project: TinyProject, tmp_path: Path
+) -> None:
+    """A run killed after the partial outcome was recorded polls the task again: the ledger
+    adds no second failure, keeps the shot succeeded and never fails it."""
+    _, plan = plan_file(project.timeline, PlanSettings(number_results=2))
+    shot = plan.shots[0]
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        ledger.add_shots(plan.shots, str(project.timeline))
+        for state in ("prepared", "uploaded"):
+            ledger.set_state(shot.id, state)
+        uuid = ledger.mark_submitting(shot.id)
+        ledger.mark_submitted(shot.id)
+        ledger.record_result(uuid, 0, status="success", video_uuid="v0", video_url="http://x/0")
+        assert ledger.state(shot.id) == "submitted"  # 1 of 2: not done yet
+        for _ in range(2):
+            ledger.finish_partial(uuid, ["timeoutProvider: provider did not answer"])
+        record = ledger.shot(shot.id)
+        assert record.state == "succeeded" and record.task_state == "succeeded"
+        assert (
+            record.reason == "1 of 2 variation(s) failed: timeoutProvider: provider did not answer"
+        )
+        statuses = [(r.result_index, r.status) for r in ledger.results(shot.id)]
+        assert statuses == [(0, "success"), (1, "error")]
+        # its one success is all it waits for: downloaded once that file is on disk
+        ledger.record_download(uuid, 0, str(tmp_path / "r0.mp4"), "0" * 64)
+        assert ledger.state(shot.id) == "downloaded"
+
+
 # --- webhooks ------------------------------------------------------------------------------------
 
 
