@@ -40,9 +40,11 @@ SLOW_CASES = {"uhd_source"}
 
 
 def tree(root: Path) -> dict[Path, tuple[int, int]]:
-    """Every file under ``root`` with its size and mtime."""
+    """Every file under ``root`` with its size and mtime, and every folder (as (-1, -1))."""
     found = {}
-    for dirpath, _, files in os.walk(root):
+    for dirpath, dirs, files in os.walk(root):
+        for name in dirs:
+            found[Path(dirpath) / name] = (-1, -1)
         for name in files:
             path = Path(dirpath) / name
             st = path.lstat()
@@ -52,12 +54,14 @@ def tree(root: Path) -> dict[Path, tuple[int, int]]:
 
 @contextlib.contextmanager
 def only_writes_under(root: Path, *allowed: Path) -> Iterator[None]:
-    """Fail when a file under ``root`` outside ``allowed`` is created or changed."""
+    """Fail when a file or folder under ``root`` outside ``allowed`` is created or changed."""
     before = tree(root)
     yield
     after = tree(root)
     changed = [p for p, facts in after.items() if before.get(p) != facts]
-    outside = [p for p in changed if not any(p.is_relative_to(a) for a in allowed)]
+    outside = [
+        p for p in changed if not any(p.is_relative_to(a) or a.is_relative_to(p) for a in allowed)
+    ]
     assert not outside, f"written outside {[str(a) for a in allowed]}: {outside}"
 
 
