@@ -12,6 +12,7 @@ source space, whatever the adapter put into ``marked_range``:
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -186,7 +187,44 @@ def read_timeline(
         raise TimelineReadError(
             f"{path}: holds no timeline ({type(result).__name__}); export a sequence/project"
         )
+    _check_times(timeline, path)
     return LoadedTimeline(timeline=timeline, path=path.resolve(), adapter_name=name)
+
+
+def _bad_time(time: otio.opentime.RationalTime | None) -> bool:
+    return time is not None and not (
+        math.isfinite(time.value) and math.isfinite(time.rate) and time.rate > 0
+    )
+
+
+def _check_times(timeline: otio.schema.Timeline, path: Path) -> None:
+    """Refuse times no NLE writes (rate 0 or negative, NaN, infinite): nothing can be planned
+    from them, and every later step would fail on them in its own way."""
+    items: list[Any] = [timeline.tracks, *timeline.tracks.find_children()]
+    checks: list[tuple[str, Any]] = [("timeline start", timeline.global_start_time)]
+    for item in items:
+        kind = type(item).__name__.lower()
+        label = f"{kind} {display_name(item.name or '?')}"
+        if getattr(item, "source_range", None) is not None:
+            checks += [(label, item.source_range.start_time), (label, item.source_range.duration)]
+        for marker in getattr(item, "markers", []):
+            where = f"marker {display_name(marker.name or '?', 40)} on {label}"
+            checks += [
+                (where, marker.marked_range.start_time),
+                (where, marker.marked_range.duration),
+            ]
+        refs = item.media_references().values() if isinstance(item, otio.schema.Clip) else []
+        for ref in refs:
+            if ref is not None and ref.available_range is not None:
+                where = f"media of {label}"
+                avail = ref.available_range
+                checks += [(where, avail.start_time), (where, avail.duration)]
+    for where, time in checks:
+        if _bad_time(time):
+            raise TimelineReadError(
+                f"{path}: {where} has an impossible time ({time.value:g} at rate {time.rate:g}); "
+                "re-export the timeline from the editing application"
+            )
 
 
 def _first_timeline(obj: Any) -> otio.schema.Timeline | None:
