@@ -308,6 +308,33 @@ def c_fcpxml_garbage(media: Media, folder: Path) -> Case:
     return Case("fcpxml_garbage", path, "read", (path.name,))
 
 
+def _edited_otio(media: Media, folder: Path, name: str, old: str, new: str) -> Path:
+    """A valid export with one JSON value replaced (what a hand edit or a buggy writer does)."""
+    text = _write(_timeline(_normal_clip(media)), folder / f"base_{name}").read_text()
+    assert old in text
+    path = folder / name
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+@case
+def c_otio_nan_duration(media: Media, folder: Path) -> Case:
+    path = _edited_otio(media, folder, "nan.otio", '"value": 48.0', '"value": NaN')
+    return Case("otio_nan_duration", path, "read", (path.name, "clip A001", "impossible time"))
+
+
+@case
+def c_otio_infinite_duration(media: Media, folder: Path) -> Case:
+    path = _edited_otio(media, folder, "inf.otio", '"value": 48.0', '"value": Infinity')
+    return Case("otio_infinite_duration", path, "read", (path.name, "clip A001", "impossible"))
+
+
+@case
+def c_otio_rate_zero(media: Media, folder: Path) -> Case:
+    path = _edited_otio(media, folder, "rate0.otio", '"rate": 24.0', '"rate": 0.0')
+    return Case("otio_rate_zero", path, "read", (path.name, "impossible time"))
+
+
 @case
 def c_unknown_suffix(media: Media, folder: Path) -> Case:
     path = _raw(folder, "notes.txt", b"aleph: not a timeline\n")
