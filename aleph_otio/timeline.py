@@ -213,6 +213,13 @@ def _check_times(timeline: otio.schema.Timeline, path: Path) -> None:
                 (where, marker.marked_range.start_time),
                 (where, marker.marked_range.duration),
             ]
+        for effect in getattr(item, "effects", []):
+            scalar = getattr(effect, "time_scalar", 1.0)
+            if isinstance(effect, otio.schema.LinearTimeWarp) and not math.isfinite(scalar):
+                raise TimelineReadError(
+                    f"{path}: {label} has an impossible speed ({scalar}); re-export the timeline "
+                    "from the editing application"
+                )
         refs = item.media_references().values() if isinstance(item, otio.schema.Clip) else []
         for ref in refs:
             if ref is not None and ref.available_range is not None:
