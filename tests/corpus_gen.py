@@ -336,6 +336,16 @@ def c_otio_rate_zero(media: Media, folder: Path) -> Case:
 
 
 @case
+def c_otio_nan_speed(media: Media, folder: Path) -> Case:
+    clip = _normal_clip(media)
+    clip.effects.append(otio.schema.LinearTimeWarp(time_scalar=2.0))
+    text = _write(_timeline(clip), folder / "base_speed.otio").read_text()
+    path = folder / "nan_speed.otio"
+    path.write_text(text.replace('"time_scalar": 2.0', '"time_scalar": NaN'))
+    return Case("otio_nan_speed", path, "read", (path.name, "clip A001", "impossible speed"))
+
+
+@case
 def c_unknown_suffix(media: Media, folder: Path) -> Case:
     path = _raw(folder, "notes.txt", b"aleph: not a timeline\n")
     return Case("unknown_suffix", path, "read", (path.name,))
