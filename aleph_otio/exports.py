@@ -550,11 +550,25 @@ def _write_edls(timeline: otio.schema.Timeline, path: Path) -> list[Path]:
                 if isinstance(ref, otio.schema.ExternalReference)
                 else None
             )
+            if isinstance(ref, otio.schema.ExternalReference) and re.search(
+                r"[\r\n]", ref.target_url
+            ):
+                raise TimelineWriteError(
+                    f"{path}: clip {_comment(clip.name)!r}: its media path has a line break, "
+                    "which an EDL cannot hold; rename the file or write .otio/.xml"
+                )
+            # An EDL is line-based: a line break in a name would end the comment and start
+            # forged events. Every text the writer copies becomes one line.
+            clip.name = _comment(clip.name)
+            for marker in clip.markers:
+                marker.name = _comment(marker.name)
             cmx = dict(clip.metadata.get("cmx_3600", {}))
             if local in reels:
                 cmx["reel"] = reels[local]
+            elif cmx.get("reel"):
+                cmx["reel"] = _comment(cmx["reel"])
             cmx["comments"] = [
-                c
+                _comment(c)
                 for c in cmx.get("comments", [])
                 if not str(c).startswith(("SOURCE FILE:", "ALEPH "))
             ] + _edl_comments(clip, local, rate)
@@ -567,7 +581,7 @@ def _write_edls(timeline: otio.schema.Timeline, path: Path) -> list[Path]:
             span = sr.duration if sr is not None else edl_track.available_range().duration
             offset = sr.start_time if sr is not None else RT(0, span.rate)
             edl_track.source_range = TR(offset - start.rescaled_to(span.rate), span)
-        one = otio.schema.Timeline(name=f"{timeline.name} {track.name}".strip())
+        one = otio.schema.Timeline(name=_comment(f"{timeline.name} {track.name}"))
         one.tracks.append(edl_track)
         written.append(_write_edl(one, target, rate))
         log.info("wrote %s (%s)", target, label)

@@ -290,11 +290,6 @@ def test_unwritable_output_format_is_refused_before_anything_is_sent(
     assert tree(base) == before, "files were written (clips cut, ledger made) for a bad -o"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exports.py writes clip names into EDL '* FROM CLIP NAME:' comments unescaped, so a "
-    "newline in a clip name injects EDL lines (reported; exports.py is not ours to edit)",
-)
 @pytest.mark.timeout(60)
 def test_newline_in_a_clip_name_cannot_forge_edl_events(
     media: Media, base: Path, monkeypatch: pytest.MonkeyPatch

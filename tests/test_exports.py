@@ -302,6 +302,25 @@ def test_edl_one_file_per_version_with_record_tcs_reels_and_conform_comments(
     assert len(set(all_reels)) == len(all_reels) == 6
 
 
+def test_line_breaks_in_names_cannot_forge_edl_lines(run: Run, tmp_path: Path) -> None:
+    forged = "999  EVIL     V     C        00:00:00:00 00:00:01:00 00:00:00:00 00:00:01:00"
+    timeline = run.relinked.deepcopy()
+    timeline.name = f"cut\n{forged}"
+    clip = _version_clips(timeline)[0]
+    clip.name = f"A\r\n{forged}\n* x"
+    clip.metadata["aleph_otio"]["prompt"] = f"swap\n{forged}"
+    clip.markers.append(otio.schema.Marker(name=f"m\n{forged}", marked_range=clip.source_range))
+    for path in write_outputs(timeline, tmp_path / "cut.edl", media_base=run.project):
+        lines = path.read_text().splitlines()
+        assert not [x for x in lines if x.startswith("999")], path.read_text()
+        assert len([x for x in lines if _EVENT.match(x)]) == 4
+    # A media path with a line break cannot be written at all: refused, naming the clip.
+    clip.media_reference.target_url = str(tmp_path / "a\nb.mp4")
+    with pytest.raises(TimelineWriteError, match=r"line break"):
+        write_outputs(timeline, tmp_path / "bad.edl", media_base=run.project)
+    assert not list(tmp_path.glob("bad*"))
+
+
 def test_reel_names_are_short_unique_and_keep_variation_numbers() -> None:
     names = reel_names(
         ["/r/711a86b3f691_36536da9_0.mp4", "/r/711a86b3f691_36536da9_1.mp4", "/s/A010C004.mov"]
