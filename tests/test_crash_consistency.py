@@ -255,7 +255,11 @@ def _hidden_files(folder: Path) -> list[Path]:
 def _rerun(project: TinyProject, out: Path, work: Path, emu: Emulator) -> RunSummary:
     """The same job again (in-process: the same code path as the CLI, minus progress bars)."""
     settings = APISettings(
-        base_url=emu.base_url, poll_interval=0.05, poll_max_interval=0.2, price_per_second=PRICE
+        base_url=emu.base_url,
+        poll_interval=0.05,
+        poll_max_interval=0.2,
+        price_per_second=PRICE,
+        deadline_seconds=60,  # bounded: a rerun that cannot finish fails the test, never hangs
     )
     config = RunConfig(
         timeline=project.timeline, output=out, work_dir=work, api_settings=settings, concurrency=1

@@ -75,6 +75,7 @@ def _run(
         poll_interval=0.05,
         poll_max_interval=0.2,
         price_per_second=PRICE,
+        deadline_seconds=60,
         **(api or {}),
     )
     cfg = RunConfig(
