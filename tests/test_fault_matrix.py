@@ -20,10 +20,12 @@ from typing import Any
 
 import opentimelineio as otio
 import pytest
+from rich.console import Console
 from test_crash_consistency import TinyProject, make_tiny_project, version_ranges
 
 from aleph_otio.api.client import AlephClient
 from aleph_otio.api.retry import RetryPolicy
+from aleph_otio.cli.run import summary_table
 from aleph_otio.config import APISettings, PlanSettings
 from aleph_otio.emulator import Emulator, EmulatorConfig
 from aleph_otio.ledger import Ledger
@@ -404,6 +406,11 @@ def test_some_variations_failed_relinks_the_rest_and_reports_the_failures(
     assert len(partial) == 1, _states(summary)
     assert partial[0].state == "relinked" and len(partial[0].results) == 1
     assert partial[0].reason.startswith("1 of 2 variation(s) failed: timeoutProvider")
+    # ... and the end-of-run table of `aleph-otio run` shows it next to the relinked result
+    console = Console(width=250, record=True)
+    console.print(summary_table(summary))
+    table = console.export_text()
+    assert "relinked" in table and "1 of 2 variation(s) failed: timeoutProvider" in table
     written = otio.adapters.read_from_file(str(tmp_path / "out.otio"))
     tracks = {t.name: len(t.find_clips()) for t in written.video_tracks()}
     # variation a has every piece; variation b lacks the shot whose second generation failed
