@@ -568,7 +568,9 @@ class Pipeline:
         self._emit("relink", None, "start")
         relinked = relink_timeline(loaded.timeline, results, mode=self.config.relink_mode)
         self._emit("write", None, "start")
-        await asyncio.to_thread(write_output, relinked, self.config.output)
+        await asyncio.to_thread(
+            write_output, relinked, self.config.output, media_base=loaded.folder
+        )
         for shot_id in dict.fromkeys(r.shot.id for r in results):
             if ledger.state(shot_id) == "verified":
                 ledger.mark_relinked(shot_id)

@@ -351,7 +351,40 @@ def register(app: typer.Typer) -> None:
             )
             summary = execute(config, settings)
         print_summary(summary)
+        if submit_only and not summary.failed and not summary.plan_errors:
+            if not summary.stopped_by_budget:
+                err_console.print("submitted: `aleph-otio run` with the same options collects them")
+            raise typer.Exit(0 if not summary.stopped_by_budget else 4)
         raise typer.Exit(summary.exit_code)
+
+    @app.command("submit")
+    def submit_command(
+        timeline: Annotated[
+            Path, typer.Argument(help="Timeline or .aleph.json batch (from `plan -o`).")
+        ],
+        work_dir: Annotated[
+            Path | None, typer.Option(help="Work folder (default: next to the timeline).")
+        ] = None,
+        emulator: Annotated[
+            bool, typer.Option("--emulator", help="Submit to a local emulator (offline, free).")
+        ] = False,
+        base_url: Annotated[str | None, typer.Option(help="API endpoint.")] = None,
+        budget: Annotated[
+            float | None, typer.Option(help="Stop once the estimate passes (USD).")
+        ] = (None),
+        concurrency: Annotated[int, typer.Option(min=1, max=64, help="Shots in flight.")] = 4,
+    ) -> None:
+        """Prepare, upload and submit a planned batch, then stop; `run` later collects results."""
+        run_command(
+            timeline=timeline,
+            output=None,
+            work_dir=work_dir,
+            emulator=emulator,
+            base_url=base_url,
+            budget=budget,
+            concurrency=concurrency,
+            submit_only=True,
+        )
 
     @app.command("status")
     def status_command(
@@ -397,7 +430,7 @@ def register(app: typer.Typer) -> None:
         rate: Annotated[str | None, typer.Option(help="Frame rate for EDLs.")] = None,
     ) -> None:
         """Relink results already in a job ledger into a timeline, without running anything."""
-        from aleph_otio.exports import write_output
+        from aleph_otio.exports import write_outputs
         from aleph_otio.ledger import Ledger
         from aleph_otio.relink import relink_timeline
         from aleph_otio.timeline import read_timeline
@@ -413,8 +446,9 @@ def register(app: typer.Typer) -> None:
         with Ledger(path) as ledger:
             results = ledger.relink_results(timeline_path=str(loaded.path))
         relinked = relink_timeline(loaded.timeline, results, mode=relink)  # type: ignore[arg-type]
-        write_output(relinked, output)
+        written = write_outputs(relinked, output, media_base=loaded.folder)
         shots = len({r.shot.id for r in results})
+        files = ", ".join(str(p) for p in written)
         out_console.print(
-            f"relinked {len(results)} result(s) of {shots} shot(s) into {output}", markup=False
+            f"relinked {len(results)} result(s) of {shots} shot(s) into {files}", markup=False
         )
