@@ -10,6 +10,7 @@ docs/reliability.md has the table of what the user sees.
 from __future__ import annotations
 
 import asyncio
+import io
 import socket
 import threading
 import time
@@ -412,7 +413,7 @@ def test_some_variations_failed_relinks_the_rest_and_reports_the_failures(
     assert partial[0].state == "relinked" and len(partial[0].results) == 1
     assert partial[0].reason.startswith("1 of 2 variation(s) failed: timeoutProvider")
     # ... and the end-of-run table of `aleph-otio run` shows it next to the relinked result
-    console = Console(width=250, record=True)
+    console = Console(file=io.StringIO(), width=250, record=True)
     console.print(summary_table(summary))
     table = console.export_text()
     assert "relinked" in table and "1 of 2 variation(s) failed: timeoutProvider" in table
