@@ -23,6 +23,8 @@ when the server itself reported the task as failed (a result with ``status="erro
 :meth:`Ledger.mark_task_failed`) does a retry to planned/prepared/uploaded mint a *new* task row,
 because the server would refuse the old UUID (``conflictTaskUUID``) and the old task produced
 nothing; the failed task row is kept for the record.
+A task whose variations partly failed is not failed: :meth:`Ledger.finish_partial` records the
+failures and moves the shot on with the successes it paid for (nothing is resubmitted).
 
 The API key is never written here: no method takes it.
 """
