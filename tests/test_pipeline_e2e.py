@@ -131,7 +131,7 @@ def test_run_relinks_every_shot_frame_accurately(
         under = _clip_under(written, version)
         # frame accuracy: the version shows the same source frames as the range it replaces
         path, first, count = _media_frames(version, out.parent)
-        base_path, base_first, _ = _media_frames(under, sample_otio.timeline.parent)
+        base_path, base_first, _ = _media_frames(under, out.parent)
         # Compare in record time: formats that keep one timecode per file (FCP 7 XML) may
         # shift the source numbers of a later piece of a shot across a cut, never its frames.
         offset = round(
