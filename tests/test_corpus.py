@@ -329,7 +329,7 @@ def test_markup_in_names_and_prompts_is_shown_as_text(
     # (tables wrap at spaces: look for the markup-like words one by one)
     for shown in (done.stdout,):
         assert "[/]clip" in shown and "[bold]A[/bold]" in shown, "the name lost its brackets"
-    (work,) = [p for p in out_dir.iterdir() if p.name.endswith(".aleph-work")]
+    (work,) = [p for p in out_dir.iterdir() if p.name.endswith(".aleph-rehearsal")]
     status = cli("status", str(work))
     assert status.code == 0 and "[/]clip" in status.stdout and "[bold]A" in status.stdout
     stills = cli("stills", str(case.timeline), "-o", str(out_dir / "stills"))

@@ -39,11 +39,15 @@ out_console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def default_work_dir(output: Path | None, timeline: Path) -> Path:
-    """``<output stem>.aleph-work`` next to the output (else next to the timeline)."""
+def default_work_dir(output: Path | None, timeline: Path, *, rehearsal: bool = False) -> Path:
+    """``<output stem>.aleph-work`` next to the output (else next to the timeline).
+
+    A rehearsal against the emulator gets its own ``.aleph-rehearsal`` folder: its uploads and
+    tasks mean nothing to the real service, so a real run must never resume from them.
+    """
     anchor = output if output is not None else timeline
     stem = anchor.name.split(".")[0] or "aleph"
-    return anchor.parent / f"{stem}.aleph-work"
+    return anchor.parent / f"{stem}.aleph-{'rehearsal' if rehearsal else 'work'}"
 
 
 def api_settings(
@@ -321,7 +325,7 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(
                 f"{output}: is the input timeline; choose another -o (inputs are never overwritten)"
             )
-        work = work_dir or default_work_dir(output, source)
+        work = work_dir or default_work_dir(output, source, rehearsal=emulator)
         with maybe_emulator(emulator, work, emulator_latency) as emulator_url:
             settings = api_settings(
                 emulator_url=emulator_url,
