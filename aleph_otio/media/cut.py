@@ -29,6 +29,8 @@ from aleph_otio.synth import write_png
 
 #: Widest output for a given ``max_height``: a 16:9 box (1920x1080 at the default).
 MAX_ASPECT = Fraction(16, 9)
+#: Downscaling filter: bicubic, the ffmpeg CLI's default (PyAV's own default is bilinear).
+SCALER = "BICUBIC"
 #: When a seek lands after the wanted frame (broken index), retry this far earlier, in seconds.
 _SEEK_BACKOFF_SECONDS = (2.0, 10.0)
 
@@ -260,7 +262,9 @@ def prepare_shot(
             stream.codec_context.time_base = time_base
             for rng in ranges:
                 for frame in iter_frames(rng.path, rng.start, rng.count, counter=counter):
-                    out = frame.reformat(width=width, height=height, format="yuv420p")
+                    out = frame.reformat(
+                        width=width, height=height, format="yuv420p", interpolation=SCALER
+                    )
                     # Let x264 place keyframes itself, as the ffmpeg CLI does.
                     out.pict_type = PictureType.NONE
                     out.pts, out.time_base = total, time_base
@@ -313,7 +317,7 @@ def _write_still(
         width, height = output_size(frame.width, frame.height, max_height, sar)
     else:
         width, height = frame.width, frame.height
-    rgb = frame.reformat(width=width, height=height, format="rgb24")
+    rgb = frame.reformat(width=width, height=height, format="rgb24", interpolation=SCALER)
     with atomic_path(out_png, ".png") as tmp:
         write_png(tmp, rgb)
     return out_png
