@@ -879,6 +879,7 @@ def find_marked_ranges(
         if not isinstance(track, otio.schema.Track):
             continue
         is_video = track_index in video
+        kind = display_name(str(track.kind).lower())  # from the file: may hold anything
         is_guide = is_video and video[track_index][1]
         if is_guide:
             continue
@@ -889,7 +890,7 @@ def find_marked_ranges(
                 if _safe_request(marker, settings):
                     errors.append(
                         f"{_location(loaded, track, None, stack_time, marker)}: marker is on "
-                        f"an {track.kind.lower()} track; put it on a video track or clip"
+                        f"an {kind} track; put it on a video track or clip"
                     )
                 continue
 
@@ -930,7 +931,7 @@ def find_marked_ranges(
                     if _safe_request(marker, settings):
                         errors.append(
                             f"{_location(loaded, track, child, stack_time, marker)}: marker is "
-                            f"on an {track.kind.lower()} clip; put it on the video clip"
+                            f"on an {kind} clip; put it on the video clip"
                         )
                     continue
 
