@@ -11,17 +11,25 @@ fps, gaps, clip markers with and without durations, track markers across cuts, h
   .otio and reading it back gives version clips that show exactly the original frames: a shot
   within one clip has the original's source range; a shot across a cut has one version clip
   per piece, at the piece's record range, reading the result file from the frame where that
-  piece's media starts.
+  piece's media starts;
+- a valid timeline file with a few values changed to hostile ones (zero, negative, huge and
+  fractional numbers; markup, path, NUL, RTL and 3000-character strings) goes through
+  ``aleph-otio plan`` to a plan or to one-line errors, never a traceback
+  (``FUZZ_EXAMPLES=1000`` runs it longer).
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import opentimelineio as otio
+import pytest
+from corpus_gen import cli
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -306,3 +314,93 @@ def test_random_edits_plan_inside_the_media_and_relink_frame_accurately(edit: Ed
     check_ranges(edit, timeline, plan)
     with tempfile.TemporaryDirectory() as folder:
         check_relink(timeline, plan, Path(folder))
+
+
+# --- mutated timeline files through the command line ----------------------------------------
+
+_NUMBERS = (0, -1, -48, 1, 0.5, 1e-7, 1e15, 2**63, 86399 * 24, 23.976, 1001)
+_TEXTS = (
+    "", "[/]", "aleph:", "aleph: ", "aleph: [bold]x", "../../evil", "nul\x00", "\u202e",
+    "L" * 3000, "https://x.invalid/a.mov", "file:///nonexistent/a.mov", "V1", "ALEPH GUIDES",
+)  # fmt: skip
+
+
+def _leaves(node: object, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Paths of every number and string in the JSON (schema names included)."""
+    if isinstance(node, dict):
+        return [p for k, v in node.items() for p in _leaves(v, (*path, k))]
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in _leaves(v, (*path, i))]
+    return [path] if isinstance(node, int | float | str) and not isinstance(node, bool) else []
+
+
+def _set(node: object, path: tuple[object, ...], value: object) -> None:
+    for key in path[:-1]:
+        node = node[key]  # type: ignore[index]
+    node[path[-1]] = value  # type: ignore[index]
+
+
+@pytest.fixture(scope="module")
+def seed_timeline(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A small valid edit (clip and track markers, a gap, a guide track) as OTIO JSON text."""
+    edit = Edit(
+        rate=24.0,
+        clips=[
+            ClipSpec(86400, 120, 12, 60, 0, (5, 30)),
+            ClipSpec(0, 200, 0, 100, 5, (0, 0)),
+            ClipSpec(3600, 90, 10, 70, 0, None),
+        ],
+        track_markers=[(150, 40)],
+        handles=4,
+        timeline_start=3600,
+    )
+    timeline = build(edit)
+    guide = otio.schema.Clip(
+        name="paint",
+        media_reference=otio.schema.ExternalReference(target_url="/guides/paint.png"),
+        source_range=TR(RT(0, 24), RT(24, 24)),
+    )
+    timeline.tracks.append(otio.schema.Track(name="ALEPH GUIDES", children=[guide]))
+    path = write_timeline(timeline, tmp_path_factory.mktemp("seed") / "seed.otio")
+    return _Seed(path.read_text())
+
+
+class _Seed(str):
+    """The seed file's text, shown by name in hypothesis's failure reports."""
+
+    def __repr__(self) -> str:
+        return "<seed timeline: 3 clips, a gap, clip and track markers, a guide track>"
+
+
+@settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_mutated_timelines_plan_or_fail_with_one_line_errors(
+    seed_timeline: str, tmp_path: Path, data: st.DataObject
+) -> None:
+    """Any few values of a valid file changed to hostile ones: a plan, or clear errors."""
+    tree = json.loads(seed_timeline)
+    leaves = _leaves(tree)
+    for _ in range(data.draw(st.integers(min_value=1, max_value=3))):
+        path = data.draw(st.sampled_from(leaves))
+        if path[-1] == "OTIO_SCHEMA":
+            continue  # a schema change makes another object, not a hostile value
+        value = data.draw(st.sampled_from(_NUMBERS if not isinstance(
+            _get(tree, path), str) else _TEXTS))  # fmt: skip
+        _set(tree, path, value)
+    file = tmp_path / f"mutated-{data.draw(st.integers(0, 10**9))}.otio"
+    file.write_text(json.dumps(tree))
+    done = cli("plan", str(file))  # fails the test on any traceback
+    assert done.code in (0, 2, 3), (done.code, done.stderr[-2000:])
+    if done.code:
+        assert done.error_lines, done.stderr
+        assert all(line.isprintable() for line in done.error_lines), done.error_lines
+
+
+def _get(node: object, path: tuple[object, ...]) -> object:
+    for key in path:
+        node = node[key]  # type: ignore[index]
+    return node
