@@ -19,6 +19,7 @@ from aleph_otio.errors import MediaError, MediaVerificationError
 from aleph_otio.media import (
     MediaInfo,
     extract_still,
+    iter_frames,
     output_size,
     prepare_guide,
     prepare_shot,
@@ -269,6 +270,28 @@ def test_prepare_h264_mid_gop_is_frame_accurate_and_seeks(long_gop: Path, tmp_pa
     assert pts[0] == 0 and pts == [i * step for i in range(57)]
     assert clip.sha256 == hashlib.sha256(out.read_bytes()).hexdigest()
     assert leftovers(out.parent) == []
+
+
+@pytest.mark.parametrize("suffix", ["mp4", "mkv"])
+def test_iter_frames_is_pixel_exact_on_open_gop_b_frames(tmp_path: Path, suffix: str) -> None:
+    # Open GOPs with B-pyramids: frames just before a keyframe (in display order) are decoded
+    # after it and reference the previous GOP; a cut starting there must still be exact.
+    path = tmp_path / f"open_gop.{suffix}"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = SMALL[0], SMALL[1], "yuv420p"
+        params = "open-gop=1:keyint=24:min-keyint=24:scenecut=0:bframes=3:b-pyramid=normal"
+        stream.options = {"x264-params": params}
+        for i in range(120):
+            image = synth.draw_frame(i, *SMALL)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        out.mux(stream.encode())
+    with av.open(str(path)) as container:
+        full = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    for start in range(40, 76):
+        got = [f.to_ndarray(format="rgb24") for f in iter_frames(path, start, 2)]
+        assert len(got) == 2
+        assert np.array_equal(got[0], full[start]) and np.array_equal(got[1], full[start + 1])
 
 
 def test_prepare_prores_mov_23976_keeps_exact_rate(prores: Path, tmp_path: Path) -> None:
