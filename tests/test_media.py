@@ -421,6 +421,21 @@ def test_prepare_refuses_ranges_past_the_media_and_leaves_nothing(
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.parametrize("suffix", ["mkv", "mxf"])
+def test_prepare_past_the_end_of_unindexed_containers(tmp_path: Path, suffix: str) -> None:
+    # MKV/MXF frame counts need a full read, so prepare finds the end while cutting instead.
+    codec = "mpeg2video" if suffix == "mxf" else "libx264"
+    src = synth.make_video(tmp_path / f"short.{suffix}", frames=40, size=SMALL, codec=codec)
+    out = tmp_path / "sh.mp4"
+    with pytest.raises(
+        MediaError, match=rf"short\.{suffix}: needs frames 30-49 .*ends at frame 39"
+    ):
+        prepare_shot(shot(segment(src, 30, 20)), out)
+    with pytest.raises(MediaError, match=r"frames -1-18 .*no frame before 0"):
+        prepare_shot(shot(segment(src, 0, 19), head=1), out)
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
 def test_prepare_truncated_source_fails_cleanly(long_gop: Path, tmp_path: Path) -> None:
     # A copy cut short on disk: the header still promises 480 frames, the data stops early.
     broken = tmp_path / "broken.mp4"

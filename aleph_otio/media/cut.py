@@ -225,15 +225,19 @@ def prepare_shot(
     infos = {}
     for rng in ranges:
         if rng.path not in infos:
-            infos[rng.path] = probe(rng.path)
+            # No packet count: for MKV/WEBM/MXF it reads the whole file, and iter_frames finds
+            # the end of the media anyway; MP4/MOV counts come free and fail early.
+            infos[rng.path] = probe(rng.path, count_frames=False)
         info = infos[rng.path]
         if info.is_still:
             raise MediaError(f"{rng.path}: is a still image, not a video ({rng.label}); relink it")
-        if rng.start < 0 or rng.start + rng.count > info.frame_count:
+        known_end = info.frame_count if info.frame_count > 0 else None
+        if rng.start < 0 or (known_end is not None and rng.start + rng.count > known_end):
+            has = f"frames 0-{known_end - 1}" if known_end is not None else "no frame before 0"
             raise MediaError(
                 f"{rng.path}: {rng.label}: needs media frames {rng.start}-"
-                f"{rng.start + rng.count - 1} (handles included) but the file has frames"
-                f" 0-{info.frame_count - 1}; shorten the handles or relink to longer media"
+                f"{rng.start + rng.count - 1} (handles included) but the file has {has};"
+                " shorten the handles or relink to longer media"
             )
     first = infos[ranges[0].path]
     rate = first.fraction

@@ -121,12 +121,14 @@ def stream_rate(stream: VideoStream) -> Fraction | None:
     return None
 
 
-def probe(path: str | Path) -> MediaInfo:
+def probe(path: str | Path, *, count_frames: bool = True) -> MediaInfo:
     """Probe a media file: exact rate and frame count, size, codec, start timecode.
 
     Frame counts are exact: taken from MP4/MOV sample tables when they agree with the stream
-    duration, otherwise counted by demuxing the video packets (no decoding). Raises
-    :class:`MediaError` when the file is missing, unreadable or has no video stream.
+    duration, otherwise counted by demuxing the video packets (no decoding). With
+    ``count_frames=False`` that packet count (a read of the whole file) is skipped and
+    ``frame_count`` is 0 (unknown) for such files. Raises :class:`MediaError` when the file is
+    missing, unreadable or has no video stream.
     """
     path = Path(path)
     with open_media(path) as container:
@@ -157,8 +159,8 @@ def probe(path: str | Path) -> MediaInfo:
                 f"{path}: video stream has no frame rate; re-export it at a constant frame rate"
             )
         warnings: list[str] = []
-        frame_count, vfr = _count_frames(container, stream, rate, fmt)
-        if frame_count <= 0:
+        frame_count, vfr = _count_frames(container, stream, rate, fmt, count_frames)
+        if frame_count <= 0 and count_frames:
             raise MediaError(f"{path}: video stream holds no frames; re-export the file")
         if vfr:
             warnings.append(
@@ -193,15 +195,17 @@ def probe(path: str | Path) -> MediaInfo:
 
 
 def _count_frames(
-    container: InputContainer, stream: VideoStream, rate: Fraction, fmt: str
+    container: InputContainer, stream: VideoStream, rate: Fraction, fmt: str, count: bool
 ) -> tuple[int, bool]:
-    """(exact frame count, variable frame rate?) for the video stream."""
+    """(exact frame count, variable frame rate?) for the video stream; (0, False): not counted."""
     if any(name in fmt.split(",") for name in _INDEXED_FORMATS) and stream.frames > 0:
         if stream.duration and stream.time_base:
             from_duration = float(stream.duration * stream.time_base * rate)
             if abs(from_duration - stream.frames) <= 1.01:
                 vfr = _mean_rate_differs(stream, rate) or _uneven_start(container, stream, rate)
                 return stream.frames, vfr
+    if not count:
+        return 0, False
     return _count_packets(container, stream, rate)
 
 
