@@ -460,6 +460,16 @@ def test_extract_still_is_the_exact_frame(long_gop: Path, prores: Path, tmp_path
     assert not (tmp_path / "past.png").exists()
 
 
+def test_stills_as_sources(tmp_path: Path) -> None:
+    still = synth.make_still(tmp_path / "plate.png", size=(160, 90), index=42)
+    assert synth.decode_indices(extract_still(still, 0, tmp_path / "copy.png")) == [42]
+    with pytest.raises(MediaError, match=r"plate\.png: is a still image; only frame 0"):
+        extract_still(still, 3, tmp_path / "f3.png")
+    with pytest.raises(MediaError, match=r"plate\.png: is a still image, not a video"):
+        prepare_shot(shot(segment(still, 0, 48)), tmp_path / "sh.mp4")
+    assert not (tmp_path / "sh.mp4").exists() and leftovers(tmp_path) == []
+
+
 def test_extract_still_scales_like_the_clip(tmp_path: Path) -> None:
     src = synth.make_video(tmp_path / "big.mp4", frames=4, size=(640, 360))
     png = extract_still(src, 2, tmp_path / "s.png", max_height=180)
