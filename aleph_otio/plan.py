@@ -181,7 +181,8 @@ def _time_scalar(clip: otio.schema.Clip) -> float:
             scalar *= effect.time_scalar
         elif isinstance(effect, otio.schema.TimeEffect):
             raise _Refused(
-                f"the clip has a time effect ({effect.name or type(effect).__name__}) that cannot "
+                f"the clip has a time effect ({display_name(effect.name or type(effect).__name__)})"
+                " that cannot "
                 "be mapped to media frames; render it or remove the effect"
             )
     return scalar
@@ -198,11 +199,12 @@ def _resolve(loaded: LoadedTimeline, piece: Piece, media_facts: MediaFactsFn | N
         raise _Refused(
             f"{label} has no source media (offline or {type(ref).__name__}); relink it to a file"
         )
+    shown = display_name(path, 400)  # from the timeline: may hold control characters
     if "://" in path:
         # The cutter reads local files only; failing here beats "file not found" after paying
         # for the other shots' uploads.
         raise _Refused(
-            f"{label}: media {path} is a remote URL; aleph-otio cuts local files: download it "
+            f"{label}: media {shown} is a remote URL; aleph-otio cuts local files: download it "
             "and relink the clip to the local copy"
         )
     scalar = _time_scalar(clip)
@@ -214,12 +216,12 @@ def _resolve(loaded: LoadedTimeline, piece: Piece, media_facts: MediaFactsFn | N
     warnings: list[str] = []
     if facts is not None:
         if not facts.has_video or facts.frame_count <= 0 or facts.rate <= 0:
-            raise _Refused(f"{label}: media {path} has no video frames; relink it")
+            raise _Refused(f"{label}: media {shown} has no video frames; relink it")
         # Probed media (media.probe.MediaInfo) says whether frames are evenly spaced; frame
         # numbers then do not map to timecode, so no cut or relink could be frame-accurate.
         if getattr(facts, "variable_frame_rate", False):
             raise _Refused(
-                f"{label}: media {path} has a variable frame rate; frame-accurate cuts need "
+                f"{label}: media {shown} has a variable frame rate; frame-accurate cuts need "
                 "constant frame rate media: transcode it to CFR and relink the clip"
             )
         rate = normalise_rate(facts.rate)
@@ -230,7 +232,7 @@ def _resolve(loaded: LoadedTimeline, piece: Piece, media_facts: MediaFactsFn | N
         if facts.start_frame and abs(origin - facts.start_frame) >= 1:
             # Files without timecode (start_frame 0) are normal; a different one is suspicious.
             warnings.append(
-                f"{label}: {path} starts at {timecode(RT(facts.start_frame, rate))} but the "
+                f"{label}: {shown} starts at {timecode(RT(facts.start_frame, rate))} but the "
                 f"timeline says {timecode(RT(origin, rate))}; frames follow the timeline"
             )
     elif avail is not None:
@@ -239,7 +241,7 @@ def _resolve(loaded: LoadedTimeline, piece: Piece, media_facts: MediaFactsFn | N
         origin = float(avail.start_time.value)
     else:
         raise _Refused(
-            f"{label}: media {path} is missing or offline (cannot read it and the timeline gives "
+            f"{label}: media {shown} is missing or offline (cannot read it and the timeline gives "
             "no available range); check the path or relink the clip"
         )
     src = piece.source_range
@@ -249,7 +251,7 @@ def _resolve(loaded: LoadedTimeline, piece: Piece, media_facts: MediaFactsFn | N
     count = max(1, round(frames_at(src.duration, rate) * scalar))
     if start < 0 or start + count > total:
         raise _Refused(
-            f"{label} needs media frames {start}-{start + count - 1} but {path} has frames "
+            f"{label} needs media frames {start}-{start + count - 1} but {shown} has frames "
             f"0-{total - 1} (starting at {timecode(RT(origin, rate))}); the clip points past "
             "its media: relink or retrim it"
         )
@@ -347,8 +349,9 @@ def _plan_range(
     for src in sources[1:]:
         if not same_rate(src.media_rate, rate):
             raise _Refused(
-                f"the range crosses a cut between media at {rate:g} fps ({sources[0].clip_name}) "
-                f"and {src.media_rate:g} fps ({src.clip_name}); conform the rates or split the "
+                f"the range crosses a cut between media at {rate:g} fps "
+                f"({display_name(sources[0].clip_name)}) and {src.media_rate:g} fps "
+                f"({display_name(src.clip_name)}); conform the rates or split the "
                 "marker at the cut"
             )
     warnings = list(marked.warnings) + [w for src in sources for w in src.warnings]

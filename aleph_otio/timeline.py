@@ -664,7 +664,9 @@ def _composition_hits(
                 whole = child.trimmed_range()
                 anchor = track.transformed_time(r.start_time, child)
                 return [_piece(loaded, track_index, track, index, child, whole)], [], anchor
-        raise _Refused(f"no clip under the marker on track {track.name or track_index}")
+        raise _Refused(
+            f"no clip under the marker on track {display_name(track.name or str(track_index))}"
+        )
     pieces: list[Piece] = []
     warnings: list[str] = []
     for index, child in enumerate(track):
@@ -683,7 +685,9 @@ def _composition_hits(
         source = track.transformed_time_range(overlap, child)
         pieces.append(_piece(loaded, track_index, track, index, child, source))
     if not pieces:
-        raise _Refused(f"no clip under the marker on track {track.name or track_index}")
+        raise _Refused(
+            f"no clip under the marker on track {display_name(track.name or str(track_index))}"
+        )
     if any(isinstance(c, otio.schema.Transition) for c in track) and len(pieces) > 1:
         warnings.append("transitions inside the range are sent as hard cuts")
     return pieces, warnings, pieces[0].source_range.start_time
@@ -744,7 +748,8 @@ def _guides_from_track(
             guides.append(
                 GuideSpec(
                     image=image,
-                    origin=f"{track_label(loaded.timeline, track)} clip {child.name or '?'} at "
+                    origin=f"{display_name(track_label(loaded.timeline, track))} clip "
+                    f"{display_name(child.name or '?')} at "
                     f"{_stack_time(loaded, place.start_time)}",
                     stack_time=overlap.start_time,
                 )
@@ -754,7 +759,9 @@ def _guides_from_track(
 
 def _require_image(image: str, what: str) -> None:
     if "://" not in image and not os.path.isfile(image):
-        raise _Refused(f"{what}: image {image} not found; fix the path or remove the guide")
+        raise _Refused(
+            f"{what}: image {display_name(image, 400)} not found; fix the path or remove the guide"
+        )
 
 
 def _guides_from_metadata(loaded: LoadedTimeline, raw: list[Any]) -> list[GuideSpec]:
@@ -795,7 +802,7 @@ def _check_color(loaded: LoadedTimeline, settings: PlanSettings) -> list[str]:
         if color.upper() in _marker_colors(marker):
             return []
     return [
-        f"{loaded.path.name}: unknown marker colour {color!r}; "
+        f"{display_name(loaded.path.name, 120)}: unknown marker colour {color!r}; "
         f"use one of {', '.join(c.lower() for c in KNOWN_COLORS)}"
     ]
 
