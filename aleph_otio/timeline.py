@@ -744,7 +744,11 @@ def _guides_from_track(
             image = still_image_path(child, loaded.folder)
             if image is None:
                 continue
-            _require_image(image, f"guide still {child.name or '?'} on {track.name}")
+            _require_image(
+                image,
+                f"guide still {display_name(child.name or '?')} on "
+                f"{display_name(track_label(loaded.timeline, track))}",
+            )
             guides.append(
                 GuideSpec(
                     image=image,
