@@ -49,7 +49,7 @@ from aleph_otio.relink import RelinkResult
 from aleph_otio.shots import Shot
 
 #: Bump with a new entry in ``_MIGRATIONS``; a ledger from a newer version is refused.
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 #: ``PRAGMA application_id``: tells our ledgers apart from any other SQLite file ("ALPH").
 APPLICATION_ID: Final = 0x414C5048
 
@@ -147,6 +147,12 @@ _MIGRATIONS: Final[dict[int, str]] = {
         detail TEXT
     );
     CREATE INDEX events_shot ON events(shot_id);
+    """,
+    2: """
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
     """,
 }
 
@@ -399,6 +405,26 @@ class Ledger:
                 detail=f"{current} -> {state}" + (f": {reason}" if reason else ""),
             )
         return row
+
+    # --- the endpoint this ledger's uploads and tasks live on -------------------------------
+
+    def bind_endpoint(self, endpoint: str) -> None:
+        """Tie the ledger to one API endpoint; LedgerError if it already belongs to another.
+
+        Uploads (mediaUUIDs) and taskUUIDs mean nothing to another server: a real run resuming
+        a rehearsal's ledger would skip shots the real service never saw, or send mediaUUIDs it
+        does not know. The endpoint is a label, never a key.
+        """
+        with self._tx() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'endpoint'").fetchone()
+            if row is None:
+                db.execute("INSERT INTO meta (key, value) VALUES ('endpoint', ?)", (endpoint,))
+                return
+            if row["value"] != endpoint:
+                raise LedgerError(
+                    f"{self.path}: this job ledger belongs to {row['value']}, not {endpoint}; "
+                    "use another --work-dir for this run (or delete that folder to start over)"
+                )
 
     # --- shots ------------------------------------------------------------------------------
 

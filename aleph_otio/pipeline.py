@@ -21,16 +21,19 @@ import asyncio
 import contextlib
 import glob
 import hashlib
+import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from aleph_otio.api.client import AlephClient, TaskOutcome, WaitTimeoutError
 from aleph_otio.api.models import build_task
 from aleph_otio.config import APISettings, PlanSettings
 from aleph_otio.errors import (
     AlephOtioError,
+    APIError,
     DownloadError,
     MediaError,
     MediaVerificationError,
@@ -52,6 +55,8 @@ Stage = Literal[
 EventFn = Callable[[str, Shot | None, str], Any]
 
 _EXTENSIONS = {"MP4": ".mp4", "WEBM": ".webm", "MOV": ".mov"}
+#: Error codes meaning the server no longer has an upload a task refers to.
+_MEDIA_GONE = frozenset({"mediaNotFound", "mediaExpired"})
 #: States in which the shot still has to reach the server.
 _BEFORE_SUBMIT = ("planned", "prepared", "uploaded", "submitting")
 #: Starts the reason of a shot whose result the server no longer has (see ``resubmit_expired``).
@@ -133,6 +138,23 @@ class RunSummary:
 def estimate_cost(shot: Shot, price_per_second: float) -> float:
     """Expected USD: price x seconds of input video x numberResults."""
     return round(price_per_second * shot.duration_seconds * shot.options.number_results, 4)
+
+
+def endpoint_label(base_url: str) -> str:
+    """What a ledger is tied to: the API endpoint, with every loopback server as one.
+
+    Emulators started for a rehearsal listen on a new port each time; their work is the same
+    rehearsal, while any other host is a service of its own.
+    """
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        return "a local emulator (rehearsal)"
+    return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
 
 
 def media_facts_from_probe(path: str) -> MediaFacts | None:
@@ -217,6 +239,7 @@ class Pipeline:
             (self.work / sub).mkdir(parents=True, exist_ok=True)
         self._sweep_stale()
         with Ledger(cfg.ledger_path) as ledger:
+            ledger.bind_endpoint(endpoint_label(self.client.base_url))
             # Uploads persist with the job: a resumed run never sends the same bytes again.
             self.client.upload_cache = ledger.upload_cache()
             ledger.add_shots(plan.shots, str(loaded.path))
@@ -346,18 +369,40 @@ class Pipeline:
         # Sent before (a crash after the commit, or retries that ran out without an answer):
         # the server may hold it, so conflictTaskUUID means "accepted", not an error.
         was_sent = record.state == "submitting" or record.attempts > 0
-        frame_images = [(await self.client.upload_media(p)).ref for p in guides]
+        stills = [await self.client.upload_media(p) for p in guides]
         record = ledger.shot(shot.id)
         assert record.media_uuid is not None
         task_uuid = ledger.mark_submitting(shot.id)
         task = build_task(
             shot,
             video=record.media_uuid,
-            frame_images=frame_images,
+            frame_images=[s.ref for s in stills],
             task_uuid=task_uuid,
             settings=self.config.api_settings,
         )
-        await self.client.submit(task, assume_sent=was_sent)
+        try:
+            await self.client.submit(task, assume_sent=was_sent)
+        except APIError as exc:
+            if exc.code not in _MEDIA_GONE:
+                raise
+            # The server no longer has an upload (expired, or a new emulator): upload again and
+            # resend under the same taskUUID, which the server refused, so nothing was paid.
+            if record.clip_sha256:
+                self.client.forget_upload(record.clip_sha256)
+            for still in stills:
+                self.client.forget_upload(still)
+            assert record.clip_path is not None
+            clip = await self.client.upload_media(Path(record.clip_path))
+            ledger.set_state(shot.id, "submitting", media_uuid=clip.ref, media_url=clip.media_url)
+            stills = [await self.client.upload_media(p) for p in guides]
+            task = build_task(
+                shot,
+                video=clip.ref,
+                frame_images=[s.ref for s in stills],
+                task_uuid=task_uuid,
+                settings=self.config.api_settings,
+            )
+            await self.client.submit(task, assume_sent=was_sent)
         ledger.mark_submitted(shot.id)
 
     # --- results ----------------------------------------------------------------------------
