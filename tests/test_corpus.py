@@ -337,3 +337,12 @@ def test_markup_in_names_and_prompts_is_shown_as_text(
     page = write_report(work / "ledger.sqlite", out_dir / "report.html").read_text()
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)" in page
     assert "[/]clip [bold]A[/bold] &lt;b&gt;" in page
+
+
+def test_every_case_that_plans_is_also_run(media: Media, base: Path) -> None:
+    """A corpus entry that plans must go through ``run --emulator`` too (issue "Prove it", item 7)."""
+    ran = set(RUN_CASES) | SLOW_CASES | {"hostile_names"}
+    for name in CASES:
+        if name in ran:
+            continue
+        assert build(name, media, base).expect != "plans", f"{name} plans but is never run"
