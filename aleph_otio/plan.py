@@ -29,6 +29,7 @@ from aleph_otio.timeline import (
     display_name,
     find_marked_ranges,
     frames_at,
+    items_of,
     normalise_rate,
     same_rate,
     timecode,
@@ -169,7 +170,7 @@ def _options(settings: PlanSettings, overrides: Mapping[str, Any]) -> TaskOption
 
 def _time_scalar(clip: otio.schema.Clip) -> float:
     scalar = 1.0
-    for effect in clip.effects:
+    for effect in items_of(clip.effects):
         # FreezeFrame is a LinearTimeWarp: test it first.
         if isinstance(effect, otio.schema.FreezeFrame):
             raise _Refused("the clip is a freeze frame; Aleph edits moving footage: remove it")

@@ -16,6 +16,7 @@ import math
 import os
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -191,6 +192,19 @@ def read_timeline(
     return LoadedTimeline(timeline=timeline, path=path.resolve(), adapter_name=name)
 
 
+def items_of(vector: Any) -> list[Any]:
+    """The elements of an OTIO vector (markers, effects, ...) as a list.
+
+    Iterating an OTIO vector to its end raises StopIteration from C++, which costs ~20 us: more
+    than the rest of checking a clip. ``len`` and ``next`` do not, so this stops before the end.
+    """
+    count = len(vector)
+    if not count:
+        return []
+    it = iter(vector)
+    return [next(it) for _ in range(count)]
+
+
 def _bad_time(time: otio.opentime.RationalTime | None) -> bool:
     return time is not None and not (
         math.isfinite(time.value) and math.isfinite(time.rate) and time.rate > 0
@@ -200,38 +214,54 @@ def _bad_time(time: otio.opentime.RationalTime | None) -> bool:
 def _check_times(timeline: otio.schema.Timeline, path: Path) -> None:
     """Refuse times no NLE writes (rate 0 or negative, NaN, infinite): nothing can be planned
     from them, and every later step would fail on them in its own way."""
+    # Labels are built only for a failure: building one per item cost more than the OTIO read.
+    bad: tuple[Any, Any] | None = None  # (label thunk, time) of the first impossible time
+    if _bad_time(timeline.global_start_time):
+        bad = (lambda: "timeline start", timeline.global_start_time)
     items: list[Any] = [timeline.tracks, *timeline.tracks.find_children()]
-    checks: list[tuple[str, Any]] = [("timeline start", timeline.global_start_time)]
     for item in items:
-        kind = type(item).__name__.lower()
-        label = f"{kind} {display_name(item.name or '?')}"
-        if getattr(item, "source_range", None) is not None:
-            checks += [(label, item.source_range.start_time), (label, item.source_range.duration)]
-        for marker in getattr(item, "markers", []):
-            where = f"marker {display_name(marker.name or '?', 40)} on {label}"
-            checks += [
-                (where, marker.marked_range.start_time),
-                (where, marker.marked_range.duration),
-            ]
-        for effect in getattr(item, "effects", []):
+
+        def label(item: Any = item) -> str:
+            return f"{type(item).__name__.lower()} {display_name(item.name or '?')}"
+
+        is_clip = isinstance(item, otio.schema.Clip)
+        if bad is None:
+            source = getattr(item, "source_range", None)
+            if source is not None:
+                for time in (source.start_time, source.duration):
+                    if bad is None and _bad_time(time):
+                        bad = (label, time)
+        if bad is None:
+            for marker in items_of(getattr(item, "markers", ())):
+                marked = marker.marked_range
+                for time in (marked.start_time, marked.duration):
+                    if bad is None and _bad_time(time):
+
+                        def where(marker: Any = marker, label: Any = label) -> str:
+                            return f"marker {display_name(marker.name or '?', 40)} on {label()}"
+
+                        bad = (where, time)
+        for effect in items_of(getattr(item, "effects", ())):
             scalar = getattr(effect, "time_scalar", 1.0)
             if isinstance(effect, otio.schema.LinearTimeWarp) and not math.isfinite(scalar):
                 raise TimelineReadError(
-                    f"{path}: {label} has an impossible speed ({scalar}); re-export the timeline "
-                    "from the editing application"
+                    f"{path}: {label()} has an impossible speed ({scalar}); re-export the "
+                    "timeline from the editing application"
                 )
-        refs = item.media_references().values() if isinstance(item, otio.schema.Clip) else []
-        for ref in refs:
-            if ref is not None and ref.available_range is not None:
-                where = f"media of {label}"
-                avail = ref.available_range
-                checks += [(where, avail.start_time), (where, avail.duration)]
-    for where, time in checks:
-        if _bad_time(time):
-            raise TimelineReadError(
-                f"{path}: {where} has an impossible time ({time.value:g} at rate {time.rate:g}); "
-                "re-export the timeline from the editing application"
-            )
+        if bad is None and is_clip:
+            for ref in item.media_references().values():
+                avail = ref.available_range if ref is not None else None
+                if avail is None:
+                    continue
+                for time in (avail.start_time, avail.duration):
+                    if bad is None and _bad_time(time):
+                        bad = ((lambda label=label: f"media of {label()}"), time)
+    if bad is not None:
+        where, time = bad[0](), bad[1]
+        raise TimelineReadError(
+            f"{path}: {where} has an impossible time ({time.value:g} at rate {time.rate:g}); "
+            "re-export the timeline from the editing application"
+        )
 
 
 def _first_timeline(obj: Any) -> otio.schema.Timeline | None:
@@ -422,12 +452,31 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _keys(mapping: Mapping[str, Any]) -> list[str]:
+    """The keys of a mapping, in order, without iterating to the end.
+
+    OTIO's AnyDictionary reports a missing key and the end of iteration as C++ exceptions that
+    cost ~20-30 us each, more than the rest of planning a marker; ``len`` and ``next`` do not.
+    """
+    if isinstance(mapping, dict):
+        return list(mapping)
+    it = iter(mapping)
+    return [next(it) for _ in range(len(mapping))]
+
+
+def _get(mapping: Mapping[str, Any], key: str) -> Any:
+    """``mapping.get(key)``; see :func:`_keys` for why not ``get`` itself."""
+    if isinstance(mapping, dict):
+        return mapping.get(key)
+    return mapping[key] if len(mapping) and key in _keys(mapping) else None
+
+
 def _nested(metadata: Mapping[str, Any], *keys: str) -> Any:
     value: Any = metadata
     for key in keys:
         if not isinstance(value, Mapping):
             return None
-        value = value.get(key)
+        value = _get(value, key)
     return value
 
 
@@ -464,7 +513,8 @@ class _Request:
 def _edit_request(marker: otio.schema.Marker, settings: PlanSettings) -> _Request | None:
     """The prompt and options of ``marker`` if it is an edit request, else None."""
     prefix = settings.prefix.lower()
-    meta_obj = marker.metadata.get("aleph") if isinstance(marker.metadata, Mapping) else None
+    metadata = marker.metadata
+    meta_obj = _get(metadata, "aleph") if isinstance(metadata, Mapping) else None
     prefixed: str | None = None
     for text in [_text(marker.name), *_comments(marker)]:
         if prefix and text.lower().startswith(prefix):
@@ -478,7 +528,7 @@ def _edit_request(marker: otio.schema.Marker, settings: PlanSettings) -> _Reques
     if meta_obj is not None and not isinstance(meta_obj, Mapping):
         raise _Refused('metadata "aleph" must be an object like {"prompt": "..."}')
     meta: Mapping[str, Any] = meta_obj or {}
-    prompt = meta.get("prompt")
+    prompt = _get(meta, "prompt")
     if prompt is not None and not isinstance(prompt, str):
         raise _Refused('metadata "aleph.prompt" must be text')
     if not prompt:
@@ -487,8 +537,8 @@ def _edit_request(marker: otio.schema.Marker, settings: PlanSettings) -> _Reques
         else:
             comments = _comments(marker)
             prompt = comments[0] if comments else _text(marker.name)
-    options = {k: v for k, v in meta.items() if k not in ("prompt", "guides")}
-    guides = meta.get("guides") or []
+    options = {k: meta[k] for k in _keys(meta) if k not in ("prompt", "guides")}
+    guides = _get(meta, "guides") or []
     # OTIO metadata lists are AnyVector, not list.
     if not isinstance(guides, Sequence) or isinstance(guides, str):
         raise _Refused(
@@ -525,7 +575,7 @@ def marker_clip_range(
     r = marker.marked_range
     conventional: otio.opentime.RationalTime | None = None
     if loaded.adapter_name == "cmx_3600":
-        conventional = loaded.timeline.tracks.transformed_time(r.start_time, clip)
+        conventional = _transformed_time(loaded.timeline.tracks, r.start_time, clip)
     elif loaded.adapter_name == "fcp_xml":
         avail = clip.media_reference.available_range if clip.media_reference else None
         if avail is not None:
@@ -567,7 +617,11 @@ def display_name(text: str, limit: int = 60) -> str:
     Clip and track names come from whoever made the timeline; a newline, NUL or right-to-left
     override in one must not break or disguise the error line that names it.
     """
-    safe = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    safe = (
+        text
+        if text.isprintable()
+        else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    )
     return safe if len(safe) <= limit else safe[: limit - 1] + "…"
 
 
@@ -593,12 +647,120 @@ def _location(
 
 def _video_tracks(
     loaded: LoadedTimeline, settings: PlanSettings
-) -> Iterator[tuple[int, otio.schema.Track, bool]]:
+) -> list[tuple[int, otio.schema.Track, bool]]:
     """(index in timeline.tracks, track, is_guide_track) for every video track."""
+    # Asked once per marker: cached for the find_marked_ranges call.
+    return _cached(
+        loaded.timeline.tracks,
+        f"video tracks, guides on {settings.guide_track!r}",
+        lambda: list(_each_video_track(loaded, settings)),
+    )
+
+
+def _each_video_track(
+    loaded: LoadedTimeline, settings: PlanSettings
+) -> Iterator[tuple[int, otio.schema.Track, bool]]:
     guide = settings.guide_track.strip().lower()
     for index, track in enumerate(loaded.timeline.tracks):
         if isinstance(track, otio.schema.Track) and track.kind == otio.schema.TrackKind.Video:
             yield index, track, bool(guide) and (track.name or "").strip().lower() == guide
+
+
+#: Track/stack geometry cached for one find_marked_ranges call. OTIO's ``range_of_child``,
+#: ``range_of_child_at_index``, a track's ``trimmed_range`` and so ``transformed_time`` walk a
+#: track from its first child: called per marker, planning was O(clips x markers) (minutes at
+#: 50k clips). Keyed by id() with the object kept alive and checked, so ids are never reused.
+_CACHE: ContextVar[dict[tuple[int, str], tuple[Any, Any]] | None] = ContextVar(
+    "_CACHE", default=None
+)
+
+
+def _cached(obj: Any, what: str, compute: Any) -> Any:
+    """``compute()`` once per (obj, what) while a cache is active."""
+    cache = _CACHE.get()
+    if cache is None:
+        return compute()
+    hit = cache.get((id(obj), what))
+    if hit is None or hit[0] is not obj:
+        hit = (obj, compute())
+        cache[(id(obj), what)] = hit
+    return hit[1]
+
+
+def _track_ranges(
+    track: otio.schema.Track,
+) -> tuple[dict[Any, otio.opentime.TimeRange], list[otio.opentime.TimeRange]]:
+    """(child -> range, ranges by index) of ``track``'s children."""
+
+    def compute() -> tuple[dict[Any, otio.opentime.TimeRange], list[otio.opentime.TimeRange]]:
+        # Wrap every child by iterating first: a child first wrapped as a key of
+        # range_of_all_children's dict is freed with the timeline (use after free in OTIO 0.18).
+        children = list(track)
+        by_child = track.range_of_all_children()
+        return by_child, [by_child[child] for child in children]
+
+    return _cached(track, "children", compute)
+
+
+def _child_span(track: otio.schema.Track, index: int) -> otio.opentime.TimeRange:
+    """``track.range_of_child_at_index(index)``, from the cache when one is active."""
+    if _CACHE.get() is None:
+        return track.range_of_child_at_index(index)
+    return _track_ranges(track)[1][index]
+
+
+def _range_in_parent(parent: Any, item: Any) -> otio.opentime.TimeRange:
+    if isinstance(parent, otio.schema.Track):
+        by_child = _track_ranges(parent)[0]
+        if item in by_child:
+            return by_child[item]
+    if isinstance(item, otio.schema.Clip):
+        return parent.range_of_child(item)
+    # A track/stack in a stack: few of them, but each range costs a walk over its children.
+    return _cached(item, "range in parent", lambda: parent.range_of_child(item))
+
+
+def _trim_start(item: Any) -> otio.opentime.RationalTime:
+    if isinstance(item, otio.schema.Clip):
+        return item.trimmed_range().start_time
+    # A composition's trimmed range sums its children: compute it once.
+    return _cached(item, "trim start", lambda: item.trimmed_range().start_time)
+
+
+def _highest(item: Any) -> Any:
+    while item.parent() is not None:
+        item = item.parent()
+    return item
+
+
+def _transformed_time(
+    item: Any, time: otio.opentime.RationalTime, to_item: Any
+) -> otio.opentime.RationalTime:
+    """``item.transformed_time(time, to_item)``: the same steps as OTIO, with cached ranges."""
+    if _CACHE.get() is None:
+        return item.transformed_time(time, to_item)
+    root = _highest(item)
+    result = time
+    while item is not root and item is not to_item:
+        parent = item.parent()
+        result -= _trim_start(item)
+        result += _range_in_parent(parent, item).start_time
+        item = parent
+    ancestor = item
+    item = to_item
+    while item is not root and item is not ancestor:
+        parent = item.parent()
+        result += _trim_start(item)
+        result -= _range_in_parent(parent, item).start_time
+        item = parent
+    return result
+
+
+def _transformed_range(
+    item: Any, r: otio.opentime.TimeRange, to_item: Any
+) -> otio.opentime.TimeRange:
+    """``item.transformed_time_range(r, to_item)`` (the duration is kept, as OTIO does)."""
+    return TR(_transformed_time(item, r.start_time, to_item), r.duration)
 
 
 def _piece(
@@ -609,8 +771,8 @@ def _piece(
     clip: otio.schema.Clip,
     source: otio.opentime.TimeRange,
 ) -> Piece:
-    record = clip.transformed_time_range(source, track)
-    stack = clip.transformed_time_range(source, loaded.timeline.tracks)
+    record = _transformed_range(clip, source, track)
+    stack = _transformed_range(clip, source, loaded.timeline.tracks)
     return Piece(track_index, clip_index, clip, source, record, stack)
 
 
@@ -659,10 +821,10 @@ def _composition_hits(
     """Pieces of the clips a track-time range covers (a point covers the clip under it)."""
     if _is_point(r):
         for index, child in enumerate(track):
-            span = track.range_of_child_at_index(index)
+            span = _child_span(track, index)
             if isinstance(child, otio.schema.Clip) and _on(span, r.start_time):
                 whole = child.trimmed_range()
-                anchor = track.transformed_time(r.start_time, child)
+                anchor = _transformed_time(track, r.start_time, child)
                 return [_piece(loaded, track_index, track, index, child, whole)], [], anchor
         raise _Refused(
             f"no clip under the marker on track {display_name(track.name or str(track_index))}"
@@ -672,17 +834,17 @@ def _composition_hits(
     for index, child in enumerate(track):
         if isinstance(child, otio.schema.Transition):
             continue
-        span = track.range_of_child_at_index(index)
+        span = _child_span(track, index)
         overlap = intersect(r, span)
         if overlap is None:
             continue
         if not isinstance(child, otio.schema.Clip):
-            at = track.transformed_time(overlap.start_time, loaded.timeline.tracks)
+            at = _transformed_time(track, overlap.start_time, loaded.timeline.tracks)
             raise _Refused(
                 f"marker spans a {type(child).__name__.lower()} at {_stack_time(loaded, at)}; "
                 "Aleph needs continuous picture: split the marker around it"
             )
-        source = track.transformed_time_range(overlap, child)
+        source = _transformed_range(track, overlap, child)
         pieces.append(_piece(loaded, track_index, track, index, child, source))
     if not pieces:
         raise _Refused(
@@ -702,13 +864,13 @@ def _stack_marker_track(
     """
     stack = loaded.timeline.tracks
     fallback = None
-    for index, track, is_guide in reversed(list(_video_tracks(loaded, settings))):
+    for index, track, is_guide in reversed(_video_tracks(loaded, settings)):
         if is_guide:
             continue
-        local = stack.transformed_time_range(r, track)
+        local = _transformed_range(stack, r, track)
         for child_index, child in enumerate(track):
             if isinstance(child, otio.schema.Clip) and _on(
-                track.range_of_child_at_index(child_index), local.start_time
+                _child_span(track, child_index), local.start_time
             ):
                 if isinstance(
                     child.media_reference,
@@ -737,7 +899,7 @@ def _guides_from_track(
         for child in track:
             if not isinstance(child, otio.schema.Clip) or not is_still(child):
                 continue
-            place = child.transformed_time_range(child.trimmed_range(), stack)
+            place = _transformed_range(child, child.trimmed_range(), stack)
             overlap = intersect(place, span)
             if overlap is None:
                 continue
@@ -812,9 +974,9 @@ def _check_color(loaded: LoadedTimeline, settings: PlanSettings) -> list[str]:
 
 
 def _all_markers(timeline: otio.schema.Timeline) -> Iterator[otio.schema.Marker]:
-    yield from timeline.tracks.markers
+    yield from items_of(timeline.tracks.markers)
     for child in timeline.tracks.find_children():
-        yield from getattr(child, "markers", [])
+        yield from items_of(getattr(child, "markers", ()))
 
 
 def find_marked_ranges(
@@ -827,6 +989,16 @@ def find_marked_ranges(
     cannot be used becomes an error line naming file, track, clip and timecode; the rest still
     come back. Ranges are ordered by record time.
     """
+    token = _CACHE.set({})
+    try:
+        return _find_marked_ranges(loaded, settings)
+    finally:
+        _CACHE.reset(token)
+
+
+def _find_marked_ranges(
+    loaded: LoadedTimeline, settings: PlanSettings
+) -> tuple[list[MarkedRange], list[str]]:
     errors = _check_color(loaded, settings)
     ranges: list[MarkedRange] = []
     stack = loaded.timeline.tracks
@@ -877,7 +1049,7 @@ def find_marked_ranges(
         )
 
     # Stack (timeline) markers: record time of the whole edit.
-    for marker in stack.markers:
+    for marker in items_of(stack.markers):
         r = _stack_marker_range(loaded, marker.marked_range)
 
         def build_stack(r: otio.opentime.TimeRange = r) -> _Built:
@@ -894,9 +1066,9 @@ def find_marked_ranges(
         is_guide = is_video and video[track_index][1]
         if is_guide:
             continue
-        for marker in track.markers:
+        for marker in items_of(track.markers):
             r = marker.marked_range
-            stack_time = track.transformed_time(r.start_time, stack)
+            stack_time = _transformed_time(track, r.start_time, stack)
             if not is_video:
                 if _safe_request(marker, settings):
                     errors.append(
@@ -915,16 +1087,16 @@ def find_marked_ranges(
             if isinstance(child, otio.schema.Stack):
                 for marker in _nested_markers(child):
                     if _safe_request(marker, settings):
-                        at = child.transformed_time(marker.marked_range.start_time, stack)
+                        at = _transformed_time(child, marker.marked_range.start_time, stack)
                         errors.append(
                             f"{_location(loaded, track, None, at, marker)}: marker is inside a "
                             "nested sequence/compound clip; put it on the clip in the main timeline"
                         )
                 continue
             if isinstance(child, otio.schema.Gap):
-                for marker in child.markers:
+                for marker in items_of(child.markers):
                     if _safe_request(marker, settings):
-                        at = child.transformed_time(marker.marked_range.start_time, stack)
+                        at = _transformed_time(child, marker.marked_range.start_time, stack)
                         errors.append(
                             f"{_location(loaded, track, None, at, marker)}: marker sits on a gap "
                             "(no picture to edit); move it onto a clip"
@@ -932,10 +1104,10 @@ def find_marked_ranges(
                 continue
             if not isinstance(child, otio.schema.Clip):
                 continue
-            for marker in child.markers:
+            for marker in items_of(child.markers):
                 start = marker_clip_range(loaded, child, marker).start_time
                 try:
-                    stack_time = child.transformed_time(start, stack)
+                    stack_time = _transformed_time(child, start, stack)
                 except Exception:  # noqa: BLE001 - only used for the message
                     stack_time = start
                 if not is_video:
@@ -981,7 +1153,7 @@ def _stack_marker_range(
 
 
 def _nested_markers(stack: otio.schema.Stack) -> Iterator[otio.schema.Marker]:
-    yield from stack.markers
+    yield from items_of(stack.markers)
     for child in stack.find_children():
         yield from getattr(child, "markers", [])
 
