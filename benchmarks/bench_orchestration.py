@@ -1,0 +1,275 @@
+"""Benchmark 3: orchestration overhead. A batch of shots through run_pipeline against the emulator.
+
+The sample edit is made here: tiny H.264 sources (64x36, synth code strip) and an OTIO timeline
+with one clip per shot, each with a zero-length ``aleph:`` marker (a 2 s shot). The emulator runs
+in this process with a fixed per-task latency and enough workers for every task at once, so the
+server is never the bottleneck; the client has a concurrency cap.
+
+Baseline, measured in the same run on the same files: the local work alone, i.e. ``plan_file``
+and ``prepare_shot`` for every shot on a pool of ``--concurrency`` threads (what the pipeline
+does before anything can be sent). The ideal wall time is that prep time plus ``waves`` x
+latency, where a wave is as many tasks as are processed at once: the pipeline submits every shot
+as soon as it is prepared (the cap limits local prepare/upload/download work, not tasks on the
+server), so one wave. Reported: actual / ideal (target: within 10%), and HTTP requests per task
+(``AlephClient.request_count`` and ``download_request_count``, divided by the shots).
+
+    python benchmarks/bench_orchestration.py [--quick] [--shots 50] [--latency 3] [--concurrency 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import opentimelineio as otio
+from common import machine, timed
+
+from aleph_otio.api.client import AlephClient
+from aleph_otio.config import APISettings, PlanSettings
+from aleph_otio.emulator import Emulator, EmulatorConfig
+from aleph_otio.media import prepare_shot
+from aleph_otio.pipeline import RunConfig, RunSummary, plan_file, run_pipeline
+from aleph_otio.shots import Shot
+from aleph_otio.synth import make_video
+
+RT = otio.opentime.RationalTime
+TR = otio.opentime.TimeRange
+RATE = 24
+KEY = "bench-key-not-secret"
+SHOTS_PER_SOURCE = 10
+
+
+def make_project(folder: Path, shots: int, size: tuple[int, int], seconds: float) -> Path:
+    """Sources and a timeline with ``shots`` marked clips of ``seconds`` each; returns the .otio."""
+    media = folder / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    clip_frames = round(seconds * RATE)
+    step = clip_frames + RATE  # one second between the ranges of two clips from one source
+    sources = math.ceil(shots / SHOTS_PER_SOURCE)
+    files = []
+    for number in range(sources):
+        path = media / f"src{number:02d}.mp4"
+        make_video(path, frames=SHOTS_PER_SOURCE * step, size=size, hue=number)
+        files.append(path)
+    timeline = otio.schema.Timeline(name=f"bench {shots} shots")
+    track = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
+    timeline.tracks.append(track)
+    for i in range(shots):
+        path = files[i // SHOTS_PER_SOURCE]
+        start = (i % SHOTS_PER_SOURCE) * step
+        clip = otio.schema.Clip(
+            name=f"{path.stem}_{i:03d}",
+            media_reference=otio.schema.ExternalReference(
+                target_url=f"media/{path.name}",
+                available_range=TR(RT(0, RATE), RT(SHOTS_PER_SOURCE * step, RATE)),
+            ),
+            source_range=TR(RT(start, RATE), RT(clip_frames, RATE)),
+        )
+        clip.markers.append(
+            otio.schema.Marker(
+                name=f"aleph: make shot {i} look like dusk",
+                marked_range=TR(RT(start, RATE), RT(0, RATE)),
+            )
+        )
+        track.append(clip)
+    out = folder / "edit.otio"
+    otio.adapters.write_to_file(timeline, str(out))
+    return out
+
+
+def prepare_all(timeline: Path, work: Path, concurrency: int) -> tuple[float, float, int]:
+    """(plan seconds, prepare seconds, shots): the local work, as the pipeline does it."""
+    plan_s, (_, plan) = timed(lambda: plan_file(timeline, PlanSettings()))
+    work.mkdir(parents=True, exist_ok=True)
+
+    def one(shot: Shot) -> None:
+        prepare_shot(shot, work / f"{shot.id}.mp4")
+
+    def all_shots() -> None:
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            list(pool.map(one, plan.shots))
+
+    prep_s, _ = timed(all_shots)
+    return plan_s, prep_s, len(plan.shots)
+
+
+@contextlib.contextmanager
+def emulator_process(folder: Path, *, latency: float, workers: int) -> Iterator[str]:
+    """``aleph-otio emulator`` in its own process (a server is not in the client's process);
+    yields its base URL and stops it (SIGTERM, which it handles like Ctrl-C)."""
+    cmd = [
+        sys.executable, "-m", "aleph_otio", "emulator", "--port", "0", "--api-key", KEY,
+        "--latency", str(latency), "--concurrency", str(workers),
+        "--storage", str(folder / "emulator"),
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        if not line.startswith("RUNWARE_BASE_URL="):
+            raise SystemExit(f"the emulator did not start: {line!r}")
+        yield line.split("=", 1)[1]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def emulator_thread(folder: Path, *, latency: float, workers: int) -> Iterator[str]:
+    """The emulator in this process, as ``aleph-otio run --emulator`` runs it."""
+    config = EmulatorConfig(
+        latency=latency, concurrency=workers, storage_dir=folder / "emulator", api_key=KEY
+    )
+    with Emulator(config) as emu:
+        yield emu.base_url
+
+
+def run(
+    timeline: Path,
+    folder: Path,
+    *,
+    latency: float,
+    concurrency: int,
+    poll: float,
+    shots: int,
+    in_process: bool,
+) -> dict[str, Any]:
+    """One pipeline run; wall time, stage times (from its events) and request counts."""
+    marks: dict[str, float] = {}
+    began = 0.0
+
+    def on_event(stage: str, shot: Shot | None, status: str) -> None:
+        now = time.perf_counter() - began
+        marks.setdefault(f"{stage} {status} first", now)
+        marks[f"{stage} {status} last"] = now
+
+    serve = emulator_thread if in_process else emulator_process
+    with serve(folder, latency=latency, workers=shots) as base_url:
+        settings = APISettings(base_url=base_url, poll_interval=poll)
+        cfg = RunConfig(
+            timeline=timeline,
+            output=folder / "edit_aleph.otio",
+            work_dir=folder / "work",
+            api_settings=settings,
+            concurrency=concurrency,
+        )
+
+        async def go() -> tuple[RunSummary, int, int]:
+            async with AlephClient(api_key=KEY, settings=settings) as client:
+                summary = await run_pipeline(cfg, client, on_event=on_event)
+                return summary, client.request_count, client.download_request_count
+
+        began = time.perf_counter()
+        summary, requests, downloads = asyncio.run(go())
+        wall = time.perf_counter() - began
+    if summary.exit_code != 0:
+        failed = [(s.name, s.state, s.reason) for s in summary.shots if s.state != "relinked"]
+        raise SystemExit(f"the run did not relink every shot: {failed[:3]}")
+    return {
+        "wall": wall,
+        "marks": marks,
+        "requests": requests,
+        "downloads": downloads,
+        "shots": len(summary.shots),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10 shots, 1 s latency")
+    parser.add_argument("--shots", type=int, default=None, help="default 50 (10 with --quick)")
+    parser.add_argument("--latency", type=float, default=None, help="seconds per task (3; 1)")
+    parser.add_argument("--concurrency", type=int, default=10, help="client concurrency cap")
+    parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=0.25,
+        help="first poll interval (0.25 s: what `run --emulator` uses; grows 1.5x per poll)",
+    )
+    parser.add_argument("--size", default="64x36", help="source frame size")
+    parser.add_argument("--seconds", type=float, default=2.0, help="shot length")
+    parser.add_argument("--target", type=float, default=1.10, help="allowed actual/ideal")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the emulator in this process (as `run --emulator` does) instead of its own",
+    )
+    args = parser.parse_args(argv)
+    shots = args.shots or (10 if args.quick else 50)
+    latency = args.latency if args.latency is not None else (1.0 if args.quick else 3.0)
+    width, height = (int(v) for v in args.size.split("x"))
+    print(f"# bench_orchestration: {machine()}")
+    print(
+        f"# {shots} shots of {args.seconds:g} s at {args.size}, emulator latency {latency:g} s "
+        f"with {shots} workers, client concurrency {args.concurrency}, "
+        f"first poll interval {args.poll_interval:g} s; emulator "
+        f"{'in this process' if args.in_process else 'in its own process'}"
+    )
+    with tempfile.TemporaryDirectory(prefix="aleph-bench-orch-") as tmp:
+        folder = Path(tmp)
+        made, timeline = timed(lambda: make_project(folder, shots, (width, height), args.seconds))
+        plan_s, prep_s, planned = prepare_all(timeline, folder / "baseline", args.concurrency)
+        if planned != shots:
+            raise SystemExit(f"planned {planned} shots, expected {shots}")
+        result = run(
+            timeline,
+            folder,
+            latency=latency,
+            concurrency=args.concurrency,
+            poll=args.poll_interval,
+            shots=shots,
+            in_process=args.in_process,
+        )
+    waves = math.ceil(shots / shots)  # every task on the server at once (see the docstring)
+    local = plan_s + prep_s
+    ideal = local + waves * latency
+    capped = local + math.ceil(shots / args.concurrency) * latency
+    marks = result["marks"]
+    ratio = result["wall"] / ideal
+    print("| measure | seconds |")
+    print("|---|---|")
+    print(f"| baseline: plan_file | {plan_s:.2f} |")
+    print(f"| baseline: prepare_shot x {shots} ({args.concurrency} threads) | {prep_s:.2f} |")
+    print(f"| ideal = baseline + {waves} wave x {latency:g} s | {ideal:.2f} |")
+    print(f"| pipeline wall time (run_pipeline) | {result['wall']:.2f} |")
+    for label, key in (
+        ("  last shot prepared", "prepare done last"),
+        ("  last shot submitted", "submit done last"),
+        ("  last result generated (seen by a poll)", "generate done last"),
+        ("  last result verified", "verify done last"),
+        ("  output written", "write done last"),
+    ):
+        if key in marks:
+            print(f"| {label} | {marks[key]:.2f} |")
+    print(
+        f"\nactual / ideal: {ratio:.2f} ({'meets' if ratio <= args.target else 'misses'} the "
+        f"{args.target:.2f} target); with tasks capped at {args.concurrency} in flight the ideal "
+        f"would be {capped:.2f} s ({result['wall'] / capped:.2f}).\n"
+        f"HTTP requests per task: {result['requests'] / shots:.2f} API POSTs "
+        f"(uploads, submits, batched polls) + {result['downloads'] / shots:.2f} downloads "
+        f"({result['requests']} + {result['downloads']} for {shots} tasks); "
+        f"sources made in {made:.1f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
