@@ -340,7 +340,7 @@ def test_markup_in_names_and_prompts_is_shown_as_text(
 
 
 def test_every_case_that_plans_is_also_run(media: Media, base: Path) -> None:
-    """A corpus entry that plans must go through ``run --emulator`` too (issue "Prove it", item 7)."""
+    """A corpus entry that plans must also go through ``run --emulator`` ("Prove it", 7)."""
     ran = set(RUN_CASES) | SLOW_CASES | {"hostile_names"}
     for name in CASES:
         if name in ran:
