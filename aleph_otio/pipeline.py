@@ -132,6 +132,8 @@ class RunSummary:
     def exit_code(self) -> int:
         if not self.plan_errors and len(self.done) == len(self.shots):
             return 0
+        if not self.shots:
+            return 3  # every marker was refused at plan time
         return 4 if self.done else 5
 
 
@@ -158,13 +160,14 @@ def endpoint_label(base_url: str) -> str:
 
 
 def media_facts_from_probe(path: str) -> MediaFacts | None:
-    """The planner's media facts, from the file itself; None when it is missing or unreadable."""
+    """The planner's media facts, from the file itself; None when the file is not there.
+
+    An unreadable file raises MediaError, which refuses that marker at plan time (as
+    ``aleph-otio plan`` does) instead of failing later at the cut.
+    """
     if "://" in path or not Path(path).is_file():
         return None
-    try:
-        return probe(path)
-    except MediaError:
-        return None
+    return probe(path)
 
 
 def plan_file(
@@ -610,6 +613,8 @@ class Pipeline:
         assert self.config.output is not None
         ids = {s.id for s in shots}
         results = [r for r in ledger.relink_results() if r.shot.id in ids]
+        if not results:
+            return  # nothing to conform: an unchanged copy of the input would only mislead
         self._emit("relink", None, "start")
         relinked = relink_timeline(loaded.timeline, results, mode=self.config.relink_mode)
         self._emit("write", None, "start")

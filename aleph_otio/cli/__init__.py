@@ -26,6 +26,8 @@ err_console = Console(stderr=True)
 
 
 def _register_all() -> None:
+    if app.registered_commands:
+        return  # main() may be called more than once in one process (tests, scripts)
     from aleph_otio.cli import demo, emulator, plan, run, stills
 
     for module in (plan, stills, run, emulator, demo):
