@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import glob
-import hashlib
 import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from aleph_otio.errors import (
     TaskNotFoundError,
 )
 from aleph_otio.exports import write_output
+from aleph_otio.files import sha256_file
 from aleph_otio.ledger import Ledger, ResultRecord
 from aleph_otio.media import prepare_guide, prepare_shot, probe, verify_result
 from aleph_otio.plan import plan_timeline
@@ -176,14 +176,6 @@ def plan_file(
     """Read a timeline and plan it against its real media."""
     loaded = read_timeline(timeline, rate=rate)
     return loaded, plan_timeline(loaded, settings, media_facts=media_facts_from_probe)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class Pipeline:
@@ -515,7 +507,7 @@ class Pipeline:
             async def download(result: Any = result, dest: Path = dest) -> None:
                 if result.path is None or not Path(result.path).is_file():
                     await self._download_result(ledger, result, dest)
-                    sha = await asyncio.to_thread(_sha256, dest)
+                    sha = await asyncio.to_thread(sha256_file, dest)
                     ledger.record_download(result.task_uuid, result.result_index, str(dest), sha)
 
             if not await self._step(ledger, "download", shot, download):

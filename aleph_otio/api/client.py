@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import hashlib
 import inspect
 import json
 import logging
@@ -62,6 +61,7 @@ from aleph_otio.errors import (
     TaskFailedError,
     TaskNotFoundError,
 )
+from aleph_otio.files import sha256_file
 
 __all__ = [
     "AlephClient",
@@ -323,14 +323,6 @@ def _discard(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _data_uri(path: Path) -> str:
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
@@ -530,11 +522,11 @@ class AlephClient:
         path = Path(path).expanduser()
         hosted = self._media_urls.get(str(path.resolve()))
         if hosted is not None:
-            digest = await asyncio.to_thread(_hash_file, path) if path.is_file() else ""
+            digest = await asyncio.to_thread(sha256_file, path) if path.is_file() else ""
             return UploadedMedia(media_uuid=None, media_url=hosted, sha256=digest)
         if not path.is_file():
             raise MediaError(f"{path}: no such file to upload; was the shot prepared?")
-        digest = await asyncio.to_thread(_hash_file, path)
+        digest = await asyncio.to_thread(sha256_file, path)
         lock = self._upload_locks.setdefault(digest, asyncio.Lock())
         async with lock:
             cached = self.upload_cache.get(digest)

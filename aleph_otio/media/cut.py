@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from collections.abc import Generator, Iterator
@@ -17,6 +16,7 @@ from av.video.frame import PictureType, VideoFrame
 from pydantic import BaseModel, ConfigDict
 
 from aleph_otio.errors import MediaError
+from aleph_otio.files import sha256_file
 from aleph_otio.media.probe import (
     STILL_FORMATS,
     open_media,
@@ -275,7 +275,7 @@ def prepare_shot(
                     output.mux(stream.encode(out))
                     total += 1
             output.mux(stream.encode())
-        digest = _sha256(tmp)
+        digest = sha256_file(tmp)
     return PreparedClip(
         path=str(out_path),
         frame_count=total,
@@ -331,11 +331,3 @@ def _sample_aspect(path: Path) -> Fraction | None:
     with open_media(path) as container:
         sar = video_stream(container, path).sample_aspect_ratio
     return Fraction(sar.numerator, sar.denominator) if sar else None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
