@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aleph_otio.batch import Batch, batch_json, default_media_facts, plan_to_batch, write_batch
+from aleph_otio.cli import options
 from aleph_otio.config import DEFAULT_PRICE_PER_SECOND, PlanSettings
 from aleph_otio.errors import AlephOtioError, ConfigError, PlanError
 from aleph_otio.shots import Shot
@@ -196,28 +197,14 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[
             bool, typer.Option("--json", help="Print the batch manifest JSON on stdout.")
         ] = False,
-        marker_color: Annotated[
-            str | None,
-            typer.Option(help="Also treat markers of this colour as edit requests (e.g. purple)."),
-        ] = None,
-        prefix: Annotated[str, typer.Option(help="Marker text prefix of an edit request.")] = (
-            "aleph:"
-        ),
-        guide_track: Annotated[
-            str, typer.Option(help="Name of the video track holding guide stills.")
-        ] = "ALEPH GUIDES",
-        handles: Annotated[
-            int, typer.Option(help="Extra frames each side, clipped to the media.")
-        ] = 0,
-        number_results: Annotated[int, typer.Option(help="Variations per shot (1-4).")] = 1,
-        output_format: Annotated[
-            str, typer.Option(help="Result container: MP4, WEBM or MOV.")
-        ] = "MP4",
-        output_quality: Annotated[int, typer.Option(help="Result quality (20-99).")] = 95,
-        rate: Annotated[
-            str | None,
-            typer.Option(help="Frame rate for EDLs (24, 25, 24000/1001, ...); default 24."),
-        ] = None,
+        marker_color: options.MarkerColor = None,
+        prefix: options.Prefix = options.DEFAULT_PREFIX,
+        guide_track: options.GuideTrack = options.DEFAULT_GUIDE_TRACK,
+        handles: options.Handles = 0,
+        number_results: options.NumberResults = 1,
+        output_format: options.OutputFormat = "MP4",
+        output_quality: options.OutputQuality = 95,
+        rate: options.Rate = None,
         estimate: Annotated[
             bool,
             typer.Option(
@@ -225,10 +212,7 @@ def register(app: typer.Typer) -> None:
                 help="Also print the expected cost per shot and in total (at --price).",
             ),
         ] = False,
-        price: Annotated[
-            float,
-            typer.Option(min=0.0, help="USD per second of input video, per result."),
-        ] = DEFAULT_PRICE_PER_SECOND,
+        price: options.Price = options.DEFAULT_PRICE,
         sample: Annotated[
             bool,
             typer.Option(

@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from aleph_otio.cli import options
 from aleph_otio.config import (
     APISettings,
     PlanSettings,
@@ -256,20 +257,14 @@ def register(app: typer.Typer) -> None:
         submit_only: Annotated[
             bool, typer.Option("--submit-only", help="Stop after submitting; `status` polls later.")
         ] = False,
-        marker_color: Annotated[
-            str | None, typer.Option(help="Marker colour meaning 'edit'.")
-        ] = None,
-        prefix: Annotated[
-            str, typer.Option(help="Marker text prefix of an edit request.")
-        ] = "aleph:",
-        guide_track: Annotated[
-            str, typer.Option(help="Track holding guide stills.")
-        ] = "ALEPH GUIDES",
-        handles: Annotated[int, typer.Option(help="Extra frames each side.")] = 0,
-        number_results: Annotated[int, typer.Option(help="Variations per shot (1-4).")] = 1,
-        output_format: Annotated[str, typer.Option(help="MP4, WEBM or MOV.")] = "MP4",
-        output_quality: Annotated[int, typer.Option(help="20-99.")] = 95,
-        rate: Annotated[str | None, typer.Option(help="Frame rate for EDLs.")] = None,
+        marker_color: options.MarkerColor = None,
+        prefix: options.Prefix = options.DEFAULT_PREFIX,
+        guide_track: options.GuideTrack = options.DEFAULT_GUIDE_TRACK,
+        handles: options.Handles = 0,
+        number_results: options.NumberResults = 1,
+        output_format: options.OutputFormat = "MP4",
+        output_quality: options.OutputQuality = 95,
+        rate: options.Rate = None,
         base_url: Annotated[
             str | None, typer.Option(help="API endpoint (default Runware's).")
         ] = None,
@@ -288,7 +283,7 @@ def register(app: typer.Typer) -> None:
         safety: Annotated[
             str | None, typer.Option(help="Content check: none, fast or full.")
         ] = None,
-        price: Annotated[float, typer.Option(help="USD per input second per result.")] = 0.28,
+        price: options.Price = options.DEFAULT_PRICE,
         emulator_latency: Annotated[float, typer.Option(help="Emulated seconds per task.")] = 1.0,
         resubmit_expired: Annotated[
             bool,

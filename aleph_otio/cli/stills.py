@@ -12,6 +12,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from aleph_otio.cli import options
+
 
 def register(app: typer.Typer) -> None:
     """Add ``stills`` to the app."""
@@ -22,13 +24,9 @@ def register(app: typer.Typer) -> None:
         output: Annotated[
             Path, typer.Option("-o", "--output", help="Folder for the PNG stills.")
         ] = Path("aleph-stills"),
-        prefix: Annotated[str, typer.Option(help="Marker text prefix of an edit request.")] = (
-            "aleph:"
-        ),
-        marker_color: Annotated[
-            str | None, typer.Option(help="Marker colour meaning 'edit'.")
-        ] = None,
-        rate: Annotated[str | None, typer.Option(help="Frame rate for EDLs.")] = None,
+        prefix: options.Prefix = options.DEFAULT_PREFIX,
+        marker_color: options.MarkerColor = None,
+        rate: options.Rate = None,
         max_height: Annotated[int, typer.Option(help="Scale like the uploaded clip.")] = 1080,
     ) -> None:
         """Write the first frame of each planned shot as PNG (to paint guide frames on)."""

@@ -1,0 +1,29 @@
+"""Command-line options shared by several commands (one definition, one help text)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from aleph_otio.config import DEFAULT_PRICE_PER_SECOND
+
+MarkerColor = Annotated[
+    str | None,
+    typer.Option(help="Also treat markers of this colour as edit requests (e.g. purple)."),
+]
+Prefix = Annotated[str, typer.Option(help="Marker text prefix of an edit request.")]
+GuideTrack = Annotated[str, typer.Option(help="Name of the video track holding guide stills.")]
+Handles = Annotated[int, typer.Option(help="Extra frames each side, clipped to the media.")]
+NumberResults = Annotated[int, typer.Option(help="Variations per shot (1-4).")]
+OutputFormat = Annotated[str, typer.Option(help="Result container: MP4, WEBM or MOV.")]
+OutputQuality = Annotated[int, typer.Option(help="Result quality (20-99).")]
+Rate = Annotated[
+    str | None,
+    typer.Option(help="Frame rate for EDLs (24, 25, 24000/1001, ...); default 24."),
+]
+Price = Annotated[float, typer.Option(min=0.0, help="USD per second of input video, per result.")]
+
+DEFAULT_PREFIX = "aleph:"
+DEFAULT_GUIDE_TRACK = "ALEPH GUIDES"
+DEFAULT_PRICE = DEFAULT_PRICE_PER_SECOND
