@@ -8,13 +8,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
-
-#: The package root, so that ``python benchmarks/bench_x.py`` runs from a checkout.
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def machine() -> str:
