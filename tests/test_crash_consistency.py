@@ -404,8 +404,7 @@ def test_sigkill_at_every_stage_then_rerun_finishes_once(
 def test_sigkill_at_21_points_then_rerun_finishes_once(
     project: TinyProject, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if not os.environ.get("ALEPH_OTIO_CRASH_21"):
-        pytest.skip("set ALEPH_OTIO_CRASH_21=1 to run 21 kill points (about 2 minutes)")
+    # Part of the default run (about 40 s): the issue asks for at least 20 seeded kill points.
     run = run_kill_points(project, tmp_path, per_stage=3, max_attempts=32)
     with capsys.disabled():
         print(f"\ncrash consistency: {run.report()}")
