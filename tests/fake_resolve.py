@@ -7,7 +7,7 @@ ids are offsets from the timeline's (or clip's) first frame.
 
 The fake holds its edit as Resolve does (clips placed at absolute timeline frames, each showing
 media frames of a real file), so :meth:`FakeTimeline.Export` writes the OTIO file Resolve writes
-(the shape recorded from a real Resolve export in /work/shared/reference/opentimelineio.md §5.2:
+(the shape recorded from a real Resolve export in ../shared/reference/opentimelineio.md §5.2:
 ``Resolve_OTIO`` metadata, ``global_start_time`` 86400@24, ``Clip.2`` with plain OS paths,
 ``source_range`` at the timeline rate and ``available_range`` at the media rate, markers with a
 ``Resolve_OTIO`` note) and :meth:`FakeMediaPool.ImportTimelineFromFile` reads such a file back
