@@ -12,6 +12,7 @@ source space, whatever the adapter put into ``marked_range``:
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import tempfile
@@ -72,6 +73,8 @@ def parse_rate(rate: float | int | str | Fraction) -> float:
     return normalise_rate(value)
 
 
+# Pure functions of a rate, called several times per marker with a handful of distinct rates.
+@functools.lru_cache(maxsize=256)
 def normalise_rate(rate: float) -> float:
     """Snap rates within 0.01 of an NTSC x000/1001 rate or an integer onto it."""
     for ntsc in _NTSC_RATES:
@@ -82,6 +85,7 @@ def normalise_rate(rate: float) -> float:
     return rate
 
 
+@functools.lru_cache(maxsize=256)
 def smpte_rate(rate: float) -> float | None:
     """The timecode rate for ``rate``, or None when SMPTE timecode cannot express it."""
     rate = normalise_rate(rate)
