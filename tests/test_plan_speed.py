@@ -1,0 +1,67 @@
+"""The .otio fast path of read_timeline's time checks refuses exactly what the full walk does.
+
+read_timeline skips walking every item when the JSON text shows only finite numbers and
+positive rates; these tests write impossible times the way a hand-edited or foreign file could
+spell them and check each is still refused with the walk's message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import opentimelineio as otio
+import pytest
+
+from aleph_otio.errors import TimelineReadError
+from aleph_otio.timeline import _json_times_plausible, read_timeline
+
+RT = otio.opentime.RationalTime
+TR = otio.opentime.TimeRange
+
+
+def _clean_text() -> str:
+    timeline = otio.schema.Timeline(name="cut")
+    track = otio.schema.Track(name="V1")
+    clip = otio.schema.Clip(
+        name="A001",
+        media_reference=otio.schema.ExternalReference(
+            target_url="a.mov", available_range=TR(RT(0, 25), RT(500, 25))
+        ),
+        source_range=TR(RT(10, 25), RT(77, 25)),
+    )
+    clip.effects.append(otio.schema.LinearTimeWarp(time_scalar=2.0))
+    track.append(clip)
+    timeline.tracks.append(track)
+    text = otio.adapters.write_to_string(timeline)
+    assert '"value": 77.0' in text and '"rate": 25.0' in text and '"time_scalar": 2.0' in text
+    return text
+
+
+def test_clean_file_takes_the_fast_path(tmp_path: Path) -> None:
+    path = tmp_path / "cut.otio"
+    path.write_text(_clean_text())
+    assert _json_times_plausible(path)
+    loaded = read_timeline(path)
+    assert loaded.timeline.find_clips()[0].name == "A001"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expect"),
+    [
+        ('"value": 77.0', '"value": NaN', "clip A001 has an impossible time (nan at rate 25)"),
+        ('"value": 77.0', '"value": -Infinity', "clip A001 has an impossible time (-inf"),
+        ('"rate": 25.0', '"rate": -0.0', "has an impossible time"),
+        ('"rate": 25.0', '"rate": 1e-400', "has an impossible time"),
+        ('"rate": 25.0', '"r\\u0061te": 0', "has an impossible time"),
+        ('"time_scalar": 2.0', '"time_scalar": NaN', "clip A001 has an impossible speed (nan)"),
+    ],
+)
+def test_impossible_times_in_json_text_are_still_refused(
+    tmp_path: Path, old: str, new: str, expect: str
+) -> None:
+    path = tmp_path / "cut.otio"
+    path.write_text(_clean_text().replace(old, new, 1))
+    assert not _json_times_plausible(path)
+    with pytest.raises(TimelineReadError) as info:
+        read_timeline(path)
+    assert "cut.otio: " in str(info.value) and expect in str(info.value)
