@@ -276,6 +276,8 @@ def _json_times_plausible(path: Path) -> bool:
         return False
     for key, pattern in _JSON_NUMBER.items():
         for token in set(pattern.findall(data)):
+            if len(token) > 15 and token.lstrip(b"-").isdigit():
+                return False  # OTIO reads integers in [2**63, 2**64) as 0: let the walk see it
             try:
                 number = float(token)  # NaN, Infinity and overflowing literals are not finite
             except ValueError:
