@@ -132,9 +132,10 @@ def plan_timeline(
     """
     ranges, errors = find_marked_ranges(loaded, settings)
     shots: list[Shot] = []
+    paths: dict[str, str] = {}  # target_url -> local path: many markers share a source file
     for number, marked in enumerate(ranges, start=1):
         try:
-            shots += _plan_range(loaded, settings, marked, number, media_facts)
+            shots += _plan_range(loaded, settings, marked, number, media_facts, paths)
         except _Refused as exc:
             errors.append(f"{marked.location}: {exc}")
     return Plan(
@@ -189,13 +190,23 @@ def _time_scalar(clip: otio.schema.Clip) -> float:
     return scalar
 
 
-def _resolve(loaded: LoadedTimeline, piece: Piece, media_facts: MediaFactsFn | None) -> _Source:
+def _resolve(
+    loaded: LoadedTimeline,
+    piece: Piece,
+    media_facts: MediaFactsFn | None,
+    paths: dict[str, str] | None = None,
+) -> _Source:
     clip = piece.clip
     label = f"clip {display_name(clip.name or '?')}"
     ref = clip.media_reference
     if isinstance(ref, otio.schema.ImageSequenceReference):
         raise _Refused(f"{label}: image-sequence sources are not supported; render it to a movie")
-    path = clip_media_path(clip, loaded.folder)
+    url = ref.target_url if isinstance(ref, otio.schema.ExternalReference) else None
+    path = paths.get(url) if paths is not None and url else None
+    if path is None:
+        path = clip_media_path(clip, loaded.folder)
+        if paths is not None and url and path is not None:
+            paths[url] = path
     if path is None:
         raise _Refused(
             f"{label} has no source media (offline or {type(ref).__name__}); relink it to a file"
@@ -333,6 +344,7 @@ def _plan_range(
     marked: MarkedRange,
     number: int,
     media_facts: MediaFactsFn | None,
+    paths: dict[str, str] | None = None,
 ) -> list[Shot]:
     prompt = marked.prompt
     if not 1 <= len(prompt) <= MAX_PROMPT:
@@ -345,7 +357,7 @@ def _plan_range(
             f"{len(marked.guides)} guide frames; Aleph accepts at most {MAX_GUIDES}: "
             "remove some stills from the guide track or the marker's aleph.guides"
         )
-    sources = [_resolve(loaded, piece, media_facts) for piece in marked.pieces]
+    sources = [_resolve(loaded, piece, media_facts, paths) for piece in marked.pieces]
     rate = sources[0].media_rate
     for src in sources[1:]:
         if not same_rate(src.media_rate, rate):
