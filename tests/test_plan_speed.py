@@ -50,11 +50,13 @@ def test_clean_file_takes_the_fast_path(tmp_path: Path) -> None:
     [
         ('"value": 77.0', '"value": NaN', "clip A001 has an impossible time (nan at rate 25)"),
         ('"value": 77.0', '"value": -Infinity', "clip A001 has an impossible time (-inf"),
+        ('"value": 77.0', '"value": Inf', "clip A001 has an impossible time (inf"),
         ('"rate": 25.0', '"rate": -0.0', "has an impossible time"),
         ('"rate": 25.0', '"rate": 1e-400', "has an impossible time"),
         ('"rate": 25.0', '"rate": 9223372036854775808', "has an impossible time"),
         ('"rate": 25.0', '"r\\u0061te": 0', "has an impossible time"),
         ('"time_scalar": 2.0', '"time_scalar": NaN', "clip A001 has an impossible speed (nan)"),
+        ('"time_scalar": 2.0', '"time_scalar": -Inf', "clip A001 has an impossible speed (-inf)"),
     ],
 )
 def test_impossible_times_in_json_text_are_still_refused(
