@@ -245,7 +245,14 @@ def register(app: typer.Typer) -> None:
         relink: Annotated[
             str, typer.Option(help="version (new track), reference (alternate media) or replace.")
         ] = "version",
-        concurrency: Annotated[int, typer.Option(min=1, max=64, help="Shots in flight.")] = 4,
+        concurrency: Annotated[
+            int,
+            typer.Option(
+                min=1,
+                max=64,
+                help="Shots cut, uploaded or downloaded at once (the service queues the tasks).",
+            ),
+        ] = 4,
         work_dir: Annotated[
             Path | None,
             typer.Option(help="Clips, results and the job ledger (default: next to -o)."),
@@ -371,7 +378,14 @@ def register(app: typer.Typer) -> None:
         budget: Annotated[
             float | None, typer.Option(help="Stop once the estimate passes (USD).")
         ] = (None),
-        concurrency: Annotated[int, typer.Option(min=1, max=64, help="Shots in flight.")] = 4,
+        concurrency: Annotated[
+            int,
+            typer.Option(
+                min=1,
+                max=64,
+                help="Shots cut, uploaded or downloaded at once (the service queues the tasks).",
+            ),
+        ] = 4,
     ) -> None:
         """Prepare, upload and submit a planned batch, then stop; `run` later collects results."""
         run_command(
