@@ -27,3 +27,19 @@ Price = Annotated[float, typer.Option(min=0.0, help="USD per second of input vid
 DEFAULT_PREFIX = "aleph:"
 DEFAULT_GUIDE_TRACK = "ALEPH GUIDES"
 DEFAULT_PRICE = DEFAULT_PRICE_PER_SECOND
+
+Emulator = Annotated[
+    bool, typer.Option("--emulator", help="Use a local emulator it starts itself (offline, free).")
+]
+Concurrency = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        max=64,
+        help="Shots cut, uploaded or downloaded at once (the service queues the tasks).",
+    ),
+]
+Budget = Annotated[
+    float | None, typer.Option(help="Stop submitting once the estimate would pass this (USD).")
+]
+BaseUrl = Annotated[str | None, typer.Option(help="API endpoint (default Runware's).")]

@@ -239,28 +239,16 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("-o", "--output", help="Relinked timeline to write; format by suffix."),
         ] = None,
-        emulator: Annotated[
-            bool, typer.Option("--emulator", help="Run against a local emulator (offline, free).")
-        ] = False,
+        emulator: options.Emulator = False,
         relink: Annotated[
             str, typer.Option(help="version (new track), reference (alternate media) or replace.")
         ] = "version",
-        concurrency: Annotated[
-            int,
-            typer.Option(
-                min=1,
-                max=64,
-                help="Shots cut, uploaded or downloaded at once (the service queues the tasks).",
-            ),
-        ] = 4,
+        concurrency: options.Concurrency = 4,
         work_dir: Annotated[
             Path | None,
             typer.Option(help="Clips, results and the job ledger (default: next to -o)."),
         ] = None,
-        budget: Annotated[
-            float | None,
-            typer.Option(help="Stop submitting once the estimate would pass this (USD)."),
-        ] = None,
+        budget: options.Budget = None,
         submit_only: Annotated[
             bool, typer.Option("--submit-only", help="Stop after submitting; `status` polls later.")
         ] = False,
@@ -272,9 +260,7 @@ def register(app: typer.Typer) -> None:
         output_format: options.OutputFormat = "MP4",
         output_quality: options.OutputQuality = 95,
         rate: options.Rate = None,
-        base_url: Annotated[
-            str | None, typer.Option(help="API endpoint (default Runware's).")
-        ] = None,
+        base_url: options.BaseUrl = None,
         ttl: Annotated[
             int | None, typer.Option(help="Result URL lifetime, seconds (>= 60).")
         ] = None,
@@ -371,21 +357,10 @@ def register(app: typer.Typer) -> None:
         work_dir: Annotated[
             Path | None, typer.Option(help="Work folder (default: next to the timeline).")
         ] = None,
-        emulator: Annotated[
-            bool, typer.Option("--emulator", help="Submit to a local emulator (offline, free).")
-        ] = False,
-        base_url: Annotated[str | None, typer.Option(help="API endpoint.")] = None,
-        budget: Annotated[
-            float | None, typer.Option(help="Stop once the estimate passes (USD).")
-        ] = (None),
-        concurrency: Annotated[
-            int,
-            typer.Option(
-                min=1,
-                max=64,
-                help="Shots cut, uploaded or downloaded at once (the service queues the tasks).",
-            ),
-        ] = 4,
+        emulator: options.Emulator = False,
+        base_url: options.BaseUrl = None,
+        budget: options.Budget = None,
+        concurrency: options.Concurrency = 4,
     ) -> None:
         """Prepare, upload and submit a planned batch, then stop; `run` later collects results."""
         run_command(
