@@ -68,3 +68,31 @@ def test_impossible_times_in_json_text_are_still_refused(
     with pytest.raises(TimelineReadError) as info:
         read_timeline(path)
     assert "cut.otio: " in str(info.value) and expect in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("spelling", "plausible"),
+    [
+        ('"rate":25.0', True),
+        ('"rate" :\n 25', True),
+        ('"rate": 0.5', True),
+        ('"rate": 1234567.0', True),
+        ('"rate": 0.0', False),
+        ('"rate":-25.0', False),
+        ('"rate": 25e-999', False),
+        ('"rate": 0e5', False),
+    ],
+)
+def test_rate_spellings_only_skip_the_walk_when_positive(
+    tmp_path: Path, spelling: str, plausible: bool
+) -> None:
+    path = tmp_path / "cut.otio"
+    path.write_text(_clean_text().replace('"rate": 25.0', spelling))
+    assert _json_times_plausible(path) is plausible
+
+
+def test_a_name_with_capital_n_or_a_backslash_still_takes_the_fast_path(tmp_path: Path) -> None:
+    path = tmp_path / "cut.otio"
+    path.write_text(_clean_text().replace('"A001"', '"NIGHT \\\\ EXT"'))
+    assert _json_times_plausible(path)
+    assert read_timeline(path).timeline.find_clips()[0].name == "NIGHT \\ EXT"
