@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import opentimelineio as otio
@@ -56,7 +56,17 @@ class _Refused(Exception):
     """This marker cannot be planned; the message says why and what to do."""
 
 
-@dataclass(frozen=True)
+@dataclass
+class _Memo:
+    """What the markers of one plan share, worked out once (many markers share a source file,
+    a track and the same options)."""
+
+    paths: dict[str, str] = field(default_factory=dict)  # target_url -> local path
+    track_names: dict[int, str] = field(default_factory=dict)  # track index -> label
+    options: dict[Any, TaskOptions] = field(default_factory=dict)  # marker options -> TaskOptions
+
+
+@dataclass(slots=True)
 class _Source:
     """One piece of a marked range resolved against its media (frames at media rate)."""
 
@@ -132,10 +142,10 @@ def plan_timeline(
     """
     ranges, errors = find_marked_ranges(loaded, settings)
     shots: list[Shot] = []
-    paths: dict[str, str] = {}  # target_url -> local path: many markers share a source file
+    memo = _Memo()
     for number, marked in enumerate(ranges, start=1):
         try:
-            shots += _plan_range(loaded, settings, marked, number, media_facts, paths)
+            shots += _plan_range(loaded, settings, marked, number, media_facts, memo)
         except _Refused as exc:
             errors.append(f"{marked.location}: {exc}")
     return Plan(
@@ -146,7 +156,23 @@ def plan_timeline(
     )
 
 
-def _options(settings: PlanSettings, overrides: Mapping[str, Any]) -> TaskOptions:
+def _options(
+    settings: PlanSettings, overrides: Mapping[str, Any], memo: _Memo | None = None
+) -> TaskOptions:
+    if memo is None:
+        return _make_options(settings, overrides)
+    try:
+        # Types in the key: True == 1 and 2 == 2.0 as keys, but not as option values.
+        key = tuple((k, type(v), v) for k, v in overrides.items())
+        known = memo.options.get(key)
+    except TypeError:  # an unhashable value (a list, say): refused below anyway
+        return _make_options(settings, overrides)
+    if known is None:
+        known = memo.options[key] = _make_options(settings, overrides)
+    return known
+
+
+def _make_options(settings: PlanSettings, overrides: Mapping[str, Any]) -> TaskOptions:
     values: dict[str, Any] = {
         "number_results": settings.number_results,
         "output_format": settings.output_format,
@@ -194,19 +220,20 @@ def _resolve(
     loaded: LoadedTimeline,
     piece: Piece,
     media_facts: MediaFactsFn | None,
-    paths: dict[str, str] | None = None,
+    memo: _Memo,
 ) -> _Source:
     clip = piece.clip
-    label = f"clip {display_name(clip.name or '?')}"
+    clip_name = clip.name
+    label = f"clip {display_name(clip_name or '?')}"
     ref = clip.media_reference
     if isinstance(ref, otio.schema.ImageSequenceReference):
         raise _Refused(f"{label}: image-sequence sources are not supported; render it to a movie")
     url = ref.target_url if isinstance(ref, otio.schema.ExternalReference) else None
-    path = paths.get(url) if paths is not None and url else None
+    path = memo.paths.get(url) if url else None
     if path is None:
         path = clip_media_path(clip, loaded.folder)
-        if paths is not None and url and path is not None:
-            paths[url] = path
+        if url and path is not None:
+            memo.paths[url] = path
     if path is None:
         raise _Refused(
             f"{label} has no source media (offline or {type(ref).__name__}); relink it to a file"
@@ -273,11 +300,13 @@ def _resolve(
     gst = loaded.timeline.global_start_time
     absolute = stack_start + gst.rescaled_to(stack_start.rate) if gst is not None else stack_start
     clip_rate = normalise_rate(src.start_time.rate)
-    track = piece.track
+    track_name = memo.track_names.get(piece.track_index)
+    if track_name is None:
+        track_name = memo.track_names[piece.track_index] = track_label(loaded.timeline, piece.track)
     return _Source(
         piece=piece,
-        clip_name=clip.name or "",
-        track_name=track_label(loaded.timeline, track),
+        clip_name=clip_name or "",
+        track_name=track_name,
         media_path=path,
         media_rate=rate,
         origin=origin,
@@ -344,20 +373,20 @@ def _plan_range(
     marked: MarkedRange,
     number: int,
     media_facts: MediaFactsFn | None,
-    paths: dict[str, str] | None = None,
+    memo: _Memo,
 ) -> list[Shot]:
     prompt = marked.prompt
     if not 1 <= len(prompt) <= MAX_PROMPT:
         raise _Refused(
             f"the prompt is {len(prompt)} characters; Aleph accepts 1-{MAX_PROMPT}: shorten it"
         )
-    options = _options(settings, marked.options)
+    options = _options(settings, marked.options, memo)
     if len(marked.guides) > MAX_GUIDES:
         raise _Refused(
             f"{len(marked.guides)} guide frames; Aleph accepts at most {MAX_GUIDES}: "
             "remove some stills from the guide track or the marker's aleph.guides"
         )
-    sources = [_resolve(loaded, piece, media_facts, paths) for piece in marked.pieces]
+    sources = [_resolve(loaded, piece, media_facts, memo) for piece in marked.pieces]
     rate = sources[0].media_rate
     for src in sources[1:]:
         if not same_rate(src.media_rate, rate):

@@ -16,6 +16,7 @@ Conventions:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from typing import Literal
@@ -128,6 +129,12 @@ class Plan(BaseModel):
     errors: list[str] = Field(default_factory=list, description="one line per refused marker")
 
 
+@functools.lru_cache(maxsize=64)
+def _options_payload(options: TaskOptions) -> dict[str, object]:
+    # Frozen, so hashable; most shots of a plan share one TaskOptions. Not to be mutated.
+    return options.model_dump()
+
+
 def shot_id(
     prompt: str,
     segments: list[SourceSegment],
@@ -148,7 +155,7 @@ def shot_id(
         ],
         "guides": [[g.image, g.frame, g.timestamp] for g in guides],
         "handles": [head, tail],
-        "options": options.model_dump(),
+        "options": _options_payload(options),
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
     return digest[:12]

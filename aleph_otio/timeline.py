@@ -17,7 +17,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -124,6 +124,14 @@ def timecode(time: otio.opentime.RationalTime, rate: float | None = None) -> str
     if tc_rate is None:
         return f"{frames / rate:.3f}s"
     # Non-drop-frame: frame numbers from media/EDL start TCs are counted that way.
+    if frames < 82800 * int(tc_rate):
+        # Below 23 hours, OTIO's non-drop-frame timecode is plain counting at the nominal rate
+        # (checked against OTIO frame by frame over 24 hours at every SMPTE rate); formatting
+        # it here is several times cheaper than the C++ call and its RationalTime.
+        nominal = round(tc_rate)
+        seconds, frame = divmod(frames, nominal)
+        return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}:{frame:02d}"
+    # OTIO wraps at 24 hours in its own way for NTSC rates: let it.
     return str(otio.opentime.to_timecode(RT(frames, tc_rate), tc_rate, drop_frame=False))
 
 
@@ -534,24 +542,38 @@ def _nested(metadata: Mapping[str, Any], *keys: str) -> Any:
     return value
 
 
-def _comments(marker: otio.schema.Marker) -> list[str]:
-    """Every free-text note an adapter may have put on a marker, best first."""
+#: Where adapters put a marker's note: (metadata key, key inside it), best first.
+_COMMENT_KEYS = (("fcp_xml", "comment"), ("Resolve_OTIO", "Note"), ("AAF", "Comment"))
+
+
+def _metadata_keys(marker: otio.schema.Marker) -> tuple[Any, list[str]]:
+    """(metadata, its keys): read once per marker, most markers have none."""
     meta = marker.metadata
-    texts = [
-        _text(getattr(marker, "comment", "")),
-        _text(_nested(meta, "fcp_xml", "comment")),
-        _text(_nested(meta, "Resolve_OTIO", "Note")),
-        _text(_nested(meta, "AAF", "Comment")),
-    ]
+    return meta, (_keys(meta) if isinstance(meta, Mapping) and len(meta) else [])
+
+
+def _comments(marker: otio.schema.Marker, known: tuple[Any, list[str]] | None = None) -> list[str]:
+    """Every free-text note an adapter may have put on a marker, best first.
+
+    ``known`` is :func:`_metadata_keys` of the marker when the caller has it already.
+    """
+    meta, keys = known or _metadata_keys(marker)
+    texts = [_text(getattr(marker, "comment", ""))]
+    for outer, inner in _COMMENT_KEYS:
+        if outer in keys:
+            texts.append(_text(_nested(meta[outer], inner)))
     return [t for t in texts if t]
 
 
-def _marker_colors(marker: otio.schema.Marker) -> set[str]:
+def _marker_colors(
+    marker: otio.schema.Marker, known: tuple[Any, list[str]] | None = None
+) -> set[str]:
+    meta, keys = known or _metadata_keys(marker)
     colors = {str(marker.color).upper()}
-    raw = _nested(marker.metadata, "cmx_3600", "color")
+    raw = _nested(meta["cmx_3600"], "color") if "cmx_3600" in keys else None
     if isinstance(raw, str):
         colors.add(raw.upper())
-    resolve = _nested(marker.metadata, "Resolve_OTIO", "Color")
+    resolve = _nested(meta["Resolve_OTIO"], "Color") if "Resolve_OTIO" in keys else None
     if isinstance(resolve, str):
         colors.add(resolve.upper())
     return colors
@@ -567,32 +589,34 @@ class _Request:
 def _edit_request(marker: otio.schema.Marker, settings: PlanSettings) -> _Request | None:
     """The prompt and options of ``marker`` if it is an edit request, else None."""
     prefix = settings.prefix.lower()
-    metadata = marker.metadata
-    meta_obj = _get(metadata, "aleph") if isinstance(metadata, Mapping) else None
+    known = _metadata_keys(marker)
+    metadata, keys = known
+    meta_obj = metadata["aleph"] if "aleph" in keys else None
     prefixed: str | None = None
-    for text in [_text(marker.name), *_comments(marker)]:
+    comments = _comments(marker, known)
+    for text in [_text(marker.name), *comments]:
         if prefix and text.lower().startswith(prefix):
             prefixed = text[len(prefix) :].strip()
             break
     by_color = bool(
-        settings.marker_color and settings.marker_color.upper() in _marker_colors(marker)
+        settings.marker_color and settings.marker_color.upper() in _marker_colors(marker, known)
     )
     if meta_obj is None and prefixed is None and not by_color:
         return None
     if meta_obj is not None and not isinstance(meta_obj, Mapping):
         raise _Refused('metadata "aleph" must be an object like {"prompt": "..."}')
     meta: Mapping[str, Any] = meta_obj or {}
-    prompt = _get(meta, "prompt")
+    meta_keys = _keys(meta)
+    prompt = meta["prompt"] if "prompt" in meta_keys else None
     if prompt is not None and not isinstance(prompt, str):
         raise _Refused('metadata "aleph.prompt" must be text')
     if not prompt:
         if prefixed is not None:
             prompt = prefixed
         else:
-            comments = _comments(marker)
             prompt = comments[0] if comments else _text(marker.name)
-    options = {k: meta[k] for k in _keys(meta) if k not in ("prompt", "guides")}
-    guides = _get(meta, "guides") or []
+    options = {k: meta[k] for k in meta_keys if k not in ("prompt", "guides")}
+    guides = (meta["guides"] if "guides" in meta_keys else None) or []
     # OTIO metadata lists are AnyVector, not list.
     if not isinstance(guides, Sequence) or isinstance(guides, str):
         raise _Refused(
@@ -686,9 +710,15 @@ def _location(
     stack_time: otio.opentime.RationalTime,
     marker: otio.schema.Marker,
 ) -> str:
-    parts = [display_name(loaded.path.name, 120)]
+    parts = [_cached(loaded.path, "file label", lambda: display_name(loaded.path.name, 120))]
     if track is not None:
-        parts.append(f"track {display_name(track_label(loaded.timeline, track))}")
+        parts.append(
+            _cached(
+                track,
+                "track label",
+                lambda: f"track {display_name(track_label(loaded.timeline, track))}",
+            )
+        )
     else:
         parts.append("timeline marker")
     if clip is not None:
@@ -817,6 +847,44 @@ def _transformed_range(
     return TR(_transformed_time(item, r.start_time, to_item), r.duration)
 
 
+@dataclass(frozen=True)
+class _TrackPlace:
+    """Where a top-level track's children sit, computed once per find_marked_ranges call.
+
+    ``to_track`` and ``to_stack`` are the steps of OTIO's ``transformed_time`` from a clip of
+    the track to the track and on to the timeline's stack, in the same order, so they give the
+    same times without walking up the parents for every marker.
+    """
+
+    spans: list[otio.opentime.TimeRange]  # the children's ranges, by index, in track time
+    trim: otio.opentime.RationalTime  # the track's trimmed start
+    start: otio.opentime.RationalTime  # the track's start in the stack
+
+    def to_track(
+        self, time: otio.opentime.RationalTime, index: int, clip_trim: otio.opentime.RationalTime
+    ) -> otio.opentime.RationalTime:
+        """A time of child ``index`` (whose trimmed start is ``clip_trim``) in track time."""
+        return time - clip_trim + self.spans[index].start_time
+
+    def to_stack(self, time: otio.opentime.RationalTime) -> otio.opentime.RationalTime:
+        """A track time in the stack's time."""
+        return time - self.trim + self.start
+
+
+def _track_place(track: otio.schema.Track) -> _TrackPlace:
+    """The :class:`_TrackPlace` of a track in the timeline's stack."""
+
+    def compute() -> _TrackPlace:
+        return _TrackPlace(
+            spans=_track_ranges(track)[1],
+            trim=_trim_start(track),
+            start=_range_in_parent(track.parent(), track).start_time,
+        )
+
+    place: _TrackPlace = _cached(track, "place", compute)
+    return place
+
+
 def _piece(
     loaded: LoadedTimeline,
     track_index: int,
@@ -824,10 +892,34 @@ def _piece(
     clip_index: int,
     clip: otio.schema.Clip,
     source: otio.opentime.TimeRange,
+    clip_trim: otio.opentime.RationalTime | None = None,
 ) -> Piece:
-    record = _transformed_range(clip, source, track)
-    stack = _transformed_range(clip, source, loaded.timeline.tracks)
+    place = _track_place(track)
+    trim = clip.trimmed_range().start_time if clip_trim is None else clip_trim
+    record = TR(place.to_track(source.start_time, clip_index, trim), source.duration)
+    stack = TR(place.to_stack(record.start_time), source.duration)
     return Piece(track_index, clip_index, clip, source, record, stack)
+
+
+def _known(time: otio.opentime.RationalTime) -> Callable[[], otio.opentime.RationalTime]:
+    """A stack-time thunk for a time computed already."""
+    return lambda: time
+
+
+def _clip_stack_time(
+    loaded: LoadedTimeline,
+    track: otio.schema.Track,
+    clip_index: int,
+    clip: otio.schema.Clip,
+    marker: otio.schema.Marker,
+) -> otio.opentime.RationalTime:
+    """Where a clip marker starts in the stack (for messages)."""
+    start = marker_clip_range(loaded, clip, marker).start_time
+    try:
+        place = _track_place(track)
+        return place.to_stack(place.to_track(start, clip_index, clip.trimmed_range().start_time))
+    except Exception:  # noqa: BLE001 - only used for the message
+        return start
 
 
 def _clip_marker(
@@ -852,7 +944,8 @@ def _clip_marker(
                 f"({timecode(bounds.start_time)}-{timecode(bounds.end_time_exclusive())}); "
                 "move it onto the clip"
             )
-        return [_piece(loaded, track_index, track, clip_index, clip, bounds)], [], r.start_time
+        piece = _piece(loaded, track_index, track, clip_index, clip, bounds, bounds.start_time)
+        return [piece], [], r.start_time
     covered = intersect(r, bounds)
     if covered is None:
         raise _Refused(
@@ -863,7 +956,8 @@ def _clip_marker(
     warnings = []
     if covered.duration != r.duration:
         warnings.append("marker extends past its clip; only the part on the clip is used")
-    return [_piece(loaded, track_index, track, clip_index, clip, covered)], warnings, r.start_time
+    piece = _piece(loaded, track_index, track, clip_index, clip, covered, bounds.start_time)
+    return [piece], warnings, r.start_time
 
 
 def _composition_hits(
@@ -1062,15 +1156,20 @@ def _find_marked_ranges(
         marker: otio.schema.Marker,
         track: otio.schema.Track | None,
         clip: otio.schema.Clip | None,
-        stack_time: otio.opentime.RationalTime,
+        stack_time: Callable[[], otio.opentime.RationalTime],
         scope: Literal["clip", "track", "stack"],
         build: Any,
     ) -> None:
-        location = _location(loaded, track, clip, stack_time, marker)
+        # Most markers are not edit requests: their location is not worth formatting.
         try:
             request = _edit_request(marker, settings)
-            if request is None:
-                return
+        except _Refused as exc:
+            errors.append(f"{_location(loaded, track, clip, stack_time(), marker)}: {exc}")
+            return
+        if request is None:
+            return
+        location = _location(loaded, track, clip, stack_time(), marker)
+        try:
             if not request.prompt:
                 raise _Refused(
                     "the prompt is empty; write it in the marker's name or comment "
@@ -1110,7 +1209,7 @@ def _find_marked_ranges(
             index, track, local = _stack_marker_track(loaded, settings, r)
             return _composition_hits(loaded, index, track, local)
 
-        add(marker, None, None, r.start_time, "stack", build_stack)
+        add(marker, None, None, _known(r.start_time), "stack", build_stack)
 
     for track_index, track in enumerate(stack):
         if not isinstance(track, otio.schema.Track):
@@ -1136,7 +1235,7 @@ def _find_marked_ranges(
             ) -> _Built:
                 return _composition_hits(loaded, ti, t, r)
 
-            add(marker, track, None, stack_time, "track", build_track)
+            add(marker, track, None, _known(stack_time), "track", build_track)
         for clip_index, child in enumerate(track):
             if isinstance(child, otio.schema.Stack):
                 for marker in _nested_markers(child):
@@ -1159,15 +1258,19 @@ def _find_marked_ranges(
             if not isinstance(child, otio.schema.Clip):
                 continue
             for marker in items_of(child.markers):
-                start = marker_clip_range(loaded, child, marker).start_time
-                try:
-                    stack_time = _transformed_time(child, start, stack)
-                except Exception:  # noqa: BLE001 - only used for the message
-                    stack_time = start
+
+                def clip_time(
+                    m: otio.schema.Marker = marker,
+                    t: otio.schema.Track = track,
+                    ci: int = clip_index,
+                    c: otio.schema.Clip = child,
+                ) -> otio.opentime.RationalTime:
+                    return _clip_stack_time(loaded, t, ci, c, m)
+
                 if not is_video:
                     if _safe_request(marker, settings):
                         errors.append(
-                            f"{_location(loaded, track, child, stack_time, marker)}: marker is "
+                            f"{_location(loaded, track, child, clip_time(), marker)}: marker is "
                             f"on an {kind} clip; put it on the video clip"
                         )
                     continue
@@ -1181,7 +1284,7 @@ def _find_marked_ranges(
                 ) -> _Built:
                     return _clip_marker(loaded, ti, t, ci, c, m)
 
-                add(marker, track, child, stack_time, "clip", build_clip)
+                add(marker, track, child, clip_time, "clip", build_clip)
     ranges.sort(key=lambda m: (m.stack_start.to_seconds(), m.pieces[0].track_index))
     return ranges, errors
 

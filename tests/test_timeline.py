@@ -236,6 +236,15 @@ def test_timecode_ntsc_is_non_drop_frame() -> None:
     assert timecode(RT(90000, 25)) == "01:00:00:00"
 
 
+@pytest.mark.parametrize("rate", [24000 / 1001, 24, 25, 30000 / 1001, 30, 50, 60000 / 1001, 60])
+def test_timecode_matches_otio_over_a_whole_day(rate: float) -> None:
+    # timecode() formats below 23 h itself; OTIO is the reference, including its 24 h wrap.
+    step = 997  # prime: every frame position within a second and minute comes up
+    for frames in [*range(0, round(rate * 86400) + 3 * step, step), 10**9]:
+        expected = otio.opentime.to_timecode(RT(frames, rate), rate, drop_frame=False)
+        assert timecode(RT(frames, rate)) == expected, frames
+
+
 def test_parse_rate() -> None:
     assert parse_rate("30000/1001") == 30000 / 1001
     assert parse_rate(29.97) == 30000 / 1001
