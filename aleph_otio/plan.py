@@ -31,8 +31,11 @@ from aleph_otio.timeline import (
     frames_at,
     items_of,
     normalise_rate,
+    planning_cache,
     same_rate,
+    start_at,
     timecode,
+    timecode_of,
     track_label,
 )
 
@@ -122,9 +125,9 @@ class _Source:
             else round(to_rate(count, self.clip_rate), 6),
             clip_source_rate=self.clip_rate,
             time_scalar=self.scalar,
-            source_tc_in=timecode(RT(self.origin + first, self.media_rate)),
-            source_tc_out=timecode(RT(self.origin + first + count, self.media_rate)),
-            record_tc_in=timecode(RT(self.record_tc_frames + rec_off, self.record_rate)),
+            source_tc_in=timecode_of(self.origin + first, self.media_rate),
+            source_tc_out=timecode_of(self.origin + first + count, self.media_rate),
+            record_tc_in=timecode_of(self.record_tc_frames + rec_off, self.record_rate),
         )
 
 
@@ -140,14 +143,15 @@ def plan_timeline(
     pipeline passes a probe); without it, or when it returns None, the media reference's
     ``available_range`` is used, and a clip with neither is reported as offline.
     """
-    ranges, errors = find_marked_ranges(loaded, settings)
     shots: list[Shot] = []
     memo = _Memo()
-    for number, marked in enumerate(ranges, start=1):
-        try:
-            shots += _plan_range(loaded, settings, marked, number, media_facts, memo)
-        except _Refused as exc:
-            errors.append(f"{marked.location}: {exc}")
+    with planning_cache():
+        ranges, errors = find_marked_ranges(loaded, settings)
+        for number, marked in enumerate(ranges, start=1):
+            try:
+                shots += _plan_range(loaded, settings, marked, number, media_facts, memo)
+            except _Refused as exc:
+                errors.append(f"{marked.location}: {exc}")
     return Plan(
         timeline_path=str(loaded.path),
         timeline_name=loaded.timeline.name or loaded.path.stem,
@@ -258,7 +262,9 @@ def _resolve(
             raise _Refused(f"{label}: media {shown} has no video frames; relink it")
         # Probed media (media.probe.MediaInfo) says whether frames are evenly spaced; frame
         # numbers then do not map to timecode, so no cut or relink could be frame-accurate.
-        if getattr(facts, "variable_frame_rate", False):
+        # (Read from __dict__: a bare MediaFacts has no such field, and asking a pydantic
+        # model for a missing attribute is slow.)
+        if facts.__dict__.get("variable_frame_rate", False):
             raise _Refused(
                 f"{label}: media {shown} has a variable frame rate; frame-accurate cuts need "
                 "constant frame rate media: transcode it to CFR and relink the clip"
@@ -297,8 +303,8 @@ def _resolve(
     record = piece.record_range
     record_rate = normalise_rate(record.start_time.rate)
     stack_start = piece.stack_range.start_time
-    gst = loaded.timeline.global_start_time
-    absolute = stack_start + gst.rescaled_to(stack_start.rate) if gst is not None else stack_start
+    gst = start_at(loaded.timeline, stack_start.rate)
+    absolute = stack_start + gst if gst is not None else stack_start
     clip_rate = normalise_rate(src.start_time.rate)
     track_name = memo.track_names.get(piece.track_index)
     if track_name is None:

@@ -129,6 +129,11 @@ class Plan(BaseModel):
     errors: list[str] = Field(default_factory=list, description="one line per refused marker")
 
 
+#: ``json.dumps(payload, sort_keys=True)`` without building an encoder per call (ids are stored
+#: in ledgers: the text hashed must never change).
+_CANONICAL = json.JSONEncoder(sort_keys=True)
+
+
 @functools.lru_cache(maxsize=64)
 def _options_payload(options: TaskOptions) -> dict[str, object]:
     # Frozen, so hashable; most shots of a plan share one TaskOptions. Not to be mutated.
@@ -157,5 +162,5 @@ def shot_id(
         "handles": [head, tail],
         "options": _options_payload(options),
     }
-    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    digest = hashlib.sha256(_CANONICAL.encode(payload).encode()).hexdigest()
     return digest[:12]

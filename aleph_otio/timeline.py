@@ -12,6 +12,7 @@ source space, whatever the adapter put into ``marked_range``:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -115,8 +116,13 @@ def frames_at(time: otio.opentime.RationalTime, rate: float) -> float:
 def timecode(time: otio.opentime.RationalTime, rate: float | None = None) -> str:
     """SMPTE timecode (non-drop-frame) of ``time`` at ``rate``; seconds when no TC rate fits."""
     rate = rate if rate is not None else time.rate
+    return timecode_of(frames_at(time, rate), rate)
+
+
+def timecode_of(frames_value: float, rate: float) -> str:
+    """``timecode(RationalTime(frames_value, rate))`` without making the RationalTime."""
     tc_rate = smpte_rate(rate)
-    frames = round(frames_at(time, rate))
+    frames = round(frames_value)
     if frames < 0:
         # A marker or clip before the timeline/media start: say so rather than crash (OTIO
         # refuses negative timecode).
@@ -672,9 +678,22 @@ def _on(bounds: otio.opentime.TimeRange, time: otio.opentime.RationalTime) -> bo
 
 def _stack_time(loaded: LoadedTimeline, time: otio.opentime.RationalTime) -> str:
     """Absolute record timecode of a stack time."""
-    gst = loaded.timeline.global_start_time
-    absolute = time + gst.rescaled_to(time.rate) if gst is not None else time
-    return timecode(absolute)
+    gst = start_at(loaded.timeline, time.rate)
+    return timecode(time + gst if gst is not None else time)
+
+
+def start_at(timeline: otio.schema.Timeline, rate: float) -> otio.opentime.RationalTime | None:
+    """The timeline's global start time rescaled to ``rate`` (None without one).
+
+    Asked once per marker with one or two rates: cached while a planning cache is active.
+    """
+
+    def compute() -> otio.opentime.RationalTime | None:
+        gst = timeline.global_start_time
+        return gst.rescaled_to(rate) if gst is not None else None
+
+    start: otio.opentime.RationalTime | None = _cached(timeline, f"start at {rate!r}", compute)
+    return start
 
 
 def track_label(timeline: otio.schema.Timeline, track: otio.schema.Track) -> str:
@@ -1137,9 +1156,22 @@ def find_marked_ranges(
     cannot be used becomes an error line naming file, track, clip and timecode; the rest still
     come back. Ranges are ordered by record time.
     """
+    with planning_cache():
+        return _find_marked_ranges(loaded, settings)
+
+
+@contextlib.contextmanager
+def planning_cache() -> Iterator[None]:
+    """Cache track geometry and the timeline's start while the block runs.
+
+    The timeline must not change inside the block. A nested block shares the outer cache.
+    """
+    if _CACHE.get() is not None:
+        yield
+        return
     token = _CACHE.set({})
     try:
-        return _find_marked_ranges(loaded, settings)
+        yield
     finally:
         _CACHE.reset(token)
 
