@@ -11,6 +11,11 @@ Measured: ``read_timeline`` (the read plus aleph-otio's checks) and ``plan_timel
 loaded timeline; planning overhead = (read_timeline - OTIO read) + plan_timeline.
 Target (issue): overhead <= 25% of the read, and a constant cost per clip (linear growth).
 
+Also measured, as a floor: ``bare_walk``, the least any planner written in Python on OTIO's
+bindings must do (visit every clip, look at its markers, and read the dozen OTIO values one
+marked shot is made of), with no planning logic at all. Each value read is a C++ call of about
+1 us, so the floor shows how much of the overhead is the bindings and how much is aleph-otio.
+
     python benchmarks/bench_plan.py [--quick] [--sizes 1000,10000,50000] [--repeats 3]
 """
 
@@ -88,6 +93,32 @@ def make_timeline(clips: int) -> otio.schema.Timeline:
     return timeline
 
 
+def bare_walk(timeline: otio.schema.Timeline) -> int:
+    """Visit every clip and read what one marked shot needs from OTIO; returns markers seen.
+
+    Not a planner: the floor under any planner that reads the timeline through OTIO's Python
+    bindings (markers via len/next: running an OTIO iterator to its end raises in C++).
+    """
+    seen = 0
+    for track in timeline.tracks:
+        children = list(track)  # wrapped before range_of_all_children (see timeline.py)
+        spans = track.range_of_all_children()
+        for child in children:
+            markers = child.markers
+            count = len(markers)
+            if not count:
+                continue
+            it = iter(markers)
+            for _ in range(count):
+                marker = next(it)
+                seen += 1
+                (marker.name, marker.comment, len(marker.metadata), marker.marked_range)
+                (child.name, child.trimmed_range(), spans[child], len(child.effects))
+                ref = child.media_reference
+                (ref.target_url, ref.available_range)
+    return seen
+
+
 def media_facts(folder: Path) -> dict[str, MediaFacts]:
     """What a probe of each source would say, keyed by the absolute path the planner asks for."""
     facts = {}
@@ -108,7 +139,10 @@ def measure(clips: int, folder: Path, repeats: int) -> dict[str, float]:
     read, _ = best_of(lambda: otio.adapters.read_from_file(str(path)), repeats)
     aleph_read, loaded = best_of(lambda: read_timeline(path), repeats)
     plan_s, plan = best_of(lambda: plan_timeline(loaded, settings, media_facts=facts.get), repeats)
+    floor, seen = best_of(lambda: bare_walk(loaded.timeline), repeats)
     markers = len(range(0, clips, 5))
+    if seen != markers:
+        raise SystemExit(f"{clips} clips: the bare walk saw {seen} markers of {markers}")
     # A benchmark that plans the wrong thing measures nothing: every marker must become a shot.
     if plan.errors or len(plan.shots) != markers:
         raise SystemExit(f"{clips} clips: {len(plan.shots)} shots of {markers}: {plan.errors[:3]}")
@@ -119,6 +153,7 @@ def measure(clips: int, folder: Path, repeats: int) -> dict[str, float]:
         "checks": max(0.0, aleph_read - read),
         "plan": plan_s,
         "overhead": max(0.0, aleph_read - read) + plan_s,
+        "floor": floor,
     }
 
 
@@ -137,9 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# bench_plan: {machine()}; OTIO {otio.__version__}")
     print(
         "| clips | markers | OTIO read s | read_timeline extra s | plan_timeline s"
-        " | overhead / read | read us/clip | overhead us/clip |"
+        " | overhead / read | read us/clip | overhead us/clip | bare walk / read |"
     )
-    print("|" + "---|" * 8)
+    print("|" + "---|" * 9)
     rows = []
     with tempfile.TemporaryDirectory(prefix="aleph-bench-plan-") as tmp:
         for clips in sizes:
@@ -149,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"| {clips} | {row['markers']} | {row['read']:.3f} | {row['checks']:.3f}"
                 f" | {row['plan']:.3f} | {row['overhead'] / row['read']:.2f}"
-                f" | {row['read'] / clips * 1e6:.0f} | {row['overhead'] / clips * 1e6:.0f} |",
+                f" | {row['read'] / clips * 1e6:.0f} | {row['overhead'] / clips * 1e6:.0f}"
+                f" | {row['floor'] / row['read']:.2f} |",
                 flush=True,
             )
     worst = max(r["overhead"] / r["read"] for r in rows)
