@@ -112,10 +112,10 @@ def bare_walk(timeline: otio.schema.Timeline) -> int:
             for _ in range(count):
                 marker = next(it)
                 seen += 1
-                (marker.name, marker.comment, len(marker.metadata), marker.marked_range)
-                (child.name, child.trimmed_range(), spans[child], len(child.effects))
                 ref = child.media_reference
-                (ref.target_url, ref.available_range)
+                _ = (marker.name, marker.comment, len(marker.metadata), marker.marked_range)
+                _ = (child.name, child.trimmed_range(), spans[child], len(child.effects))
+                _ = (ref.target_url, ref.available_range)
     return seen
 
 
