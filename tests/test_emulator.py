@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from aleph_otio import synth
 from aleph_otio.emulator import Emulator, EmulatorConfig, Faults
 from aleph_otio.emulator.media import load_image
+from aleph_otio.emulator.state import Job
 from aleph_otio.emulator.validate import is_uuid4
 
 KEY = "test-key-123"
@@ -647,6 +648,58 @@ def test_results_finish_one_by_one_and_polls_batch(media_dir: Path) -> None:
         emu.wait_idle(15)
         body = post(emu, batch).json()
         assert [i["status"] for i in body["data"]] == ["success"] * 3
+
+
+def _publish_delay(job: Job) -> float:
+    """Seconds from a job's start to its first result's publication."""
+    finished = job.generations[0].finished_at
+    assert job.started_at is not None and finished is not None
+    return finished - job.started_at
+
+
+def test_latency_is_the_whole_task_time_rendering_included(
+    media_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A render as slow as a larger clip's: it happens during the latency, not after it.
+    from aleph_otio.emulator import media as emulator_media
+
+    real_render = emulator_media.render
+    renders: list[float] = []
+    began: list[float] = []
+
+    def slow_render(*args: Any, **kwargs: Any) -> None:
+        began.append(time.time())
+        time.sleep(0.6)
+        real_render(*args, **kwargs)
+        renders.append(time.time() - began[-1])
+
+    monkeypatch.setattr(emulator_media, "render", slow_render)
+    with Emulator(EmulatorConfig(latency=1.0, concurrency=2)) as emu:
+        video = upload(emu, media_dir / "clip.mp4")
+        task, late, deferred = video_task(video), video_task(video), video_task(video)
+        assert post(emu, [task]).status_code == 200
+        emu.wait_idle(15)
+        job = emu.jobs[task["taskUUID"]]
+        took = _publish_delay(job)
+        # Published at the latency (old behaviour: latency + render time, >= 1.6 s).
+        assert 1.0 <= took < 1.35
+        # A render slower than the latency is published as soon as it is done.
+        emu.config.latency = 0.2
+        assert post(emu, [late]).status_code == 200
+        emu.wait_idle(15)
+        job = emu.jobs[late["taskUUID"]]
+        took = _publish_delay(job)
+        assert renders[-1] <= took < renders[-1] + 0.15  # old behaviour: 0.2 s + the render
+        # With time to spare, the render starts as late as it safely can (twice the longest
+        # recent render before it is due), leaving the CPU to the client meanwhile.
+        emu.config.latency = 2.0
+        assert post(emu, [deferred]).status_code == 200
+        emu.wait_idle(15)
+        job = emu.jobs[deferred["taskUUID"]]
+        assert job.started_at is not None
+        assert began[-1] - job.started_at >= 2.0 - 2 * max(renders[:2]) - 0.05
+        took = _publish_delay(job)
+        assert 2.0 <= took < 2.15
 
 
 def test_guide_frames_are_honoured(emu: Emulator, media_dir: Path, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections import deque
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -140,6 +141,8 @@ class Emulator:
         self._deliveries: list[Delivery] = []
         self._committed = 0.0
         self.spent = 0.0
+        #: Seconds the latest renders took: how early a render must start to be on time.
+        self._render_seconds: deque[float] = deque(maxlen=8)
         self._workers: list[threading.Thread] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -957,37 +960,56 @@ class Emulator:
         count = len(job.generations)
         guides: dict[int, media.Image] | None = None
         for gen in job.generations:
-            # Results finish one after another, spread over ``latency``: partial results show.
-            wait = started + self.config.latency * (gen.index + 1) / count - time.time()
+            # ``latency`` is the task's whole time on the server, as with a real service: each
+            # result is published at its share of the latency (results finish one after another,
+            # so partial results show), or as soon as it is rendered if that is later. Rendering
+            # starts only as early as it must (twice the longest recent render), so that a
+            # client on the same machine is not slowed down by renders that could wait.
+            due = started + self.config.latency * (gen.index + 1) / count
+            with self._lock:
+                lead = 2 * max(self._render_seconds, default=self.config.latency)
+            wait = due - lead - time.time()
             if wait > 0 and self._stop.wait(wait):
                 return
             if self._stop.is_set():
                 return
+            error: tuple[str, str] | None = None
+            video_uuid = str(uuid.uuid4())
+            ext = media.FORMATS[job.request.output_format][0]
+            out = self.storage / "results" / f"{video_uuid}.{ext}"
             if job.fail_code:
-                self._finish(job, gen, error=(job.fail_code, _failure_message(job.fail_code)))
-                continue
-            try:
-                if guides is None:
-                    size = (job.facts.width, job.facts.height)
-                    guides = {pos: media.load_image(path, size) for pos, path in job.guides}
-                video_uuid = str(uuid.uuid4())
-                ext = media.FORMATS[job.request.output_format][0]
-                out = self.storage / "results" / f"{video_uuid}.{ext}"
-                media.render(
-                    job.input_path,
-                    out,
-                    facts=job.facts,
-                    output_format=job.request.output_format,
-                    quality=job.request.output_quality,
-                    seed=gen.seed,
-                    guides=guides,
-                    mov_prores=self.config.mov_prores,
-                )
-            except Exception as exc:  # any failure must end the generation, never hang it
-                log.exception("task %s result %d failed", job.task_uuid, gen.index)
-                self._finish(job, gen, error=("processingFailed", f"Processing failed: {exc}"))
-                continue
-            self._finish(job, gen, video_uuid=video_uuid, path=out)
+                error = (job.fail_code, _failure_message(job.fail_code))
+            else:
+                began = time.time()
+                try:
+                    if guides is None:
+                        size = (job.facts.width, job.facts.height)
+                        guides = {pos: media.load_image(path, size) for pos, path in job.guides}
+                    media.render(
+                        job.input_path,
+                        out,
+                        facts=job.facts,
+                        output_format=job.request.output_format,
+                        quality=job.request.output_quality,
+                        seed=gen.seed,
+                        guides=guides,
+                        mov_prores=self.config.mov_prores,
+                    )
+                except Exception as exc:  # any failure must end the generation, never hang it
+                    log.exception("task %s result %d failed", job.task_uuid, gen.index)
+                    error = ("processingFailed", f"Processing failed: {exc}")
+                else:
+                    with self._lock:
+                        self._render_seconds.append(time.time() - began)
+            wait = due - time.time()
+            if wait > 0 and self._stop.wait(wait):
+                return
+            if self._stop.is_set():
+                return
+            if error is not None:
+                self._finish(job, gen, error=error)
+            else:
+                self._finish(job, gen, video_uuid=video_uuid, path=out)
         with self._lock:
             job.finished_at = time.time()
 

@@ -51,7 +51,7 @@ class EmulatorConfig:
     port: int = 0
     #: The only key accepted; None accepts any non-empty key.
     api_key: str | None = None
-    #: Seconds each job takes before its last result is ready (results finish evenly spread).
+    #: Seconds from a job's start to its last result, rendering included (results spread evenly).
     latency: float = 1.0
     #: Jobs processed at the same time; further jobs wait (and report ``processing``).
     concurrency: int = 2
