@@ -19,6 +19,7 @@ adapter leaves for an NLE to trip over (see ``docs/nle.md``):
     names (at most 8 characters, unique across the export); every event has ``* FROM CLIP
     NAME:`` (the version clip's name), ``* FROM CLIP:`` (the file's full path) and ``* SOURCE
     FILE:`` (its file name) comments, plus the original source timecode, Aleph task and prompt.
+    ``OUT_v###x.edl`` files an earlier run wrote and this one does not are removed.
 ``.fcpxml``
     Through the ``fcpx_xml`` adapter, with ``file://`` URLs; refused at NTSC rates
     (23.976/29.97/59.94), where that adapter crashes.
@@ -585,7 +586,29 @@ def _write_edls(timeline: otio.schema.Timeline, path: Path) -> list[Path]:
         one.tracks.append(edl_track)
         written.append(_write_edl(one, target, rate))
         log.info("wrote %s (%s)", target, label)
+    _remove_stale_edls(path, written)
     return written
+
+
+def _remove_stale_edls(path: Path, written: list[Path]) -> None:
+    """Delete ``<stem>_v###x.edl`` files an earlier run wrote beside ``path`` and this one did not.
+
+    A run with fewer variations than the last would otherwise leave an old version's EDL next to
+    the new ones, for someone to conform by mistake. Only files that carry aleph-otio's
+    ``* ALEPH TASK:`` comments are removed; anything else with such a name is left alone.
+    """
+    pattern = re.compile(rf"{re.escape(path.stem)}_v\d{{3}}[a-z]*{re.escape(path.suffix)}")
+    keep = {p.name for p in written}
+    for sibling in path.parent.iterdir():
+        if sibling.name in keep or not pattern.fullmatch(sibling.name) or not sibling.is_file():
+            continue
+        try:
+            ours = "\n* ALEPH TASK: " in sibling.read_text(encoding="utf-8", errors="replace")
+            if ours:
+                sibling.unlink()
+                log.info("removed %s: an earlier run's version this run did not write", sibling)
+        except OSError as exc:
+            log.warning("could not remove the stale %s: %s", sibling, exc.strerror)
 
 
 def _write_edl(timeline: otio.schema.Timeline, path: Path, rate: float) -> Path:

@@ -302,6 +302,24 @@ def test_edl_one_file_per_version_with_record_tcs_reels_and_conform_comments(
     assert len(set(all_reels)) == len(all_reels) == 6
 
 
+def test_an_earlier_runs_extra_version_edls_are_removed_but_not_other_files(
+    run: Run, tmp_path: Path
+) -> None:
+    # An earlier run with three variations wrote cut_v001c.edl; this one has two.
+    first = write_outputs(run.relinked, tmp_path / "cut.edl", media_base=run.project)
+    stale = tmp_path / "cut_v001c.edl"
+    stale.write_text(first[1].read_text())
+    foreign = tmp_path / "cut_v002.edl"  # same naming, not written by aleph-otio
+    foreign.write_text("TITLE: someone else's\n")
+    other = tmp_path / "other_v001c.edl"
+    other.write_text(first[1].read_text())
+    again = write_outputs(run.relinked, tmp_path / "cut.edl", media_base=run.project)
+    assert again == first
+    assert not stale.exists()
+    assert foreign.read_text() == "TITLE: someone else's\n"
+    assert other.exists()
+
+
 def test_line_breaks_in_names_cannot_forge_edl_lines(run: Run, tmp_path: Path) -> None:
     forged = "999  EVIL     V     C        00:00:00:00 00:00:01:00 00:00:00:00 00:00:01:00"
     timeline = run.relinked.deepcopy()
