@@ -39,6 +39,7 @@ import opentimelineio as otio
 from common import machine, timed
 
 from aleph_otio.api.client import AlephClient
+from aleph_otio.cli.run import EMULATOR_POLL_INTERVAL, EMULATOR_POLL_MAX_INTERVAL
 from aleph_otio.config import APISettings, PlanSettings
 from aleph_otio.emulator import Emulator, EmulatorConfig
 from aleph_otio.media import prepare_shot
@@ -149,6 +150,7 @@ def run(
     latency: float,
     concurrency: int,
     poll: float,
+    poll_max: float,
     shots: int,
     in_process: bool,
 ) -> dict[str, Any]:
@@ -163,7 +165,9 @@ def run(
 
     serve = emulator_thread if in_process else emulator_process
     with serve(folder, latency=latency, workers=shots) as base_url:
-        settings = APISettings(base_url=base_url, poll_interval=poll)
+        settings = APISettings(
+            base_url=base_url, poll_interval=poll, poll_max_interval=max(poll_max, poll)
+        )
         cfg = RunConfig(
             timeline=timeline,
             output=folder / "edit_aleph.otio",
@@ -201,8 +205,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--poll-interval",
         type=float,
-        default=0.25,
-        help="first poll interval (0.25 s: what `run --emulator` uses; grows 1.5x per poll)",
+        default=EMULATOR_POLL_INTERVAL,
+        help="first poll interval (what `run --emulator` uses; grows 1.5x per poll)",
+    )
+    parser.add_argument(
+        "--poll-max-interval",
+        type=float,
+        default=EMULATOR_POLL_MAX_INTERVAL,
+        help="longest poll interval (what `run --emulator` uses)",
     )
     parser.add_argument("--size", default="64x36", help="source frame size")
     parser.add_argument("--seconds", type=float, default=2.0, help="shot length")
@@ -220,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"# {shots} shots of {args.seconds:g} s at {args.size}, emulator latency {latency:g} s "
         f"with {shots} workers, client concurrency {args.concurrency}, "
-        f"first poll interval {args.poll_interval:g} s; emulator "
+        f"polls {args.poll_interval:g} s apart at first, at most {args.poll_max_interval:g} s; "
+        f"emulator "
         f"{'in this process' if args.in_process else 'in its own process'}"
     )
     with tempfile.TemporaryDirectory(prefix="aleph-bench-orch-") as tmp:
@@ -235,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
             latency=latency,
             concurrency=args.concurrency,
             poll=args.poll_interval,
+            poll_max=args.poll_max_interval,
             shots=shots,
             in_process=args.in_process,
         )

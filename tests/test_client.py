@@ -520,6 +520,52 @@ def test_wait_batches_polls_and_backs_off() -> None:
     assert sorted(updates) == sorted(tasks)
 
 
+def test_wait_polls_again_soon_while_results_come_in_and_never_beyond_the_cap() -> None:
+    """Tasks of one batch finish close together: once a poll brings a result the interval goes
+    back to the first one, so the last result is not seen a grown interval late."""
+    tasks = [new_uuid() for _ in range(3)]
+    video = {u: new_uuid() for u in tasks}
+    rounds: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        rounds.append(len(rounds) + 1)
+        # Nothing for 5 polls; then one task finishes at polls 6, 8 and 9.
+        finished = sum(1 for r in (6, 8, 9) if len(rounds) >= r)
+        asked = [t["taskUUID"] for t in json.loads(request.content)]
+        return ok(
+            {
+                "data": [
+                    success(u, video[u])
+                    if tasks.index(u) < finished
+                    else {"taskUUID": u, "status": "processing"}
+                    for u in asked
+                ]
+            }
+        )
+
+    fake = FakeTime()
+    client = scripted(
+        Script(*[answer] * 9), fake, settings=APISettings(poll_interval=1.0, poll_max_interval=3.0)
+    )
+    outcomes = run(client.wait(tasks))
+    assert all(o.ok for o in outcomes.values())
+    # Grows 1.5x up to the cap; back to 1 s after each poll that brought a result.
+    assert fake.sleeps == pytest.approx([1.0, 1.5, 2.25, 3.0, 3.0, 1.0, 1.5, 1.0])
+
+
+def test_wait_first_interval_is_capped_too() -> None:
+    task = new_uuid()
+    answers = [ok({"data": [{"taskUUID": task, "status": "processing"}]})] * 3
+    fake = FakeTime()
+    client = scripted(
+        Script(*answers, ok({"data": [success(task)]})),
+        fake,
+        settings=APISettings(poll_interval=5.0, poll_max_interval=0.5),
+    )
+    run(client.wait([task]))
+    assert fake.sleeps == pytest.approx([0.5, 0.5, 0.5])
+
+
 def test_wait_counts_expected_results_and_reports_failures() -> None:
     three, failed = new_uuid(), new_uuid()
     v = [new_uuid() for _ in range(3)]

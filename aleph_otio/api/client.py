@@ -667,7 +667,9 @@ class AlephClient:
         now (default ``settings.deadline_seconds``); reaching it raises WaitTimeoutError, whose
         ``outcomes`` holds the partial state. ``on_update(outcome)`` (sync or async) is called
         whenever a task gains a result. Failed generations are reported, not raised: see
-        :meth:`TaskOutcome.raise_for_failures`.
+        :meth:`TaskOutcome.raise_for_failures`. Polls are ``settings.poll_interval`` apart at
+        first and 1.5x further apart each time, never more than ``poll_max_interval``; a poll
+        that brings a result resets the interval to the first one.
         """
         expected = expected or {}
         outcomes = {
@@ -676,9 +678,11 @@ class AlephClient:
         }
         limit = self.settings.deadline_seconds if deadline is None else deadline
         end = self._clock() + limit
-        interval = self.settings.poll_interval
+        first = min(self.settings.poll_interval, self.settings.poll_max_interval)
+        interval = first
         pending = [u for u, o in outcomes.items() if not o.done]
         while pending:
+            progress = False
             for chunk in _chunks(pending, self.poll_batch_size):
                 batch = await self._poll_batch(chunk)
                 for task_uuid in chunk:
@@ -687,6 +691,7 @@ class AlephClient:
                         batch.results[task_uuid],
                         batch.not_found.get(task_uuid),
                     )
+                    progress = progress or changed
                     if changed and on_update is not None:
                         maybe = on_update(outcomes[task_uuid])
                         if inspect.isawaitable(maybe):
@@ -701,6 +706,10 @@ class AlephClient:
                     f"(first: {pending[0]}); run the same command again to keep waiting",
                     outcomes=outcomes,
                 )
+            if progress:
+                # Results are coming in: tasks of one batch finish close together, so the rest
+                # are polled again at the first interval instead of after a grown one.
+                interval = first
             await self._sleep(min(interval, remaining))
             interval = min(interval * 1.5, self.settings.poll_max_interval)
         return outcomes

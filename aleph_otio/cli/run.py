@@ -35,6 +35,9 @@ from aleph_otio.shots import Shot
 RELINK_MODES = ("version", "reference", "replace")
 STAGES = ("prepare", "upload", "submit", "generate", "download", "verify")
 EMULATOR_KEY = "emulator-local-key"
+#: Polls against an emulator: 0.25 s apart at first (``run --emulator``), at most 1 s apart.
+EMULATOR_POLL_INTERVAL = 0.25
+EMULATOR_POLL_MAX_INTERVAL = 1.0
 
 out_console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -73,6 +76,12 @@ def api_settings(
     if safety is not None and safety not in ("none", "fast", "full"):
         raise ConfigError(f"--safety {safety!r}: use none, fast or full")
     mode: SafetyMode | None = safety  # type: ignore[assignment]
+    poll: dict[str, float] = {}
+    if poll_interval is not None:
+        poll["poll_interval"] = poll_interval
+    if emulator_url is not None:
+        # Emulated tasks take seconds, not minutes: a result waits at most this long unseen.
+        poll["poll_max_interval"] = max(EMULATOR_POLL_MAX_INTERVAL, poll_interval or 0.0)
     try:
         settings = APISettings(
             base_url=url,
@@ -83,7 +92,7 @@ def api_settings(
             upload_endpoint=upload_endpoint,
             safety_mode=mode,
             price_per_second=price,
-            **({"poll_interval": poll_interval} if poll_interval is not None else {}),
+            **poll,
         )
     except ValueError as exc:
         raise ConfigError(f"invalid option: {exc}".splitlines()[0]) from None
@@ -324,7 +333,7 @@ def register(app: typer.Typer) -> None:
                 upload_endpoint=upload_endpoint,
                 safety=safety,
                 price=price,
-                poll_interval=poll_interval or (0.25 if emulator else None),
+                poll_interval=poll_interval or (EMULATOR_POLL_INTERVAL if emulator else None),
             )
             from aleph_otio.timeline import parse_rate
 
