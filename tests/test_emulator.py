@@ -650,6 +650,43 @@ def test_results_finish_one_by_one_and_polls_batch(media_dir: Path) -> None:
         assert [i["status"] for i in body["data"]] == ["success"] * 3
 
 
+def test_answers_come_without_a_delayed_ack_wait(emu: Emulator) -> None:
+    """Each answer on a kept-alive connection takes milliseconds, not the ~40 ms that Nagle's
+    algorithm plus the client's delayed ACK add to a response written in two parts."""
+    ping = [{"taskType": "ping", "ping": True}]
+    with httpx.Client(timeout=30) as client:
+        client.post(emu.base_url, json=ping, headers=AUTH)  # connect once
+        times = []
+        for _ in range(15):
+            began = time.perf_counter()
+            assert client.post(emu.base_url, json=ping, headers=AUTH).status_code == 200
+            times.append(time.perf_counter() - began)
+    assert sorted(times)[len(times) // 2] < 0.02, times
+
+
+def test_a_burst_of_new_connections_is_accepted(emu: Emulator) -> None:
+    """Many clients connecting at once are all answered (no resets from a tiny backlog)."""
+    ping = [{"taskType": "ping", "ping": True}]
+    failures: list[str] = []
+    start = threading.Barrier(60)
+
+    def one() -> None:
+        start.wait()
+        try:
+            # A new connection each, no retries: a reset is a failure.
+            with httpx.Client(timeout=30) as client:
+                client.post(emu.base_url, json=ping, headers=AUTH).raise_for_status()
+        except httpx.HTTPError as exc:
+            failures.append(repr(exc))
+
+    threads = [threading.Thread(target=one) for _ in range(60)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+
+
 def _publish_delay(job: Job) -> float:
     """Seconds from a job's start to its first result's publication."""
     finished = job.generations[0].finished_at
