@@ -328,6 +328,19 @@ def _data_uri(path: Path) -> str:
     return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
 
 
+def _reraise_cancellation() -> None:
+    """Raise CancelledError when the current task is being cancelled (Ctrl-C).
+
+    httpx (through anyio) can turn a cancellation that lands while a connection is being made
+    into ``httpx.ConnectError`` (encode/httpx#2381). Retrying that, or reporting it as a network
+    failure, would swallow the user's Ctrl-C and carry on spending; call this first in every
+    handler of an httpx transport error.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class AlephClient:
     """Async client for Runway Aleph 2.0 over the Runware task API.
 
@@ -444,12 +457,14 @@ class AlephClient:
             try:
                 response = await self._client().post(self.base_url, content=body, headers=headers)
             except httpx.TimeoutException as exc:
+                _reraise_cancellation()
                 reason = type(exc).__name__
                 failure: APIError = APITimeoutError(
                     f"{what}: no answer from {self._host} in time ({type(exc).__name__}); "
                     "check the network, then run the same command to resume"
                 )
             except httpx.TransportError as exc:
+                _reraise_cancellation()
                 reason = type(exc).__name__
                 # Raised without the httpx exception attached: it carries the request headers.
                 failure = APIConnectionError(
@@ -765,6 +780,7 @@ class AlephClient:
                     log.debug("downloaded %s -> %s", name, dest)
                     return dest
             except httpx.TransportError as exc:
+                _reraise_cancellation()
                 problem = f"connection lost ({type(exc).__name__})"
             except OSError as exc:
                 _discard(part)
