@@ -175,6 +175,11 @@ def media_facts_from_probe(path: str) -> MediaFacts | None:
     return probe(path)
 
 
+def media_threads(concurrency: int) -> int:
+    """Threads a run cuts, probes and verifies on: ``concurrency``, at most one per core."""
+    return max(1, min(concurrency, os.cpu_count() or 1))
+
+
 def plan_file(
     timeline: Path, settings: PlanSettings, *, rate: float | None = None
 ) -> tuple[LoadedTimeline, Plan]:
@@ -212,7 +217,7 @@ class Pipeline:
         docs/benchmarks.md). ``concurrency`` still caps the shots in flight.
         """
         if self._media_pool is None:
-            workers = max(1, min(self.config.concurrency, os.cpu_count() or 1))
+            workers = media_threads(self.config.concurrency)
             self._media_pool = ThreadPoolExecutor(workers, thread_name_prefix="aleph-media")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._media_pool, functools.partial(fn, *args, **kwargs))

@@ -2,12 +2,14 @@
 
 The sample edit is made here: tiny H.264 sources (64x36, synth code strip) and an OTIO timeline
 with one clip per shot, each with a zero-length ``aleph:`` marker (a 2 s shot). The emulator runs
-in this process with a fixed per-task latency and enough workers for every task at once, so the
-server is never the bottleneck; the client has a concurrency cap.
+in its own process (``--in-process``: in this one) with a fixed per-task latency (a task's whole
+time on the server) and enough workers for every task at once, so the server is never the
+bottleneck; the client has a concurrency cap and polls as ``run --emulator`` does.
 
 Baseline, measured in the same run on the same files: the local work alone, i.e. ``plan_file``
-and ``prepare_shot`` for every shot on a pool of ``--concurrency`` threads (what the pipeline
-does before anything can be sent). The ideal wall time is that prep time plus ``waves`` x
+and ``prepare_shot`` for every shot on as many threads as the pipeline cuts on
+(``media_threads(--concurrency)``: the cap, at most one per core), which is what the pipeline
+does before anything can be sent. The ideal wall time is that prep time plus ``waves`` x
 latency, where a wave is as many tasks as are processed at once: the pipeline submits every shot
 as soon as it is prepared (the cap limits local prepare/upload/download work, not tasks on the
 server), so one wave. Reported: actual / ideal (target: within 10%), and HTTP requests per task
@@ -43,7 +45,7 @@ from aleph_otio.cli.run import EMULATOR_POLL_INTERVAL, EMULATOR_POLL_MAX_INTERVA
 from aleph_otio.config import APISettings, PlanSettings
 from aleph_otio.emulator import Emulator, EmulatorConfig
 from aleph_otio.media import prepare_shot
-from aleph_otio.pipeline import RunConfig, RunSummary, plan_file, run_pipeline
+from aleph_otio.pipeline import RunConfig, RunSummary, media_threads, plan_file, run_pipeline
 from aleph_otio.shots import Shot
 from aleph_otio.synth import make_video
 
@@ -92,7 +94,7 @@ def make_project(folder: Path, shots: int, size: tuple[int, int], seconds: float
     return out
 
 
-def prepare_all(timeline: Path, work: Path, concurrency: int) -> tuple[float, float, int]:
+def prepare_all(timeline: Path, work: Path, threads: int) -> tuple[float, float, int]:
     """(plan seconds, prepare seconds, shots): the local work, as the pipeline does it."""
     plan_s, (_, plan) = timed(lambda: plan_file(timeline, PlanSettings()))
     work.mkdir(parents=True, exist_ok=True)
@@ -101,7 +103,7 @@ def prepare_all(timeline: Path, work: Path, concurrency: int) -> tuple[float, fl
         prepare_shot(shot, work / f"{shot.id}.mp4")
 
     def all_shots() -> None:
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
             list(pool.map(one, plan.shots))
 
     prep_s, _ = timed(all_shots)
@@ -226,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     shots = args.shots or (10 if args.quick else 50)
     latency = args.latency if args.latency is not None else (1.0 if args.quick else 3.0)
     width, height = (int(v) for v in args.size.split("x"))
+    # The pipeline cuts on this many threads (``concurrency``, at most one per core); the
+    # baseline does the same cuts the same way.
+    threads = media_threads(args.concurrency)
     print(f"# bench_orchestration: {machine()}")
     print(
         f"# {shots} shots of {args.seconds:g} s at {args.size}, emulator latency {latency:g} s "
@@ -237,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="aleph-bench-orch-") as tmp:
         folder = Path(tmp)
         made, timeline = timed(lambda: make_project(folder, shots, (width, height), args.seconds))
-        plan_s, prep_s, planned = prepare_all(timeline, folder / "baseline", args.concurrency)
+        plan_s, prep_s, planned = prepare_all(timeline, folder / "baseline", threads)
         if planned != shots:
             raise SystemExit(f"planned {planned} shots, expected {shots}")
         result = run(
@@ -259,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| measure | seconds |")
     print("|---|---|")
     print(f"| baseline: plan_file | {plan_s:.2f} |")
-    print(f"| baseline: prepare_shot x {shots} ({args.concurrency} threads) | {prep_s:.2f} |")
+    print(f"| baseline: prepare_shot x {shots} ({threads} threads) | {prep_s:.2f} |")
     print(f"| ideal = baseline + {waves} wave x {latency:g} s | {ideal:.2f} |")
     print(f"| pipeline wall time (run_pipeline) | {result['wall']:.2f} |")
     for label, key in (
