@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import glob
 import ipaddress
@@ -47,7 +48,7 @@ from aleph_otio.ledger import Ledger, ResultRecord
 from aleph_otio.media import prepare_guide, prepare_shot, probe, verify_result
 from aleph_otio.plan import plan_timeline
 from aleph_otio.relink import relink_timeline
-from aleph_otio.shots import MediaFacts, Plan, Shot
+from aleph_otio.shots import MediaFacts, Plan, Shot, distinct
 from aleph_otio.timeline import LoadedTimeline, read_timeline
 
 RelinkMode = Literal["version", "reference", "replace"]
@@ -272,8 +273,11 @@ class Pipeline:
             ledger.bind_endpoint(endpoint_label(self.client.base_url))
             # Uploads persist with the job: a resumed run never sends the same bytes again.
             self.client.upload_cache = ledger.upload_cache()
-            ledger.add_shots(plan.shots, str(loaded.path))
-            ids = [s.id for s in plan.shots]
+            # A shot id planned at two places (the same request on a source range cut in
+            # twice) is one task: sent, polled and downloaded once, relinked at each place.
+            shots = distinct(plan.shots)
+            ledger.add_shots(shots, str(loaded.path))
+            ids = [s.id for s in shots]
             if cfg.retry_failed:
                 self._reopen_failed(ledger, ids)
             self._budget_spent = sum(
@@ -287,10 +291,10 @@ class Pipeline:
                 async with gate:
                     await self._to_server(ledger, shot)
 
-            await asyncio.gather(*(to_server(s) for s in plan.shots))
+            await asyncio.gather(*(to_server(s) for s in shots))
             still_processing = 0
             if not cfg.submit_only:
-                still_processing = await self._collect(ledger, plan.shots, gate)
+                still_processing = await self._collect(ledger, shots, gate)
                 if cfg.output is not None:
                     await self._relink(ledger, loaded, plan.shots)
             return self._summary(ledger, plan, still_processing)
@@ -638,8 +642,16 @@ class Pipeline:
 
     async def _relink(self, ledger: Ledger, loaded: LoadedTimeline, shots: list[Shot]) -> None:
         assert self.config.output is not None
-        ids = {s.id for s in shots}
-        results = [r for r in ledger.relink_results() if r.shot.id in ids]
+        places: dict[str, list[Shot]] = {}
+        for shot in shots:
+            places.setdefault(shot.id, []).append(shot)
+        # Each result goes to every place its shot was planned at (the plan's placement, which
+        # the ledger keeps only once per shot id).
+        results = [
+            dataclasses.replace(r, shot=place)
+            for r in ledger.relink_results()
+            for place in places.get(r.shot.id, [])
+        ]
         if not results:
             return  # nothing to conform: an unchanged copy of the input would only mislead
         self._emit("relink", None, "start")
@@ -656,7 +668,11 @@ class Pipeline:
     def _summary(self, ledger: Ledger, plan: Plan, still_processing: int) -> RunSummary:
         reports = []
         price = self.config.api_settings.price_per_second
+        reported: set[str] = set()
         for shot in plan.shots:
+            # A shot id placed twice is paid once: its estimate and cost are on the first place.
+            again = shot.id in reported
+            reported.add(shot.id)
             record = ledger.shot(shot.id)
             results = ledger.results(shot.id)
             costs = [r.cost for r in results if r.cost is not None]
@@ -674,8 +690,8 @@ class Pipeline:
                     state=record.state,
                     reason=reason,
                     task_uuid=record.task_uuid,
-                    estimate=estimate_cost(shot, price),
-                    cost=sum(costs) if costs else None,
+                    estimate=0.0 if again else estimate_cost(shot, price),
+                    cost=sum(costs) if costs and not again else None,
                     results=[r.path for r in results if r.path and r.verified],
                 )
             )

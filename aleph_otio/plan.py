@@ -155,9 +155,34 @@ def plan_timeline(
     return Plan(
         timeline_path=str(loaded.path),
         timeline_name=loaded.timeline.name or loaded.path.stem,
-        shots=shots,
+        shots=_merge_identical(shots),
         errors=errors,
     )
+
+
+def _placement(shot: Shot) -> tuple[tuple[int, int, float], ...]:
+    return tuple((s.track_index, s.clip_index, s.record_start) for s in shot.segments)
+
+
+def _merge_identical(shots: list[Shot]) -> list[Shot]:
+    """One shot per request and place: identical markers on one clip are one edit request.
+
+    Avid AAFs bring a marker attached to two slots back as two identical markers on one clip.
+    The same request at another place (the same source range cut in twice) stays a shot of its
+    own: it shares the id, so it is paid once, and is relinked at its own place.
+    """
+    kept: dict[tuple[str, tuple[tuple[int, int, float], ...]], int] = {}
+    merged: list[Shot] = []
+    for shot in shots:
+        key = (shot.id, _placement(shot))
+        if key not in kept:
+            kept[key] = len(merged)
+            merged.append(shot)
+            continue
+        first = merged[kept[key]]
+        note = f"an identical marker ({shot.marker_location}) was merged into this shot"
+        merged[kept[key]] = first.model_copy(update={"warnings": [*first.warnings, note]})
+    return merged
 
 
 def _options(

@@ -492,10 +492,13 @@ def relink_timeline(
     if url_style not in ("path", "uri"):
         raise RelinkError(f"unknown url style {url_style!r}; use path or uri")
     out: otio.schema.Timeline = timeline.deepcopy()
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[str, int, tuple[tuple[int, int], ...]]] = set()
     pieces_by_result: list[list[_Piece]] = []
     for result in results:
-        key = (result.shot.id, result.variant)
+        # One shot id may be placed twice (a source range cut into the edit twice, the same
+        # request on both): one result, relinked at each place.
+        where = tuple((s.track_index, s.clip_index) for s in result.shot.segments)
+        key = (result.shot.id, result.variant, where)
         if key in seen:
             raise RelinkError(
                 f"{_describe(result.shot)}: variation {result.variant} given twice; pass one "

@@ -47,7 +47,7 @@ import opentimelineio as otio
 from aleph_otio.config import DEFAULT_PRICE_PER_SECOND, APISettings, PlanSettings
 from aleph_otio.errors import AlephOtioError, ConfigError
 from aleph_otio.pipeline import EventFn, RelinkMode, RunConfig, RunSummary, plan_file
-from aleph_otio.shots import Plan, Shot
+from aleph_otio.shots import Plan, Shot, distinct
 from aleph_otio.timeline import (
     LoadedTimeline,
     frames_at,
@@ -708,7 +708,7 @@ def plan_lines(plan: Plan, price_per_second: float = 0.28) -> list[str]:
         )
         lines += [f"    warning: {w}" for w in shot.warnings]
     lines += [f"  refused: {e}" for e in plan.errors]
-    total = sum(estimate_cost(s, price_per_second) for s in plan.shots)
+    total = sum(estimate_cost(s, price_per_second) for s in distinct(plan.shots))
     lines.append(f"estimate: ${total:.2f} at ${price_per_second:.2f}/s per result")
     return lines
 

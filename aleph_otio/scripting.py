@@ -45,7 +45,7 @@ from aleph_otio.pipeline import (
     media_facts_from_probe,
     run_pipeline,
 )
-from aleph_otio.shots import Plan, Shot
+from aleph_otio.shots import Plan, Shot, distinct
 from aleph_otio.timeline import LoadedTimeline, read_timeline
 
 __all__ = [
@@ -255,7 +255,7 @@ def estimate_shots(
                 results=s.options.number_results,
                 usd=estimate_cost(s, price),
             )
-            for s in shots
+            for s in distinct(shots)
         ],
         price_per_second=price,
     )

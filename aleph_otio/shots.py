@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -127,6 +128,15 @@ class Plan(BaseModel):
     timeline_name: str
     shots: list[Shot]
     errors: list[str] = Field(default_factory=list, description="one line per refused marker")
+
+
+def distinct(shots: Iterable[Shot]) -> list[Shot]:
+    """One shot per id, in plan order (the first place of a shot planned at several places).
+
+    A shot id is what is paid for: the same request on a source range cut into the edit twice
+    is planned at both places but sent, paid and estimated once.
+    """
+    return list({s.id: s for s in reversed(list(shots))}.values())[::-1]
 
 
 #: ``json.dumps(payload, sort_keys=True)`` without building an encoder per call (ids are stored
