@@ -30,6 +30,9 @@ SDISTS: dict[tuple[str, str], str] = {
     ("otio-fcpx-xml-adapter", "1.0.0"): (
         "78919c194f078f57ce9a6464c1c607a494499aaab3d8c35159ce5e71d5fcd235"
     ),
+    ("otio-aaf-adapter", "2.0.0"): (  # 16 MB: real Avid Media Composer exports
+        "e7712161e08fcf891ea7aa75e5d86efb96eee5a767253f73bc8165c4236443ca"
+    ),
 }
 
 #: pip output that means "the index could not be reached", as opposed to a real failure.

@@ -6,6 +6,7 @@ FCP 7/Premiere XML, FCPXML) and check every marker lands on the frame its NLE sh
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 from pathlib import Path
@@ -186,3 +187,72 @@ def test_fcpx_library_yields_the_first_timeline(fcpx_samples: Path) -> None:
     assert isinstance(loaded.timeline, otio.schema.Timeline)
     ranges, _ = find_marked_ranges(loaded, PlanSettings(marker_color="purple"))
     assert {r.marker_name for r in ranges} >= {"Marker 1", "Marker 4"}
+
+
+# --- AAF: real Avid Media Composer exports ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def aaf_samples() -> Path:
+    return sample_data("otio-aaf-adapter", "2.0.0")
+
+
+def _record_frame(location: str) -> int:
+    """Record frames from the sequence start (01:00:00:00) of a marker location or error line."""
+    found = re.search(r"(\d\d:\d\d:\d\d:\d\d), marker", location)
+    assert found, location
+    return tc(found.group(1)) - tc("01:00:00:00")
+
+
+def test_avid_markers_land_on_the_record_frames_avid_lists(aaf_samples: Path) -> None:
+    """multiple-markers-over-transitions.aaf: red markers over cuts, dissolves and filler.
+
+    Avid's own marker list (the .txt beside it: position in the sequence per marker) is the
+    reference. Markers on clips become shots, markers on filler are refused with a reason, and
+    each is reported at the record frame Avid lists it at. The AAF reader drops the three
+    markers past the end of the sequence (positions 392, 398, 404); they never reach the plan.
+    """
+    listed = sorted(
+        int(line.split("\t")[1])
+        for line in (aaf_samples / "multiple-markers-over-transitions.txt").read_text().splitlines()
+        if line.strip()
+    )
+    plan = plan_timeline(
+        read_timeline(aaf_samples / "multiple-markers-over-transitions.aaf"),
+        PlanSettings(marker_color="red"),
+    )
+    seen = [_record_frame(s.marker_location) for s in plan.shots]
+    seen += [_record_frame(w) for s in plan.shots for w in s.warnings if "identical marker" in w]
+    seen += [_record_frame(e) for e in plan.errors]
+    assert sorted(seen) == [p for p in listed if p < 392]
+    assert len(plan.shots) == 42
+    assert all("sits on a gap" in e for e in plan.errors) and len(plan.errors) == 17
+    # The marker's name is Avid's comment; every shot is a whole clip (Avid markers are points).
+    assert {s.prompt for s in plan.shots} <= {str(p) for p in range(60)}
+    # Clips of 1-2 s are widened into their media to Aleph's 2 s minimum.
+    assert all(48 <= s.frame_count <= 30 * 24 for s in plan.shots)
+    # mk020_0040.mov 997-1044 is cut in twice (record 145 and 344) with the same markers: the
+    # same shot ids at both places (paid once, relinked at both).
+    twice = [
+        s for s in plan.shots if s.prompt == "47" and s.segments[0].clip_name == "mk020_0040.mov"
+    ]
+    assert len({s.id for s in twice}) == 1 and len(twice) == 2
+    assert sorted(s.segments[0].record_start for s in twice) == [145, 344]
+
+
+def test_avid_marker_attached_to_two_slots_is_one_request(aaf_samples: Path) -> None:
+    """marker-over-transition.aaf: Avid attaches each blue marker to two slots; OTIO's reader
+    gives the clip both copies. Each clip plans once, and the marker on 999_2 that lies
+    before the part of the source the clip uses is refused with the clip and the times."""
+    plan = plan_timeline(
+        read_timeline(aaf_samples / "marker-over-transition.aaf"),
+        PlanSettings(marker_color="blue"),
+    )
+    assert [(s.segments[0].clip_index, s.segments[0].record_tc_in) for s in plan.shots] == [
+        (0, "01:00:00:00"),
+        (3, "01:00:03:22"),
+    ]
+    assert all(s.prompt == "s999_1.gt_2" for s in plan.shots)
+    assert all(any("identical marker" in w for w in s.warnings) for s in plan.shots)
+    assert len(plan.errors) == 1
+    assert "clip 999_2" in plan.errors[0] and "is outside its clip" in plan.errors[0]
