@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import math
+import os
 import signal
 import subprocess
 import sys
@@ -110,10 +111,24 @@ def prepare_all(timeline: Path, work: Path, threads: int) -> tuple[float, float,
     return plan_s, prep_s, len(plan.shots)
 
 
+def process_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far; 0 where /proc is missing."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # utime and stime are fields 14 and 15 of /proc/PID/stat (11 and 12 after the name).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def emulator_process(folder: Path, *, latency: float, workers: int) -> Iterator[str]:
+def emulator_process(
+    folder: Path, *, latency: float, workers: int
+) -> Iterator[tuple[str, int | None]]:
     """``aleph-otio emulator`` in its own process (a server is not in the client's process);
-    yields its base URL and stops it (SIGTERM, which it handles like Ctrl-C)."""
+    yields its base URL and pid and stops it (SIGTERM, which it handles like Ctrl-C)."""
     cmd = [
         sys.executable, "-m", "aleph_otio", "emulator", "--port", "0", "--api-key", KEY,
         "--latency", str(latency), "--concurrency", str(workers),
@@ -125,7 +140,7 @@ def emulator_process(folder: Path, *, latency: float, workers: int) -> Iterator[
         line = proc.stdout.readline().strip()
         if not line.startswith("RUNWARE_BASE_URL="):
             raise SystemExit(f"the emulator did not start: {line!r}")
-        yield line.split("=", 1)[1]
+        yield line.split("=", 1)[1], proc.pid
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -136,13 +151,15 @@ def emulator_process(folder: Path, *, latency: float, workers: int) -> Iterator[
 
 
 @contextlib.contextmanager
-def emulator_thread(folder: Path, *, latency: float, workers: int) -> Iterator[str]:
+def emulator_thread(
+    folder: Path, *, latency: float, workers: int
+) -> Iterator[tuple[str, int | None]]:
     """The emulator in this process, as ``aleph-otio run --emulator`` runs it."""
     config = EmulatorConfig(
         latency=latency, concurrency=workers, storage_dir=folder / "emulator", api_key=KEY
     )
     with Emulator(config) as emu:
-        yield emu.base_url
+        yield emu.base_url, None
 
 
 def run(
@@ -166,7 +183,7 @@ def run(
         marks[f"{stage} {status} last"] = now
 
     serve = emulator_thread if in_process else emulator_process
-    with serve(folder, latency=latency, workers=shots) as base_url:
+    with serve(folder, latency=latency, workers=shots) as (base_url, server_pid):
         settings = APISettings(
             base_url=base_url, poll_interval=poll, poll_max_interval=max(poll_max, poll)
         )
@@ -183,9 +200,13 @@ def run(
                 summary = await run_pipeline(cfg, client, on_event=on_event)
                 return summary, client.request_count, client.download_request_count
 
+        server_cpu = process_cpu(server_pid)
+        client_cpu = time.process_time()
         began = time.perf_counter()
         summary, requests, downloads = asyncio.run(go())
         wall = time.perf_counter() - began
+        client_cpu = time.process_time() - client_cpu
+        server_cpu = process_cpu(server_pid) - server_cpu
     if summary.exit_code != 0:
         failed = [(s.name, s.state, s.reason) for s in summary.shots if s.state != "relinked"]
         raise SystemExit(f"the run did not relink every shot: {failed[:3]}")
@@ -195,6 +216,8 @@ def run(
         "requests": requests,
         "downloads": downloads,
         "shots": len(summary.shots),
+        "client_cpu": client_cpu,
+        "server_cpu": server_cpu,
     }
 
 
@@ -267,6 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| baseline: prepare_shot x {shots} ({threads} threads) | {prep_s:.2f} |")
     print(f"| ideal = baseline + {waves} wave x {latency:g} s | {ideal:.2f} |")
     print(f"| pipeline wall time (run_pipeline) | {result['wall']:.2f} |")
+    print(f"|   CPU of the client process during it | {result['client_cpu']:.2f} |")
+    if not args.in_process:
+        print(f"|   CPU of the emulator process during it | {result['server_cpu']:.2f} |")
     for label, key in (
         ("  last shot prepared", "prepare done last"),
         ("  last shot submitted", "submit done last"),
