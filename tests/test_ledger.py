@@ -287,6 +287,35 @@ def test_wal_mode_and_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         assert b"sk-very-secret-key" not in file.read_bytes()
 
 
+def test_the_commit_before_a_submission_is_flushed_to_disk_and_no_other(tmp_path: Path) -> None:
+    """Power-cut safety where money is at stake, without an fsync per state change.
+
+    mark_submitting commits the taskUUID about to be sent with synchronous=FULL (which flushes
+    the WAL, every earlier commit included); every other commit runs with NORMAL, which WAL mode
+    keeps across a killed process. The SQL the connection runs shows which mode each commit had.
+    """
+    shot = make_shot()
+    with Ledger(tmp_path / "l.sqlite") as ledger:
+        ledger.add_shots([shot], "t.otio")
+        statements: list[str] = []
+        ledger._db.set_trace_callback(statements.append)
+
+        def commits_in_full_mode() -> list[bool]:
+            mode, flags = "NORMAL", []
+            for sql in statements:
+                if sql.startswith("PRAGMA synchronous"):
+                    mode = sql.split("=")[1].strip()
+                elif sql == "COMMIT":
+                    flags.append(mode == "FULL")
+            return flags
+
+        walk_to_submitted(ledger, shot)
+        # prepared, uploaded, submitting, submitted: only the third is flushed.
+        assert commits_in_full_mode() == [False, False, True, False]
+        assert ledger._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL again
+        ledger._db.set_trace_callback(None)
+
+
 _WRITER = textwrap.dedent(
     """
     import sys
