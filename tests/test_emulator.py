@@ -1129,3 +1129,31 @@ def test_cli_serves_until_stopped(tmp_path: Path) -> None:
         _, err = process.communicate(timeout=10)
     assert process.returncode == 0, err
     assert "cli-key" not in err
+
+
+def test_a_client_hanging_up_is_one_debug_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A killed or cancelled run hangs up mid-answer; the emulator's terminal stays readable."""
+    import logging
+
+    from aleph_otio.emulator.server import _Server
+
+    caplog.set_level(logging.DEBUG, logger="aleph_otio")
+    with Emulator(EmulatorConfig(storage_dir=tmp_path / "emu", api_key="k")) as emu:
+        server = emu._server
+        assert isinstance(server, _Server)
+        for hang_up in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset")):
+            try:
+                raise hang_up
+            except OSError:
+                server.handle_error(None, ("127.0.0.1", 5555))
+        try:
+            raise ValueError("a real bug")
+        except ValueError:
+            server.handle_error(None, ("127.0.0.1", 5555))
+    assert capsys.readouterr().err == ""
+    hung = [r for r in caplog.records if "hung up" in r.getMessage()]
+    assert [r.levelno for r in hung] == [logging.DEBUG, logging.DEBUG]
+    bugs = [r for r in caplog.records if r.exc_info and r.exc_info[0] is ValueError]
+    assert len(bugs) == 1 and bugs[0].levelno == logging.ERROR

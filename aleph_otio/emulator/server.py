@@ -15,6 +15,7 @@ import logging
 import queue
 import random
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -111,6 +112,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer (a killed or cancelled run) is normal here: one
+        debug line, not socketserver's traceback on stderr. Anything else is logged in full."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, BrokenPipeError | ConnectionResetError | ConnectionAbortedError):
+            log.debug("client %s hung up: %s", client_address[0], exc)
+            return
+        log.exception("error while answering %s", client_address[0])
+
     # socketserver's default backlog of 5 resets connections when a batch of clients connects
     # at once (the client then retries); a real service accepts them.
     request_queue_size = 128
