@@ -471,7 +471,14 @@ def _run_sync(make: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aleph-otio")
     future = pool.submit(work)
     try:
-        return future.result()
+        while True:
+            try:
+                # Short waits, not one long one: a SIGINT that the OS hands to another thread
+                # only becomes a KeyboardInterrupt when this (the main) thread runs Python code,
+                # so a single wait could sleep through "interrupt kernel" until the run ended.
+                return future.result(timeout=0.1)
+            except TimeoutError:
+                continue
     except KeyboardInterrupt:
         # "Interrupt kernel": stop the job as Ctrl-C stops the command (the ledger keeps what
         # is done, so the same call resumes), and wait until it has stopped.
