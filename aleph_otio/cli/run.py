@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+import signal
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -201,12 +202,51 @@ def execute(config: Any, settings: APISettings) -> Any:
         console=err_console,
     ) as progress:
         tracker = StageProgress(progress, total=len(planned[1].shots))
+        interrupted = False
 
         async def go() -> Any:
-            async with AlephClient(settings=settings) as client:
-                return await run_pipeline(config, client, on_event=tracker, planned=planned)
+            nonlocal interrupted
+            main_task = asyncio.current_task()
 
-        return asyncio.run(go())
+            def on_sigint() -> None:
+                nonlocal interrupted
+                if interrupted or main_task is None:
+                    raise KeyboardInterrupt  # a second Ctrl-C: stop now
+                interrupted = True
+                main_task.cancel()
+
+            with sigint_wakes_the_loop(on_sigint):
+                async with AlephClient(settings=settings) as client:
+                    return await run_pipeline(config, client, on_event=tracker, planned=planned)
+
+        try:
+            return asyncio.run(go())
+        except asyncio.CancelledError:
+            if interrupted:
+                raise KeyboardInterrupt from None
+            raise
+
+
+@contextlib.contextmanager
+def sigint_wakes_the_loop(handler: Callable[[], None]) -> Iterator[None]:
+    """Handle Ctrl-C through the running loop's own wake-up pipe while the block runs.
+
+    Python raises a signal in the main thread, where the loop sleeps in select() until its next
+    timer (the next poll, up to ``poll_max_interval`` away). A SIGINT the OS hands to another
+    thread (macOS does that freely; a media thread on Linux now and then) only reached the loop
+    when it woke: ``loop.add_signal_handler`` makes the signal itself wake it. Where the loop
+    cannot take signals (Windows, not the main thread), asyncio.run's own handling stays.
+    """
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGINT, handler)
+    except (NotImplementedError, RuntimeError, ValueError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
 
 
 def _timeline_and_settings(
