@@ -1026,6 +1026,24 @@ def test_failed_tasks_report_errors(emu: Emulator, media_dir: Path) -> None:
     assert alone.status_code == 200 and "data" not in alone.json()
 
 
+def test_partial_tasks_fail_all_but_the_first_result(emu: Emulator, media_dir: Path) -> None:
+    video = upload(emu, media_dir / "clip.mp4")
+    emu.faults.partial_tasks = 1
+    # A one-result task cannot fail partly: it does not use up the fault.
+    single, partial = video_task(video), video_task(video, numberResults=3)
+    post(emu, [single, partial])
+    emu.wait_idle(10)
+    batch = [{"taskType": "getResponse", "taskUUID": t["taskUUID"]} for t in (single, partial)]
+    body = post(emu, batch).json()
+    assert sorted((i["taskUUID"], i["status"]) for i in body["data"]) == sorted(
+        [(single["taskUUID"], "success"), (partial["taskUUID"], "success")]
+    )
+    assert [(e["taskUUID"], e["code"]) for e in body["errors"]] == [
+        (partial["taskUUID"], "timeoutProvider")
+    ] * 2
+    assert emu.faults.partial_tasks == 0
+
+
 def test_safety_rejection(emu: Emulator, media_dir: Path) -> None:
     video = upload(emu, media_dir / "clip.mp4")
     emu.faults.safety_rejects = 1

@@ -390,22 +390,11 @@ def test_failed_task_is_reported_and_the_rerun_submits_it_under_a_new_uuid(
 
 
 def test_some_variations_failed_relinks_the_rest_and_reports_the_failures(
-    project: TinyProject, tmp_path: Path, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+    project: TinyProject, tmp_path: Path, emu: Emulator
 ) -> None:
     """numberResults 2; the first task's second generation fails after its first succeeded.
     The success is relinked (it was paid for), the failure reported, nothing resubmitted."""
-    finish = emu._finish
-    broken: list[str] = []
-
-    def finish_then_fail_the_rest(job: Any, gen: Any, **kwargs: Any) -> None:
-        # The emulator's own failure path (fail_code), armed in its worker thread right after
-        # the first generation of the first job succeeded: no race with the next generation.
-        finish(job, gen, **kwargs)
-        if not broken and gen.index == 0 and gen.status == "success":
-            broken.append(job.task_uuid)
-            job.fail_code = "timeoutProvider"
-
-    monkeypatch.setattr(emu, "_finish", finish_then_fail_the_rest)
+    emu.faults.partial_tasks = 1
     summary = _run(project, tmp_path, emu, plan_settings=PlanSettings(number_results=2))
     assert summary.exit_code == 0, _states(summary)
     partial = [s for s in summary.shots if s.reason]

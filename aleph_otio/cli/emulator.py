@@ -58,6 +58,9 @@ def emulator(
     fail_tasks: int = typer.Option(0, help="Fault: the next N tasks fail (timeoutProvider)."),
     fail_code: str = typer.Option("timeoutProvider", help="Error code of --fail-tasks failures."),
     safety_rejects: int = typer.Option(0, help="Fault: the next N tasks fail the content check."),
+    partial_tasks: int = typer.Option(
+        0, help="Fault: the next N tasks with 2+ results fail all but their first result."
+    ),
     status_burst: str = typer.Option(
         "", help="Fault: answer the next requests with these statuses, e.g. 429,429,503."
     ),
@@ -94,6 +97,7 @@ def emulator(
         fail_tasks=fail_tasks,
         fail_code=fail_code,
         safety_rejects=safety_rejects,
+        partial_tasks=partial_tasks,
         slow_response=slow_response,
         duplicate_webhooks=duplicate_webhooks,
         async_uploads=async_uploads,

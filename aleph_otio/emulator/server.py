@@ -549,10 +549,13 @@ class Emulator:
                     status=402,
                 )
         fail_code = None
+        fail_from = 0
         if self._take("fail_tasks"):
             fail_code = self.faults.fail_code
         elif self._take("safety_rejects"):
             fail_code = "contentPolicyViolation"
+        elif req.number_results >= 2 and self._take("partial_tasks"):
+            fail_code, fail_from = self.faults.fail_code, 1
         # Reproducible per taskUUID; distinct tints, so variations always differ visibly.
         rng = random.Random(task_uuid.lower())
         seeds: list[int] = []
@@ -569,6 +572,7 @@ class Emulator:
             guides=guides,
             generations=[Generation(index=i, seed=s) for i, s in enumerate(seeds)],
             fail_code=fail_code,
+            fail_from=fail_from,
         )
         with self._lock:
             # Checked again under the lock: two requests with one UUID may race past the first.
@@ -994,7 +998,7 @@ class Emulator:
             video_uuid = str(uuid.uuid4())
             ext = media.FORMATS[job.request.output_format][0]
             out = self.storage / "results" / f"{video_uuid}.{ext}"
-            if job.fail_code:
+            if job.fail_code and gen.index >= job.fail_from:
                 error = (job.fail_code, _failure_message(job.fail_code))
             else:
                 began = time.time()

@@ -31,6 +31,9 @@ class Faults:
     #: The next N accepted videoInference tasks end with every generation failed (``fail_code``).
     fail_tasks: int = 0
     fail_code: str = "timeoutProvider"
+    #: The next N accepted videoInference tasks with numberResults >= 2: the first generation
+    #: succeeds (and is billed), the others fail with ``fail_code``.
+    partial_tasks: int = 0
     #: The next N accepted videoInference tasks are refused by the content check after processing.
     safety_rejects: int = 0
     #: Seconds to wait before every HTTP answer (task endpoint and media downloads).
@@ -115,6 +118,8 @@ class Job:
     guides: list[tuple[int, Path]]
     generations: list[Generation]
     fail_code: str | None = None
+    #: Generations from this index on fail with ``fail_code`` (0: all of them).
+    fail_from: int = 0
     accepted_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
