@@ -136,7 +136,10 @@ def distinct(shots: Iterable[Shot]) -> list[Shot]:
     A shot id is what is paid for: the same request on a source range cut into the edit twice
     is planned at both places but sent, paid and estimated once.
     """
-    return list({s.id: s for s in reversed(list(shots))}.values())[::-1]
+    first: dict[str, Shot] = {}
+    for shot in shots:
+        first.setdefault(shot.id, shot)
+    return list(first.values())
 
 
 #: ``json.dumps(payload, sort_keys=True)`` without building an encoder per call (ids are stored

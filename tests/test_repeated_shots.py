@@ -109,3 +109,12 @@ def test_a_repeated_request_is_estimated_once(tmp_path: Path) -> None:
     cost = estimate_shots(plan.shots, 0.5)
     assert [s.shot_id for s in cost.shots] == [plan.shots[0].id]
     assert cost.total == pytest.approx(0.5 * plan.shots[0].duration_seconds)
+
+
+def test_distinct_keeps_the_first_place_of_each_shot_in_plan_order(tmp_path: Path) -> None:
+    from aleph_otio.shots import distinct
+
+    a1, a2 = plan_timeline(read_timeline(_edit(tmp_path)), PlanSettings()).shots
+    b = a1.model_copy(update={"id": "b" * 12})
+    assert distinct([a1, b, a2]) == [a1, b]
+    assert distinct([b, a2, a1]) == [b, a2]
