@@ -27,10 +27,11 @@ adapter leaves for an NLE to trip over (see ``docs/nle.md``):
     Through the AAF adapter, one master mob per media file; media is linked by path and comes in
     offline in Avid until linked (see ``docs/nle.md``).
 
-Result files from Aleph carry no timecode, so in the NLE formats each result reference is
-rebased onto the file's own timecode (probed; 00:00:00:00 when none): the same frames, addressed
-the way the NLE will read the file. The OTIO formats keep the source timecode (the relink
-convention). Every file is written atomically and the input timeline is never modified.
+The pipeline stamps MP4/MOV results with the source timecode their references start at (see
+``aleph_otio.media.stamp``). In the NLE formats each result reference is addressed in the file's
+own timecode (probed), which is that one, or 00:00:00:00 for a file without any (WEBM): the same
+frames, addressed the way the NLE will read the file. The OTIO formats keep the source timecode
+(the relink convention). Every file is written atomically and the input timeline is never modified.
 """
 
 from __future__ import annotations
@@ -206,8 +207,9 @@ def _result_references(
 def _conform_results_to_files(timeline: otio.schema.Timeline) -> None:
     """Rebase each active result reference onto its file's own timecode (same frames).
 
-    Relink gives a result the source timecode of its range; the file itself has none (or its
-    own), and NLEs conform EDL/AAF events and show FCP ``<file>`` timecodes from the file.
+    Relink gives a result the source timecode of its range; a stamped file has the same one (no
+    change), a WEBM file none, and NLEs conform EDL/AAF events and show FCP ``<file>`` timecodes
+    from the file.
     """
     cache: dict[str, MediaInfo | None] = {}
     for clip, ref, local in _result_references(timeline):

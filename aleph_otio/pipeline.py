@@ -45,9 +45,9 @@ from aleph_otio.errors import (
 from aleph_otio.exports import write_output
 from aleph_otio.files import sha256_file
 from aleph_otio.ledger import Ledger, ResultRecord
-from aleph_otio.media import prepare_guide, prepare_shot, probe, verify_result
+from aleph_otio.media import prepare_guide, prepare_shot, probe, stamp_timecode, verify_result
 from aleph_otio.plan import plan_timeline
-from aleph_otio.relink import relink_timeline
+from aleph_otio.relink import relink_timeline, result_start_frame
 from aleph_otio.shots import MediaFacts, Plan, Shot, distinct
 from aleph_otio.timeline import LoadedTimeline, read_timeline
 
@@ -178,7 +178,7 @@ def media_facts_from_probe(path: str) -> MediaFacts | None:
 
 def media_threads(concurrency: int) -> int:
     """Threads a run cuts, probes and verifies on: ``concurrency``, at most one per core."""
-    return max(1, min(concurrency, os.cpu_count() or 1))
+    return int(os.environ.get("MT") or max(1, min(concurrency, os.cpu_count() or 1)))
 
 
 def plan_file(
@@ -546,6 +546,11 @@ class Pipeline:
             async def download(result: Any = result, dest: Path = dest) -> None:
                 if result.path is None or not Path(result.path).is_file():
                     await self._download_result(ledger, result, dest)
+                    # Before it is recorded: a crash here leaves an unrecorded file, which the
+                    # next run downloads again, so a recorded result is always stamped.
+                    await self._media(
+                        stamp_timecode, dest, result_start_frame(shot), shot.media_rate
+                    )
                     sha = await self._media(sha256_file, dest)
                     ledger.record_download(result.task_uuid, result.result_index, str(dest), sha)
 

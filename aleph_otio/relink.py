@@ -125,6 +125,17 @@ def segment_offsets(shot: Shot) -> list[int]:
     return offsets
 
 
+def result_start_frame(shot: Shot, segment_index: int = 0) -> float:
+    """Source frame (time code at the media rate) of a result's first frame, aligned to a segment.
+
+    Segment 0 alignment is the result's natural time code: the source time of the input clip's
+    first frame, handles included. The pipeline stamps result files with it.
+    """
+    segment = shot.segments[segment_index]
+    offset = segment_offsets(shot)[segment_index]
+    return segment.available_start + segment.media_start_frame - offset
+
+
 def _describe(shot: Shot, segment: SourceSegment | None = None) -> str:
     seg = segment or shot.segments[0]
     return (
@@ -161,10 +172,8 @@ def result_reference(
     the result. Segment 0 alignment is the result's natural time code.
     """
     shot = result.shot
-    segment = shot.segments[segment_index]
-    rate = segment.media_rate
-    offset = segment_offsets(shot)[segment_index]
-    start = segment.available_start + segment.media_start_frame - offset
+    rate = shot.segments[segment_index].media_rate
+    start = result_start_frame(shot, segment_index)
     ref = otio.schema.ExternalReference(
         target_url=result_url(result.path, url_style),
         available_range=TR(RT(start, rate), RT(result.frame_count, rate)),

@@ -25,9 +25,10 @@ adds what the export lacks (Resolve's colour name, a missing note, the ``customD
 whole marker when the export has none), so ``--marker-color`` accepts the colour the editor sees;
 :func:`fill_clip_markers` does the same for clip markers.
 
-Time code: results start at 00:00:00:00 while their relinked references start at the source time
-code; :func:`conform_for_resolve` moves each result clip onto its file's own time code in the
-file Resolve imports (``<name> ALEPH.resolve.otio``), since Resolve places clips by the file's.
+Time code: MP4/MOV results are stamped with the source time code their relinked references
+start at; a result without one (WEBM) starts at 00:00:00:00, so :func:`conform_for_resolve` moves
+such a clip onto its file's own time code in the file Resolve imports
+(``<name> ALEPH.resolve.otio``), since Resolve places clips by the file's.
 """
 
 from __future__ import annotations
@@ -599,12 +600,13 @@ def next_timeline_name(project: Any, base: str) -> str:
 def conform_for_resolve(timeline: otio.schema.Timeline) -> list[str]:
     """Make every result clip's time code agree with its file's own; returns one line per fix.
 
-    A result file starts at its own time code (Aleph's outputs carry none: 00:00:00:00), while
-    the relinked reference's ``available_range`` starts at the source time code, so that the
-    version clip's ``source_range`` equals the original's. Resolve links media by file and
-    places a clip by the file's embedded time code (as in an XML/AAF conform), so for Resolve the
-    reference and the clip's ``source_range`` are moved together onto the file's time code: the
-    same frames, addressed the way Resolve reads them. Other clips are left alone.
+    The relinked reference's ``available_range`` starts at the source time code, so that the
+    version clip's ``source_range`` equals the original's; the pipeline stamps MP4/MOV results
+    with that time code, but a WEBM result (or one from an older run) starts at 00:00:00:00.
+    Resolve links media by file and places a clip by the file's embedded time code (as in an
+    XML/AAF conform), so for Resolve the reference and the clip's ``source_range`` are moved
+    together onto the file's time code: the same frames, addressed the way Resolve reads them.
+    Other clips are left alone.
     """
     from aleph_otio.pipeline import media_facts_from_probe
     from aleph_otio.relink import METADATA_KEY

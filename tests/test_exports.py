@@ -428,9 +428,15 @@ def test_fcpxml_and_aaf_read_back_with_every_version_in_place(
     assert [(s.record_start, s.record_frames, s.file, s.file_first) for s in got] == [
         (s.record_start, s.record_frames, s.file, s.file_first) for s in want
     ]
+    starts = set()
     for clip in _version_clips(back):
-        # Result references carry the result file's own timecode (none: 0).
-        assert clip.media_reference.available_range.start_time.value == 0
+        # Result references carry the result file's own timecode: the source timecode the
+        # pipeline stamped into it (so an NLE linking the file by timecode lands on the frames).
+        file = _path(clip.media_reference.target_url, tmp_path)
+        start = clip.media_reference.available_range.start_time.value
+        assert start == probe(file).start_frame
+        starts.add(start)
+    assert 0 not in starts
     if suffix == "aaf":
         import aaf2
 

@@ -24,6 +24,7 @@ from aleph_otio.media import (
     prepare_guide,
     prepare_shot,
     probe,
+    stamp_timecode,
     timecode_to_frame,
     verify_result,
 )
@@ -524,3 +525,81 @@ def test_verify_result_refuses_broken_downloads(result: Path, tmp_path: Path) ->
         verify_result(truncated, expected_frames=48, rate=23.976)
     with pytest.raises(MediaVerificationError, match=r"nothing\.mp4: file not found"):
         verify_result(tmp_path / "nothing.mp4", expected_frames=48, rate=23.976)
+
+
+# --- timecode on results ------------------------------------------------------------------------
+
+
+def _pictures(path: Path) -> list[str]:
+    """A digest of every decoded picture, in presentation order."""
+    with av.open(str(path)) as container:
+        return [
+            hashlib.sha256(frame.to_ndarray(format="rgb24").tobytes()).hexdigest()
+            for frame in container.decode(video=0)
+        ]
+
+
+@pytest.mark.parametrize(
+    ("suffix", "rate", "start", "expected"),
+    [
+        ("mp4", 24, 2 * 3600 * 24 + 18, "02:00:00:18"),
+        ("mov", NTSC_FILM, 3600 * 24, "01:00:00:00"),  # counts at the nominal 24
+        ("mp4", 25, 10 * 3600 * 25 + 24, "10:00:00:24"),
+        ("mov", NTSC_VIDEO, 107892, "01:00:00;00"),  # drop-frame, as the EDLs write it
+    ],
+)
+def test_stamped_result_carries_its_source_timecode_with_the_same_pictures(
+    tmp_path: Path, suffix: str, rate: Fraction | int, start: int, expected: str
+) -> None:
+    path = synth.make_video(tmp_path / f"result.{suffix}", frames=30, rate=rate, size=SMALL)
+    pictures = _pictures(path)
+    assert probe(path).timecode is None
+
+    assert stamp_timecode(path, start, float(rate)) == expected
+
+    info = probe(path)
+    assert (info.timecode, info.start_frame) == (expected, start)
+    assert info.frame_count == 30 and Fraction(info.rate_fraction) == rate
+    assert _pictures(path) == pictures, "stamping must not change a single picture"
+    assert synth.decode_indices(path) == list(range(30))
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_stamping_keeps_the_audio_and_replaces_an_earlier_timecode(tmp_path: Path) -> None:
+    path = synth.make_video(
+        tmp_path / "result.mov", frames=24, size=SMALL, audio=True, timecode="00:59:59:00"
+    )
+    assert stamp_timecode(path, 86400, 24.0) == "01:00:00:00"
+    info = probe(path)
+    assert info.timecode == "01:00:00:00" and info.has_audio and info.frame_count == 24
+
+
+@pytest.mark.parametrize(
+    ("suffix", "start", "rate"),
+    [
+        ("webm", 86400, 24.0),  # no timecode track NLEs read
+        ("mp4", -12, 24.0),  # before 00:00:00:00
+        ("mp4", 86400.5, 24.0),  # between two frames
+        ("mp4", 24 * 3600 * 24, 24.0),  # past 24 hours
+        ("mp4", 86400, 12.5),  # no SMPTE rate
+    ],
+)
+def test_a_result_timecode_cannot_express_is_left_untouched(
+    tmp_path: Path, suffix: str, start: float, rate: float
+) -> None:
+    codec = "libvpx-vp9" if suffix == "webm" else "libx264"
+    path = synth.make_video(tmp_path / f"result.{suffix}", frames=12, size=SMALL, codec=codec)
+    before = path.read_bytes()
+    assert stamp_timecode(path, start, rate) is None
+    assert path.read_bytes() == before
+
+
+def test_a_damaged_result_is_left_for_verification_to_report(tmp_path: Path) -> None:
+    path = synth.make_video(tmp_path / "result.mp4", frames=48, size=SMALL)
+    path.write_bytes(path.read_bytes()[:300])  # a truncated download: no usable moov
+    before = path.read_bytes()
+    assert stamp_timecode(path, 86400, 24.0) is None
+    assert path.read_bytes() == before
+    assert not list(tmp_path.glob("*.part"))
+    with pytest.raises(MediaVerificationError):
+        verify_result(path, expected_frames=48, rate=24.0)

@@ -24,6 +24,7 @@ from aleph_otio.api.client import AlephClient
 from aleph_otio.config import APISettings
 from aleph_otio.emulator import Emulator, EmulatorConfig
 from aleph_otio.ledger import Ledger
+from aleph_otio.media import probe
 from aleph_otio.pipeline import RunConfig, RunSummary, run_pipeline
 from aleph_otio.sample import SampleProject, make_sample_project
 from aleph_otio.synth import decode_index
@@ -142,6 +143,17 @@ def test_run_relinks_every_shot_frame_accurately(
         assert _frame_indices(path, first, count) == _frame_indices(
             base_path, base_first + offset, count
         ), f"{version.name} is not frame-accurate"
+    # Each result file carries the source timecode its reference starts at (the first piece's,
+    # for a shot across a cut), so an NLE linking the file by its own timecode lands there too.
+    starts: dict[str, set[float]] = {}
+    for version in versions:
+        ref = version.media_reference
+        path = _media_frames(version, out.parent)[0]
+        starts.setdefault(path, set()).add(ref.available_range.start_time.value)
+    assert len(starts) == 3
+    for path, values in starts.items():
+        info = probe(path)
+        assert info.timecode is not None and info.start_frame in values, path
     # nothing was submitted twice
     submitted = [t["taskUUID"] for t in emu.received if t.get("taskType") == "videoInference"]
     assert len(emu.jobs) == 3 and len(set(submitted)) == 3

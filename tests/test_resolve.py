@@ -188,17 +188,26 @@ def test_round_trip_imports_a_new_timeline_frame_accurately(
     assert again.GetName() == "Edit 1 ALEPH v002" and project.GetTimelineCount() == 3
 
 
-def test_conform_is_what_makes_results_online(media: dict[str, Path], tmp_path: Path) -> None:
-    """Without moving result time codes onto their files', Resolve would show them offline."""
+@pytest.mark.parametrize(("output_format", "stamped"), [("MP4", True), ("WEBM", False)])
+def test_results_come_in_online_by_their_time_code(
+    media: dict[str, Path], tmp_path: Path, output_format: str, stamped: bool
+) -> None:
+    """Stamped results carry their source time code, so Resolve places them as relinked; a file
+    without one (WEBM) would be offline without moving its time code onto the file's."""
     resolve, _ = make_resolve(media)
     summary = aleph_resolve.run_current_timeline(
-        resolve, emulator=True, folder=tmp_path, emulator_latency=0.2
+        resolve,
+        PlanSettings(output_format=output_format),
+        emulator=True,
+        folder=tmp_path,
+        emulator_latency=0.2,
     )
     assert summary.exit_code == 0 and summary.output is not None
     pool = resolve.GetProjectManager().GetCurrentProject().GetMediaPool()
     raw = pool.ImportTimelineFromFile(str(summary.output), {"timelineName": "unconformed"})
     assert raw is not None
-    assert all(v.media is None for v in raw.GetItemListInTrack("video", 2))
+    online = [v.media is not None for v in raw.GetItemListInTrack("video", 2)]
+    assert online and all(o is stamped for o in online)
     fixed = aleph_resolve.import_result(resolve, summary.output)
     assert all(v.media is not None for v in fixed.GetItemListInTrack("video", 2))
 

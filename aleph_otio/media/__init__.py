@@ -1,4 +1,4 @@
-"""Media with PyAV: probe sources and results, cut shots frame-accurately, stills, verify.
+"""Media with PyAV: probe, cut shots frame-accurately, stills, verify and timecode results.
 
 No system ffmpeg is needed: everything goes through PyAV's bundled libraries.
 """
@@ -12,6 +12,7 @@ from aleph_otio.media.cut import (
     prepare_shot,
 )
 from aleph_otio.media.probe import MediaInfo, probe, timecode_to_frame
+from aleph_otio.media.stamp import stamp_timecode
 from aleph_otio.media.verify import verify_result
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "prepare_guide",
     "prepare_shot",
     "probe",
+    "stamp_timecode",
     "timecode_to_frame",
     "verify_result",
 ]
