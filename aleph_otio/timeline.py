@@ -979,6 +979,22 @@ def _clip_marker(
     return [piece], warnings, r.start_time
 
 
+#: What to do about a nested sequence or compound clip under a marker.
+_NESTED_FIX = (
+    "aleph-otio plans clips of the main timeline only: take the clips out of the nest "
+    "(Resolve: Decompose in Place) and mark them there"
+)
+
+
+def _nested_refusal(
+    loaded: LoadedTimeline, nest: otio.schema.Stack, at: otio.opentime.RationalTime
+) -> _Refused:
+    return _Refused(
+        f"marker covers the nested sequence/compound clip {display_name(nest.name or '?')!r} "
+        f"at {_stack_time(loaded, at)}; {_NESTED_FIX}"
+    )
+
+
 def _composition_hits(
     loaded: LoadedTimeline,
     track_index: int,
@@ -989,6 +1005,9 @@ def _composition_hits(
     if _is_point(r):
         for index, child in enumerate(track):
             span = _child_span(track, index)
+            if isinstance(child, otio.schema.Stack) and _on(span, r.start_time):
+                at = _transformed_time(track, r.start_time, loaded.timeline.tracks)
+                raise _nested_refusal(loaded, child, at)
             if isinstance(child, otio.schema.Clip) and _on(span, r.start_time):
                 whole = child.trimmed_range()
                 anchor = _transformed_time(track, r.start_time, child)
@@ -1007,6 +1026,8 @@ def _composition_hits(
             continue
         if not isinstance(child, otio.schema.Clip):
             at = _transformed_time(track, overlap.start_time, loaded.timeline.tracks)
+            if isinstance(child, otio.schema.Stack):
+                raise _nested_refusal(loaded, child, at)
             raise _Refused(
                 f"marker spans a {type(child).__name__.lower()} at {_stack_time(loaded, at)}; "
                 "Aleph needs continuous picture: split the marker around it"
@@ -1036,6 +1057,12 @@ def _stack_marker_track(
             continue
         local = _transformed_range(stack, r, track)
         for child_index, child in enumerate(track):
+            if isinstance(child, otio.schema.Stack) and _on(
+                _child_span(track, child_index), local.start_time
+            ):
+                # A compound clip covers the tracks below: its picture is what editors see, so
+                # it is the one refused (with what to do), never a clip underneath sent instead.
+                return index, track, local
             if isinstance(child, otio.schema.Clip) and _on(
                 _child_span(track, child_index), local.start_time
             ):
@@ -1275,7 +1302,8 @@ def _find_marked_ranges(
                         at = _transformed_time(child, marker.marked_range.start_time, stack)
                         errors.append(
                             f"{_location(loaded, track, None, at, marker)}: marker is inside a "
-                            "nested sequence/compound clip; put it on the clip in the main timeline"
+                            f"nested sequence/compound clip {display_name(child.name or '?')!r}; "
+                            f"{_NESTED_FIX}"
                         )
                 continue
             if isinstance(child, otio.schema.Gap):

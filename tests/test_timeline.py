@@ -403,6 +403,51 @@ def test_track_marker_over_a_gap_is_refused(tmp_path: Path) -> None:
     assert len(errors) == 1 and "spans a gap at 01:00:02:00" in errors[0]
 
 
+def compound(name: str = "Comp 1") -> otio.schema.Stack:
+    """A compound clip / nested sequence of 48 frames: one inner track with clip C."""
+    inner = otio.schema.Track(name="V1", children=[clip("C", 3 * HOUR, 48, avail=(3 * HOUR, 96))])
+    return otio.schema.Stack(name=name, children=[inner])
+
+
+def test_track_marker_over_a_compound_clip_says_to_decompose_it(tmp_path: Path) -> None:
+    a = clip("A", HOUR, 48)
+    track = otio.schema.Track(name="V1", children=[a, compound()])
+    track.markers.append(marker("aleph: across the nest", tr(24, 48)))
+    ranges, errors = find_marked_ranges(loaded(timeline(track), tmp_path), PlanSettings())
+    assert ranges == [] and len(errors) == 1
+    assert "nested sequence/compound clip 'Comp 1' at 01:00:02:00" in errors[0]
+    assert "Decompose in Place" in errors[0] and "track V1" in errors[0]
+
+
+@pytest.mark.parametrize("scope", ["track point", "timeline"])
+def test_a_compound_clip_is_never_passed_over_for_the_clip_under_it(
+    tmp_path: Path, scope: str
+) -> None:
+    """What an editor sees at a nested clip is the nest: the plate below must not be sent."""
+    v1 = otio.schema.Track(name="V1", children=[clip("plate", HOUR, 96, avail=(HOUR, 240))])
+    v2 = otio.schema.Track(
+        name="V2", children=[otio.schema.Gap(duration=RT(24, 24)), compound("Sky comp")]
+    )
+    tl = timeline(v1, v2)
+    if scope == "timeline":
+        tl.tracks.markers.append(marker("aleph: relight", tr(36, 0)))
+    else:
+        v2.markers.append(marker("aleph: relight", tr(36, 0)))
+    ranges, errors = find_marked_ranges(loaded(tl, tmp_path), PlanSettings())
+    assert ranges == [] and len(errors) == 1
+    assert "compound clip 'Sky comp' at 01:00:01:12" in errors[0], errors
+
+
+def test_marker_inside_a_compound_clip_names_it(tmp_path: Path) -> None:
+    nest = compound("Comp 2")
+    nest[0][0].markers.append(marker("aleph: inside", tr(3 * HOUR, 0)))
+    track = otio.schema.Track(name="V1", children=[clip("A", HOUR, 48), nest])
+    ranges, errors = find_marked_ranges(loaded(timeline(track), tmp_path), PlanSettings())
+    assert ranges == [] and len(errors) == 1
+    assert "inside a nested sequence/compound clip 'Comp 2'" in errors[0]
+    assert "Decompose in Place" in errors[0]
+
+
 def test_stack_marker_uses_the_topmost_clip_with_media(tmp_path: Path) -> None:
     v1 = two_clip_track()
     title = otio.schema.Clip(
