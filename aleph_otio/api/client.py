@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -64,6 +64,9 @@ from aleph_otio.errors import (
     TaskNotFoundError,
 )
 from aleph_otio.files import sha256_file
+
+if TYPE_CHECKING:
+    from aleph_otio.api.webhook import WebhookReceiver
 
 __all__ = [
     "AlephClient",
@@ -414,6 +417,9 @@ class AlephClient:
         self.request_count = 0
         #: GET requests for result files, retries included.
         self.download_request_count = 0
+        #: A running :class:`~aleph_otio.api.webhook.WebhookReceiver`: :meth:`wait` then polls a
+        #: task as soon as a webhook names it, not only at the next interval.
+        self.webhooks: WebhookReceiver | None = None
 
     def __repr__(self) -> str:
         key = "set" if (self._key or self._explicit_key) else "from environment"
@@ -702,7 +708,8 @@ class AlephClient:
         whenever a task gains a result. Failed generations are reported, not raised: see
         :meth:`TaskOutcome.raise_for_failures`. Polls are ``settings.poll_interval`` apart at
         first and 1.5x further apart each time, never more than ``poll_max_interval``; a poll
-        that brings a result resets the interval to the first one.
+        that brings a result resets the interval to the first one. With :attr:`webhooks` set, a
+        webhook naming a pending task brings the next poll forward to its arrival.
         """
         expected = expected or {}
         outcomes = {
@@ -743,7 +750,10 @@ class AlephClient:
                 # Results are coming in: tasks of one batch finish close together, so the rest
                 # are polled again at the first interval instead of after a grown one.
                 interval = first
-            await self._sleep(min(interval, remaining))
+            if self.webhooks is not None:
+                await self.webhooks.wait_for(pending, min(interval, remaining))
+            else:
+                await self._sleep(min(interval, remaining))
             interval = min(interval * 1.5, self.settings.poll_max_interval)
         return outcomes
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -187,9 +188,16 @@ def print_summary(summary: Any) -> None:
         err_console.print("failed shots are kept in the ledger: run the same command to retry them")
 
 
-def execute(config: Any, settings: APISettings) -> Any:
-    """Plan, then run the pipeline with progress bars; Ctrl-C leaves everything resumable."""
+def execute(
+    config: Any, settings: APISettings, webhook_listen: tuple[str, int] | None = None
+) -> Any:
+    """Plan, then run the pipeline with progress bars; Ctrl-C leaves everything resumable.
+
+    ``webhook_listen`` (host, port) receives webhooks there while the run waits; tasks name its
+    URL as their webhookURL unless ``settings`` already has one (the public URL that reaches it).
+    """
     from aleph_otio.api.client import AlephClient
+    from aleph_otio.api.webhook import WebhookReceiver
     from aleph_otio.pipeline import plan_file, run_pipeline
 
     planned = plan_file(config.timeline, config.plan_settings, rate=config.rate)
@@ -216,8 +224,25 @@ def execute(config: Any, settings: APISettings) -> Any:
                 main_task.cancel()
 
             with sigint_wakes_the_loop(on_sigint):
-                async with AlephClient(settings=settings) as client:
-                    return await run_pipeline(config, client, on_event=tracker, planned=planned)
+                async with contextlib.AsyncExitStack() as stack:
+                    run_config, run_settings, hook = config, settings, None
+                    if webhook_listen is not None:
+                        hook = await stack.enter_async_context(WebhookReceiver(*webhook_listen))
+                        if settings.webhook_url is None:
+                            run_settings = settings.model_copy(update={"webhook_url": hook.url})
+                            run_config = dataclasses.replace(config, api_settings=run_settings)
+                        err_console.print(
+                            f"webhooks: listening on {hook.url}"
+                            + (
+                                f" (tasks name {settings.webhook_url})"
+                                if settings.webhook_url
+                                else ""
+                            ),
+                            markup=False,
+                        )
+                    client = await stack.enter_async_context(AlephClient(settings=run_settings))
+                    client.webhooks = hook
+                    return await run_pipeline(run_config, client, on_event=tracker, planned=planned)
 
         try:
             return asyncio.run(go())
@@ -338,6 +363,14 @@ def register(app: typer.Typer) -> None:
             float | None,
             typer.Option(min=0.01, help="Seconds between status polls at first (default 2)."),
         ] = None,
+        webhook_listen: Annotated[
+            str | None,
+            typer.Option(
+                help="Receive webhooks on HOST:PORT (or PORT) and poll a task when its webhook "
+                "arrives; tasks name http://HOST:PORT/aleph-otio/webhook unless --webhook-url "
+                "gives the public URL that reaches it."
+            ),
+        ] = None,
     ) -> None:
         """Send the marked shots to Aleph and write the relinked timeline (resumable)."""
         from aleph_otio.pipeline import RunConfig
@@ -348,6 +381,11 @@ def register(app: typer.Typer) -> None:
             raise ConfigError("no output: aleph-otio run TIMELINE -o OUT.otio (or --submit-only)")
         if output is not None:
             _check_output_format(output)
+        listen = None
+        if webhook_listen is not None:
+            from aleph_otio.api.webhook import parse_listen
+
+            listen = parse_listen(webhook_listen)
         plan_settings = build_settings(
             prefix=prefix,
             marker_color=marker_color,
@@ -390,7 +428,7 @@ def register(app: typer.Typer) -> None:
                 submit_only=submit_only,
                 resubmit_expired=resubmit_expired,
             )
-            summary = execute(config, settings)
+            summary = execute(config, settings, None if submit_only else listen)
         print_summary(summary)
         if submit_only and not summary.failed and not summary.plan_errors:
             if not summary.stopped_by_budget:
