@@ -603,3 +603,18 @@ def test_a_damaged_result_is_left_for_verification_to_report(tmp_path: Path) -> 
     assert not list(tmp_path.glob("*.part"))
     with pytest.raises(MediaVerificationError):
         verify_result(path, expected_frames=48, rate=24.0)
+
+
+def test_a_result_without_picture_is_left_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "result.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("aac", rate=48000)
+        tone = np.zeros((1, 48000), dtype=np.float32)
+        frame = av.AudioFrame.from_ndarray(tone, format="flt", layout="mono")
+        frame.sample_rate = 48000
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        container.mux(stream.encode())
+    before = path.read_bytes()
+    assert stamp_timecode(path, 86400, 24.0) is None
+    assert path.read_bytes() == before and not list(tmp_path.glob("*.part"))
