@@ -188,6 +188,18 @@ def test_probe_stills_have_one_frame(tmp_path: Path) -> None:
     assert (probe(tiff).frame_count, probe(tiff).is_still, probe(tiff).codec) == (1, True, "tiff")
 
 
+def write_audio_only(path: Path) -> Path:
+    """A tenth of a second of silent AAC and no picture."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("aac", rate=48000)
+        tone = np.zeros((1, 4800), dtype=np.float32)
+        frame = av.AudioFrame.from_ndarray(tone, format="flt", layout="mono")
+        frame.sample_rate = 48000
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return path
+
+
 def test_probe_errors_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(MediaError, match=r"missing\.mov: file not found"):
         probe(tmp_path / "missing.mov")
@@ -195,14 +207,7 @@ def test_probe_errors_name_the_file(tmp_path: Path) -> None:
     garbage.write_bytes(b"not a movie at all" * 100)
     with pytest.raises(MediaError, match=r"garbage\.mp4: not a readable media file"):
         probe(garbage)
-    audio_only = tmp_path / "audio.m4a"
-    with av.open(str(audio_only), "w") as out:
-        stream = out.add_stream("aac", rate=48000)
-        tone = np.zeros((1, 4800), dtype=np.float32)
-        frame = av.AudioFrame.from_ndarray(tone, format="flt", layout="mono")
-        frame.sample_rate = 48000
-        out.mux(stream.encode(frame))
-        out.mux(stream.encode())
+    audio_only = write_audio_only(tmp_path / "audio.m4a")
     with pytest.raises(MediaError, match=r"audio\.m4a: has no video stream"):
         probe(audio_only)
 
@@ -606,15 +611,7 @@ def test_a_damaged_result_is_left_for_verification_to_report(tmp_path: Path) -> 
 
 
 def test_a_result_without_picture_is_left_untouched(tmp_path: Path) -> None:
-    path = tmp_path / "result.mp4"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("aac", rate=48000)
-        tone = np.zeros((1, 48000), dtype=np.float32)
-        frame = av.AudioFrame.from_ndarray(tone, format="flt", layout="mono")
-        frame.sample_rate = 48000
-        for packet in stream.encode(frame):
-            container.mux(packet)
-        container.mux(stream.encode())
+    path = write_audio_only(tmp_path / "result.mp4")
     before = path.read_bytes()
     assert stamp_timecode(path, 86400, 24.0) is None
     assert path.read_bytes() == before and not list(tmp_path.glob("*.part"))
