@@ -17,7 +17,13 @@ import httpx
 import pytest
 
 from aleph_otio.api import AlephClient, validate_task
-from aleph_otio.api.webhook import MAX_BODY, WEBHOOK_PATH, WebhookReceiver, parse_listen
+from aleph_otio.api.webhook import (
+    MAX_BODY,
+    WEBHOOK_PATH,
+    WebhookReceiver,
+    parse_listen,
+    task_uuids_in,
+)
 from aleph_otio.config import APISettings
 from aleph_otio.emulator import Emulator, EmulatorConfig
 from aleph_otio.errors import ConfigError
@@ -35,6 +41,16 @@ async def post(url: str, content: bytes, **headers: str) -> int:
     async with httpx.AsyncClient() as http:
         response = await http.post(url, content=content, headers=headers)
         return response.status_code
+
+
+def test_task_uuids_are_read_from_every_body_shape() -> None:
+    a, b = new_uuid(), new_uuid()
+    assert task_uuids_in({"data": [{"taskUUID": a}], "errors": [{"taskUUID": b}]}) == [a, b]
+    assert task_uuids_in({"errors": [{"taskUUID": a, "code": "timeoutProvider"}]}) == [a]
+    assert task_uuids_in({"data": {"taskUUID": a}}) == [a]
+    assert task_uuids_in({"taskUUID": a.upper(), "status": "success"}) == [a]
+    assert task_uuids_in([{"taskUUID": a}, {"taskUUID": "not-a-uuid"}, "x", None]) == [a]
+    assert task_uuids_in("nonsense") == [] and task_uuids_in({"data": None}) == []
 
 
 def test_listen_address_is_read_or_refused_in_one_line() -> None:

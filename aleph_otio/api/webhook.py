@@ -63,10 +63,14 @@ def parse_listen(value: str) -> tuple[str, int]:
 
 
 def task_uuids_in(body: Any) -> list[str]:
-    """The taskUUIDs a webhook body names: the envelope, a bare item, or a list of items."""
-    if isinstance(body, dict) and isinstance(body.get("data"), list | dict):
-        body = body["data"]
-    items = body if isinstance(body, list) else [body]
+    """The taskUUIDs a webhook body names: a ``data``/``errors`` envelope, an item or a list."""
+    items: list[Any] = []
+    if isinstance(body, dict) and ("data" in body or "errors" in body):
+        for key in ("data", "errors"):
+            value = body.get(key)
+            items.extend(value if isinstance(value, list) else [value])
+    else:
+        items = body if isinstance(body, list) else [body]
     found = []
     for item in items:
         value = item.get("taskUUID") if isinstance(item, dict) else None
