@@ -202,3 +202,53 @@ def test_bad_listen_address_is_a_one_line_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and "--webhook-listen 'nowhere:port'" in done.stderr
     assert not (tmp_path / "out.otio").exists()
+
+
+def test_webhook_listen_for_the_real_service_needs_its_public_url(tmp_path: Path) -> None:
+    project = make_sample_project(tmp_path / "project")
+    env = {**os.environ, "RUNWARE_API_KEY": "rw-not-used-0000"}
+    cmd = [
+        sys.executable, "-m", "aleph_otio", "run", str(project.timeline),
+        "-o", str(tmp_path / "out.otio"), "--webhook-listen", "0.0.0.0:8787",
+    ]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "also give --webhook-url" in done.stderr
+    assert "rw-not-used-0000" not in done.stderr + done.stdout
+    assert not (tmp_path / "out.otio").exists() and not (tmp_path / "out.aleph-work").exists()
+
+
+def test_garbage_and_hang_ups_leave_the_receiver_serving() -> None:
+    task = new_uuid()
+
+    async def raw(port: int, data: bytes, *, read: bool) -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(data)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 5) if read else b""
+        writer.close()
+        return answer
+
+    async def go() -> tuple[list[bytes], int, set[str]]:
+        async with WebhookReceiver() as hook:
+            answers = [
+                await raw(hook.port, b"\x00\xff garbage\r\n\r\n", read=True),
+                await raw(
+                    hook.port, b"POST /aleph-otio/webhook HTTP/1.1\r\nContent-Le", read=False
+                ),
+                await raw(
+                    hook.port,
+                    b"POST /aleph-otio/webhook HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + b"f" * 100_000,
+                    read=True,
+                ),
+            ]
+            await asyncio.sleep(0.1)
+            body = json.dumps({"data": [{"taskUUID": task}]}).encode()
+            status = await post(hook.url, body)
+            return answers, status, hook.take([task])
+
+    answers, status, taken = asyncio.run(go())
+    assert answers[0].startswith(b"HTTP/1.1 404")
+    assert answers[2] == b"" or answers[2].startswith(b"HTTP/1.1 4")
+    assert status == 200 and taken == {task}

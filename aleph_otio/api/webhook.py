@@ -171,7 +171,9 @@ class WebhookReceiver:
         except _BadRequest as exc:
             status, reason = exc.status, exc.reason
             self.refused += 1
-        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
+        except Exception as exc:  # a sender that stalls, hangs up or sends garbage: drop it
+            log.debug("webhook connection dropped: %s", type(exc).__name__)
+            self.refused += 1
             writer.close()
             return
         text = json.dumps({"ok": status == 200}).encode()

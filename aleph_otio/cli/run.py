@@ -386,6 +386,14 @@ def register(app: typer.Typer) -> None:
             from aleph_otio.api.webhook import parse_listen
 
             listen = parse_listen(webhook_listen)
+            if webhook_url is None and not emulator:
+                # Runware cannot POST to this machine's own address: it needs the public URL
+                # that is forwarded here (the emulator runs here, so it can).
+                raise ConfigError(
+                    f"--webhook-listen {webhook_listen}: also give --webhook-url, the public "
+                    "URL Runware can reach that is forwarded to it "
+                    "(e.g. https://hooks.example.com/aleph-otio/webhook)"
+                )
         plan_settings = build_settings(
             prefix=prefix,
             marker_color=marker_color,
