@@ -234,7 +234,8 @@ def execute(
                         err_console.print(
                             f"webhooks: listening on {hook.url}"
                             + (
-                                f" (tasks name {settings.webhook_url})"
+                                # Without its query string: a token may sit there.
+                                f" (tasks name {settings.webhook_url.split('?', 1)[0]})"
                                 if settings.webhook_url
                                 else ""
                             ),
