@@ -166,6 +166,7 @@ def test_a_result_is_polled_when_its_webhook_arrives(clip: Path, arrives: bool) 
                 return outcomes[task.task_uuid].ok, time.monotonic() - began, c.request_count
 
         ok, waited, requests = asyncio.run(go())
+        emu.wait_idle()  # its delivery thread may still be at work
         assert ok
         assert len(emu.webhooks) == 1
     if arrives:
