@@ -189,6 +189,7 @@ def test_run_with_webhook_listen_finishes_long_before_the_next_poll(tmp_path: Pa
     took = time.monotonic() - began
     assert done.returncode == 0, done.stderr[-2000:]
     assert "webhooks: listening on http://127.0.0.1:" in done.stderr
+    assert "webhooks: 3 received" in done.stderr and "no webhook arrived" not in done.stderr
     assert "3/3 shot(s) relinked" in done.stdout
     assert took < 45, f"the run waited for a poll ({took:.0f} s): webhooks did not wake it"
 
@@ -253,3 +254,21 @@ def test_garbage_and_hang_ups_leave_the_receiver_serving() -> None:
     assert answers[0].startswith(b"HTTP/1.1 404")
     assert answers[2] == b"" or answers[2].startswith(b"HTTP/1.1 4")
     assert status == 200 and taken == {task}
+
+
+def test_a_run_whose_webhooks_never_arrive_says_so(tmp_path: Path) -> None:
+    """Tasks name a URL that does not reach the receiver: polling finishes the run, and the
+    user is told the webhook setup does not work."""
+    project = make_sample_project(tmp_path / "project")
+    env = {k: v for k, v in os.environ.items() if k != "RUNWARE_API_KEY"}
+    cmd = [
+        sys.executable, "-m", "aleph_otio", "run", str(project.timeline),
+        "-o", str(tmp_path / "out.otio"), "--emulator", "--emulator-latency", "0.3",
+        "--webhook-listen", "127.0.0.1:0",
+        "--webhook-url", "http://127.0.0.1:9/aleph-otio/webhook?token=abc",
+    ]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "webhooks: 0 received" in done.stderr
+    assert "warning: no webhook arrived at http://127.0.0.1:" in done.stderr
+    assert "token=abc" not in done.stderr + done.stdout

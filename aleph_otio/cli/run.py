@@ -243,7 +243,12 @@ def execute(
                         )
                     client = await stack.enter_async_context(AlephClient(settings=run_settings))
                     client.webhooks = hook
-                    return await run_pipeline(run_config, client, on_event=tracker, planned=planned)
+                    summary = await run_pipeline(
+                        run_config, client, on_event=tracker, planned=planned
+                    )
+                    if hook is not None:
+                        _report_webhooks(hook, summary)
+                    return summary
 
         try:
             return asyncio.run(go())
@@ -251,6 +256,21 @@ def execute(
             if interrupted:
                 raise KeyboardInterrupt from None
             raise
+
+
+def _report_webhooks(hook: Any, summary: Any) -> None:
+    """How many webhooks came in; a warning when tasks finished and none did (a setup problem)."""
+    finished = [s for s in summary.shots if s.state in ("relinked", "failed") and s.task_uuid]
+    line = f"webhooks: {hook.delivered} received"
+    if hook.refused:
+        line += f", {hook.refused} refused"
+    err_console.print(line, markup=False)
+    if finished and not hook.delivered:
+        err_console.print(
+            f"warning: no webhook arrived at {hook.url}; the results came by polling. Check that "
+            "the --webhook-url given to Runware reaches this address.",
+            markup=False,
+        )
 
 
 @contextlib.contextmanager
