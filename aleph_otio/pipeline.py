@@ -178,7 +178,7 @@ def media_facts_from_probe(path: str) -> MediaFacts | None:
 
 def media_threads(concurrency: int) -> int:
     """Threads a run cuts, probes and verifies on: ``concurrency``, at most one per core."""
-    return int(os.environ.get("MT") or max(1, min(concurrency, os.cpu_count() or 1)))
+    return max(1, min(concurrency, os.cpu_count() or 1))
 
 
 def plan_file(
