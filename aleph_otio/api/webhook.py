@@ -19,10 +19,10 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 from collections.abc import Iterable
 from typing import Any
 
+from aleph_otio.api.models import is_uuid
 from aleph_otio.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,6 @@ READ_TIMEOUT = 10.0
 LINGER_SECONDS = 2.0
 #: Task UUIDs remembered until a poll takes them (older ones are dropped first).
 MAX_REMEMBERED = 10_000
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 class _BadRequest(Exception):
@@ -74,7 +73,7 @@ def task_uuids_in(body: Any) -> list[str]:
     found = []
     for item in items:
         value = item.get("taskUUID") if isinstance(item, dict) else None
-        if isinstance(value, str) and _UUID.match(value):
+        if isinstance(value, str) and is_uuid(value):
             found.append(value.lower())
     return found
 
