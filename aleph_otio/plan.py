@@ -19,7 +19,16 @@ from pydantic import ValidationError
 
 from aleph_otio.config import PlanSettings
 from aleph_otio.errors import AlephOtioError
-from aleph_otio.shots import GuideFrame, MediaFacts, Plan, Shot, SourceSegment, TaskOptions, shot_id
+from aleph_otio.shots import (
+    GuideFrame,
+    MediaFacts,
+    Plan,
+    Shot,
+    SourceSegment,
+    TaskOptions,
+    placement,
+    shot_id,
+)
 from aleph_otio.timeline import (
     GuideSpec,
     LoadedTimeline,
@@ -160,10 +169,6 @@ def plan_timeline(
     )
 
 
-def _placement(shot: Shot) -> tuple[tuple[int, int, float], ...]:
-    return tuple((s.track_index, s.clip_index, s.record_start) for s in shot.segments)
-
-
 def _merge_identical(shots: list[Shot]) -> list[Shot]:
     """One shot per request and place: identical markers on one clip are one edit request.
 
@@ -174,7 +179,7 @@ def _merge_identical(shots: list[Shot]) -> list[Shot]:
     kept: dict[tuple[str, tuple[tuple[int, int, float], ...]], int] = {}
     merged: list[Shot] = []
     for shot in shots:
-        key = (shot.id, _placement(shot))
+        key = (shot.id, placement(shot))
         if key not in kept:
             kept[key] = len(merged)
             merged.append(shot)

@@ -54,7 +54,7 @@ import opentimelineio as otio
 
 from aleph_otio.config import MODEL_ID
 from aleph_otio.errors import RelinkError
-from aleph_otio.shots import Shot, SourceSegment
+from aleph_otio.shots import Shot, SourceSegment, placement
 
 RT = otio.opentime.RationalTime
 TR = otio.opentime.TimeRange
@@ -501,13 +501,12 @@ def relink_timeline(
     if url_style not in ("path", "uri"):
         raise RelinkError(f"unknown url style {url_style!r}; use path or uri")
     out: otio.schema.Timeline = timeline.deepcopy()
-    seen: set[tuple[str, int, tuple[tuple[int, int], ...]]] = set()
+    seen: set[tuple[str, int, tuple[tuple[int, int, float], ...]]] = set()
     pieces_by_result: list[list[_Piece]] = []
     for result in results:
         # One shot id may be placed twice (a source range cut into the edit twice, the same
         # request on both): one result, relinked at each place.
-        where = tuple((s.track_index, s.clip_index) for s in result.shot.segments)
-        key = (result.shot.id, result.variant, where)
+        key = (result.shot.id, result.variant, placement(result.shot))
         if key in seen:
             raise RelinkError(
                 f"{_describe(result.shot)}: variation {result.variant} given twice; pass one "

@@ -142,6 +142,14 @@ def distinct(shots: Iterable[Shot]) -> list[Shot]:
     return list(first.values())
 
 
+def placement(shot: Shot) -> tuple[tuple[int, int, float], ...]:
+    """Where a shot sits in its timeline: (track index, clip index, record start) per segment.
+
+    Two shots with one id and different placements are the same request at two places.
+    """
+    return tuple((s.track_index, s.clip_index, s.record_start) for s in shot.segments)
+
+
 #: ``json.dumps(payload, sort_keys=True)`` without building an encoder per call (ids are stored
 #: in ledgers: the text hashed must never change).
 _CANONICAL = json.JSONEncoder(sort_keys=True)
