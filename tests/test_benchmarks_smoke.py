@@ -73,6 +73,36 @@ def test_bench_orchestration_runs_the_pipeline_against_the_emulator(
     assert number(r"\+ (\d+\.\d+) downloads", out) == 1.0
 
 
+def test_bench_orchestration_queues_tasks_on_the_server_with_server_slots(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--server-slots 2 with 4 shots: two waves, each at least the latency, the ideal says so."""
+    bench = load("bench_orchestration")
+    argv = ["--shots", "4", "--latency", "0.5", "--concurrency", "2", "--server-slots", "2"]
+    assert bench.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "running 2 tasks at once (2 waves)" in out
+    ideal = number(
+        r"\| ideal: tasks sent as the baseline readies them, 2 at once \| (\d+\.\d+)", out
+    )
+    wall = number(r"\| pipeline wall time \(run_pipeline\) \| (\d+\.\d+)", out)
+    # Queued on the server, the second wave cannot end before two latencies have passed.
+    assert ideal >= 1.0 and wall >= 1.0
+
+
+def test_ideal_wall_is_a_first_come_first_served_server() -> None:
+    bench = load("bench_orchestration")
+    ready = [0.4, 0.1, 0.2, 0.3]
+    # A slot per shot: the last shot ready + one latency.
+    assert bench.ideal_wall(ready, slots=4, latency=3.0) == pytest.approx(3.4)
+    # Two slots: 0.1 and 0.2 run first; 0.3 and 0.4 wait for them (3.1, 3.2) and end 3 s later.
+    assert bench.ideal_wall(ready, slots=2, latency=3.0) == pytest.approx(6.2)
+    # One slot: strictly one after another from the first ready shot.
+    assert bench.ideal_wall(ready, slots=1, latency=1.0) == pytest.approx(4.1)
+    # Never more than baseline + waves x latency, never less than one wave after the last shot.
+    assert 3.4 <= bench.ideal_wall(ready, slots=2, latency=3.0) <= 0.4 + 2 * 3.0
+
+
 def test_bench_download_streams_a_whole_file_in_a_subprocess(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
