@@ -299,6 +299,8 @@ def _resolve(
                 f"{label}: media {shown} has a variable frame rate; frame-accurate cuts need "
                 "constant frame rate media: transcode it to CFR and relink the clip"
             )
+        # What probing found worth saying (HDR media, an unreadable timecode) goes with the shot.
+        warnings += [f"{label}: {w}" for w in facts.__dict__.get("warnings", ())]
         rate = normalise_rate(facts.rate)
         total = facts.frame_count
         origin = (

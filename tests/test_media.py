@@ -615,3 +615,161 @@ def test_a_result_without_picture_is_left_untouched(tmp_path: Path) -> None:
     before = path.read_bytes()
     assert stamp_timecode(path, 86400, 24.0) is None
     assert path.read_bytes() == before and not list(tmp_path.glob("*.part"))
+
+
+# --- colour: levels and tags ------------------------------------------------------------------
+
+BARS = (0, 128, 255)  # luma of three vertical bars: black, mid grey, white
+
+
+def write_bars(path: Path, *, pix_fmt: str, codec: str = "libx264", **tags: int) -> Path:
+    """48 frames of three grey bars at full-range luma 0/128/255 (RGB formats: grey 0/128/255),
+    with the given codec-context colour tags (color_range, color_primaries, ...)."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=24)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, pix_fmt
+        for name, value in tags.items():
+            setattr(stream.codec_context, name, value)
+        rgb = np.zeros((64, 96, 3), np.uint8)
+        for i, level in enumerate(BARS):
+            rgb[:, i * 32 : (i + 1) * 32] = level
+        for i in range(48):
+            if av.VideoFormat(pix_fmt).is_rgb:
+                frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=pix_fmt)
+            else:
+                eight_bit = "yuvj420p" if pix_fmt == "yuvj420p" else "yuv420p"
+                frame = av.VideoFrame(96, 64, eight_bit)
+                frame.planes[0].update(np.ascontiguousarray(rgb[:, :, 0]).tobytes())
+                for plane in frame.planes[1:]:
+                    plane.update(bytes([128]) * (plane.line_size * plane.height))
+                if eight_bit != pix_fmt:  # the same code values in more bits
+                    frame = frame.reformat(format=pix_fmt)
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
+def bar_levels(path: Path) -> tuple[list[int], list[int]]:
+    """(luma of each bar as stored, grey of each bar as shown: RGB through the file's own tags)."""
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+    columns = (16, 48, 80)
+    stored: list[int] = []
+    if not frame.format.is_rgb:
+        plane = frame.planes[0]
+        wide = "10" in frame.format.name
+        luma = np.frombuffer(plane, np.uint16 if wide else np.uint8)
+        luma = luma.reshape(plane.height, -1)
+        stored = [int(luma[32, c]) >> (2 if wide else 0) for c in columns]
+    shown = frame.to_ndarray(format="rgb24")
+    return stored, [int(shown[32, c, 1]) for c in columns]
+
+
+def test_a_full_range_source_is_sent_at_video_levels_and_looks_the_same(tmp_path: Path) -> None:
+    """Phones and DSLRs record full-range (0-255) H.264. Copied as is into an untagged clip,
+    black and white would be read as 16-235: crushed shadows, clipped highlights, and Aleph
+    would edit a harsher picture than the editor sees. The clip holds video levels instead."""
+    source = write_bars(tmp_path / "phone.mp4", pix_fmt="yuvj420p")
+    assert probe(source).full_range
+    assert bar_levels(source)[1] == list(BARS)
+    clip = prepare_shot(shot(segment(source, 0, 48)), tmp_path / "clip.mp4")
+    stored, shown = bar_levels(Path(clip.path))
+    assert stored == pytest.approx([16, 126, 235], abs=1)
+    assert shown == pytest.approx(list(BARS), abs=2)
+    # A still for painting a guide on shows the same levels.
+    still = extract_still(source, 0, tmp_path / "still.png")
+    assert bar_levels(still)[1] == pytest.approx(list(BARS), abs=1)
+
+
+def test_a_video_level_source_keeps_its_levels_and_its_colour_tags(tmp_path: Path) -> None:
+    source = write_bars(
+        tmp_path / "camera.mov",
+        pix_fmt="yuv422p10le",
+        codec="prores_ks",
+        color_range=1,
+        color_primaries=1,
+        color_trc=1,
+        colorspace=1,
+    )
+    info = probe(source)
+    assert (info.full_range, info.color_primaries, info.color_trc, info.colorspace) == (
+        False,
+        1,
+        1,
+        1,
+    )
+    clip = prepare_shot(shot(segment(source, 0, 48)), tmp_path / "clip.mp4")
+    made = probe(clip.path)
+    assert (made.color_primaries, made.color_trc, made.colorspace) == (1, 1, 1)
+    assert not made.full_range
+    # Luma written 0/128/255 into a video-level file stays as stored (16-235 clipping is the
+    # viewer's business, not the cut's).
+    assert bar_levels(Path(clip.path))[0] == pytest.approx(bar_levels(source)[0], abs=2)
+
+
+def test_an_rgb_source_is_converted_with_the_bt709_matrix_and_tagged_so(tmp_path: Path) -> None:
+    """Animation and PNG-codec QuickTimes hold RGB; converted with swscale's default (BT.601)
+    and left untagged, an HD player (BT.709) would shift every colour."""
+    source = write_bars(tmp_path / "graphics.mov", pix_fmt="rgb24", codec="png")
+    clip = prepare_shot(shot(segment(source, 0, 48)), tmp_path / "clip.mp4")
+    made = probe(clip.path)
+    assert (made.color_primaries, made.color_trc, made.colorspace) == (1, 1, 1)
+    assert bar_levels(Path(clip.path))[1] == pytest.approx(list(BARS), abs=2)
+
+
+def test_hdr_sources_keep_their_tags_and_are_flagged(tmp_path: Path) -> None:
+    source = write_bars(
+        tmp_path / "hdr.mov",
+        pix_fmt="yuv422p10le",
+        codec="prores_ks",
+        color_range=1,
+        color_primaries=9,
+        color_trc=16,
+        colorspace=9,
+    )
+    info = probe(source)
+    assert any("HDR video (PQ" in w and str(source) in w for w in info.warnings)
+    clip = prepare_shot(shot(segment(source, 0, 48)), tmp_path / "clip.mp4")
+    made = probe(clip.path)
+    assert (made.color_primaries, made.color_trc, made.colorspace) == (9, 16, 9)
+    hlg = write_bars(
+        tmp_path / "hlg.mov",
+        pix_fmt="yuv422p10le",
+        codec="prores_ks",
+        color_primaries=9,
+        color_trc=18,
+        colorspace=9,
+    )
+    assert any("HLG" in w for w in probe(hlg).warnings)
+
+
+def test_the_plan_shows_the_hdr_warning_on_the_shot(tmp_path: Path) -> None:
+    import opentimelineio as otio
+
+    from aleph_otio.config import PlanSettings
+    from aleph_otio.pipeline import plan_file
+
+    source = write_bars(
+        tmp_path / "hdr.mov",
+        pix_fmt="yuv422p10le",
+        codec="prores_ks",
+        color_primaries=9,
+        color_trc=18,
+        colorspace=9,
+    )
+    rt, tr = otio.opentime.RationalTime, otio.opentime.TimeRange
+    clip = otio.schema.Clip(
+        name="A001",
+        media_reference=otio.schema.ExternalReference(target_url=source.as_uri()),
+        source_range=tr(rt(0, 24), rt(48, 24)),
+    )
+    clip.markers.append(otio.schema.Marker(name="aleph: dusk", marked_range=tr(rt(0, 24), rt())))
+    timeline = otio.schema.Timeline()
+    track = otio.schema.Track(name="V1")
+    track.append(clip)
+    timeline.tracks.append(track)
+    otio.adapters.write_to_file(timeline, str(tmp_path / "cut.otio"))
+    _, plan = plan_file(tmp_path / "cut.otio", PlanSettings())
+    assert len(plan.shots) == 1
+    assert any("A001" in w and "HDR video (HLG" in w for w in plan.shots[0].warnings)

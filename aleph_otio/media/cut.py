@@ -13,12 +13,15 @@ from pathlib import Path
 import av
 import av.error
 from av.video.frame import PictureType, VideoFrame
+from av.video.reformatter import ColorRange, Colorspace
 from pydantic import BaseModel, ConfigDict
 
 from aleph_otio.errors import MediaError
 from aleph_otio.files import sha256_file
 from aleph_otio.media.probe import (
     STILL_FORMATS,
+    UNSPECIFIED,
+    MediaInfo,
     open_media,
     probe,
     stream_rate,
@@ -49,6 +52,61 @@ class PreparedClip(BaseModel):
     sha256: str
     decoded_frames: int = 0
     """Frames decoded to make it (wanted frames + pre-roll from keyframes): shows seek cost."""
+
+
+#: FFmpeg's code for BT.709 in the primaries, transfer and matrix tables alike.
+BT709 = 1
+#: Matrices swscale can convert RGB with, by FFmpeg's matrix code (6, SMPTE 170M, is BT.601).
+_MATRICES = {
+    1: Colorspace.ITU709,
+    5: Colorspace.ITU601,
+    6: Colorspace.ITU601,
+    7: Colorspace.SMPTE240M,
+    9: Colorspace.BT2020,
+}
+
+
+@dataclass(frozen=True)
+class _ClipColor:
+    """How the clip's pictures are tagged (FFmpeg's codes): what its YUV values mean."""
+
+    primaries: int
+    trc: int
+    matrix: int
+
+
+def _is_rgb(info: MediaInfo) -> bool:
+    try:
+        return av.VideoFormat(info.pix_fmt).is_rgb if info.pix_fmt else False
+    except ValueError:
+        return False
+
+
+def _clip_color(info: MediaInfo) -> _ClipColor:
+    """The first source's primaries, transfer and matrix: the clip keeps its pictures' YUV
+    values (only levels and size change), so it keeps their meaning. RGB sources (animation,
+    PNG codec, 4:4:4 RGB) are converted with the BT.709 matrix, as an HD timeline shows them."""
+    if _is_rgb(info):
+
+        def or_709(code: int) -> int:
+            return BT709 if code == UNSPECIFIED else code
+
+        return _ClipColor(or_709(info.color_primaries), or_709(info.color_trc), BT709)
+    return _ClipColor(info.color_primaries, info.color_trc, info.colorspace)
+
+
+def _conversion(info: MediaInfo, color: _ClipColor) -> dict[str, object]:
+    """``reformat`` arguments turning a source's frames into the clip's video-level YUV.
+
+    Full-range sources (0-255, as phones and DSLRs record) are scaled to video levels: left
+    as they are but untagged, every player would read them as 16-235, crushing shadows and
+    clipping highlights, and Aleph would edit a different picture from the one in the edit.
+    """
+    if _is_rgb(info):
+        matrix = _MATRICES.get(color.matrix, Colorspace.ITU709)
+        return {"dst_colorspace": matrix, "dst_color_range": ColorRange.MPEG}
+    levels = ColorRange.JPEG if info.full_range else ColorRange.MPEG
+    return {"src_color_range": levels, "dst_color_range": ColorRange.MPEG}
 
 
 @dataclass
@@ -217,9 +275,11 @@ def prepare_shot(
     The clip is ``shot.head_frames`` media frames before the first segment, every segment's
     ``media_start_frame .. +media_frame_count`` in order (several files for a shot across a
     cut), then ``shot.tail_frames`` after the last. Output: H.264 (libx264, ``crf``/``preset``),
-    yuv420p, the first source's exact frame rate, constant frame rate with timestamps from 0,
-    no audio, scaled down to fit ``max_height`` (and 16:9 of it) with even dimensions. Written
-    atomically: ``out_path`` is either the complete clip or untouched.
+    yuv420p at video levels (full-range sources are scaled to them), tagged with the first
+    source's primaries, transfer and matrix (RGB sources: BT.709), the first source's exact
+    frame rate, constant frame rate with timestamps from 0, no audio, scaled down to fit
+    ``max_height`` (and 16:9 of it) with even dimensions. Written atomically: ``out_path`` is
+    either the complete clip or untouched.
     """
     ranges = _shot_ranges(shot)
     infos = {}
@@ -262,12 +322,25 @@ def prepare_shot(
             # PyAV defaults encoders to slice threads; x264 is much faster with frame threads,
             # which is also what the ffmpeg CLI uses (same speed, same bitstream).
             stream.codec_context.thread_type = "AUTO"
+            color = _clip_color(first)
+            ctx = stream.codec_context
+            ctx.color_range = ColorRange.MPEG
+            ctx.color_primaries, ctx.color_trc, ctx.colorspace = (
+                color.primaries,
+                color.trc,
+                color.matrix,
+            )
             time_base = Fraction(rate.denominator, rate.numerator)
             stream.codec_context.time_base = time_base
             for rng in ranges:
+                convert = _conversion(infos[rng.path], color)
                 for frame in iter_frames(rng.path, rng.start, rng.count, counter=counter):
                     out = frame.reformat(
-                        width=width, height=height, format="yuv420p", interpolation=SCALER
+                        width=width,
+                        height=height,
+                        format="yuv420p",
+                        interpolation=SCALER,
+                        **convert,  # type: ignore[arg-type]
                     )
                     # Let x264 place keyframes itself, as the ffmpeg CLI does.
                     out.pict_type = PictureType.NONE
@@ -321,7 +394,16 @@ def _write_still(
         width, height = output_size(frame.width, frame.height, max_height, sar)
     else:
         width, height = frame.width, frame.height
-    rgb = frame.reformat(width=width, height=height, format="rgb24", interpolation=SCALER)
+    # reformat reads the frame's matrix but not its levels: a full-range frame read as video
+    # levels would come out with crushed shadows and clipped highlights.
+    full = frame.color_range == ColorRange.JPEG or frame.format.name.startswith("yuvj")
+    rgb = frame.reformat(
+        width=width,
+        height=height,
+        format="rgb24",
+        interpolation=SCALER,
+        src_color_range=ColorRange.JPEG if full and not frame.format.is_rgb else None,
+    )
     with atomic_path(out_png, ".png") as tmp:
         write_png(tmp, rgb)
     return out_png

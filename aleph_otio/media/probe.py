@@ -42,6 +42,11 @@ _VFR_SAMPLE = 300
 #: Frames a decoder may reorder (B-frames); H.264 allows at most 16.
 _REORDER_DEPTH = 16
 
+#: FFmpeg's colour codes (AVCOL_*) that matter here; 2 is "unspecified" in all three tables.
+UNSPECIFIED = 2
+FULL_RANGE = 2  # AVCOL_RANGE_JPEG
+_HDR_TRANSFERS = {16: "PQ, SMPTE ST 2084", 18: "HLG, ARIB STD-B67"}
+
 _TC_RE = re.compile(r"^(\d{1,2})[:;.](\d{2})[:;.](\d{2})([:;.,])(\d{2,3})$")
 
 
@@ -64,6 +69,18 @@ class MediaInfo(MediaFacts):
     is_still: bool = False
     variable_frame_rate: bool = False
     warnings: tuple[str, ...] = Field(default_factory=tuple)
+    color_range: int = 0
+    """FFmpeg's code: 0 unspecified, 1 limited (video levels), 2 full; yuvj formats are full."""
+    color_primaries: int = UNSPECIFIED
+    color_trc: int = UNSPECIFIED
+    """Transfer characteristic: 1 BT.709, 16 PQ, 18 HLG, ..."""
+    colorspace: int = UNSPECIFIED
+    """The YUV matrix: 1 BT.709, 5/6 BT.601, 9 BT.2020, 0 RGB, ..."""
+
+    @property
+    def full_range(self) -> bool:
+        """Whether the file's YUV levels are full range (0-255) rather than video (16-235)."""
+        return self.color_range == FULL_RANGE or (self.pix_fmt or "").startswith("yuvj")
 
     @property
     def fraction(self) -> Fraction:
@@ -139,6 +156,18 @@ def probe(path: str | Path, *, count_frames: bool = True) -> MediaInfo:
         pix_fmt = ctx.format.name if ctx is not None and ctx.format is not None else None
         has_audio = len(container.streams.audio) > 0
         width, height = stream.width, stream.height
+        # FFmpeg's codes, read from the stream (its colr atom / bitstream), not a decoded frame.
+        color_range, primaries, trc, matrix = (
+            (
+                int(ctx.color_range),
+                int(ctx.color_primaries),
+                int(ctx.color_trc),
+                int(ctx.colorspace),
+            )
+            if ctx is not None
+            else (0, UNSPECIFIED, UNSPECIFIED, UNSPECIFIED)
+        )
+
         if fmt in STILL_FORMATS or (
             path.suffix.lower() in STILL_SUFFIXES and not stream.frames > 1
         ):
@@ -152,6 +181,10 @@ def probe(path: str | Path, *, count_frames: bool = True) -> MediaInfo:
                 pix_fmt=pix_fmt,
                 container_format=fmt,
                 is_still=True,
+                color_range=color_range,
+                color_primaries=primaries,
+                color_trc=trc,
+                colorspace=matrix,
             )
         rate = stream_rate(stream)
         if rate is None:
@@ -166,6 +199,14 @@ def probe(path: str | Path, *, count_frames: bool = True) -> MediaInfo:
             warnings.append(
                 f"{path}: variable frame rate (nominal {rate}); frame-accurate cuts need constant"
                 " frame rate media: transcode it to CFR first"
+            )
+        hdr = _HDR_TRANSFERS.get(trc)
+        if hdr is not None:
+            warnings.append(
+                f"{path}: HDR video ({hdr}); the clip is sent as 8-bit H.264 with its HDR tags,"
+                " and Aleph's task reference says nothing of HDR, so the result may come back"
+                " SDR and not match the shot: for a predictable match, relink the clip to a"
+                " Rec.709 SDR version of the media"
             )
         timecode = _find_timecode(container, stream)
         start_frame = 0
@@ -191,6 +232,10 @@ def probe(path: str | Path, *, count_frames: bool = True) -> MediaInfo:
             container_format=fmt,
             variable_frame_rate=vfr,
             warnings=tuple(warnings),
+            color_range=color_range,
+            color_primaries=primaries,
+            color_trc=trc,
+            colorspace=matrix,
         )
 
 
