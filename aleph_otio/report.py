@@ -29,7 +29,7 @@ from av.video.stream import VideoStream
 from aleph_otio.config import DEFAULT_PRICE_PER_SECOND
 from aleph_otio.errors import AlephOtioError
 from aleph_otio.ledger import Ledger, ResultRecord, ShotRecord
-from aleph_otio.media import iter_frames, output_size
+from aleph_otio.media import frame_levels, iter_frames, output_size
 from aleph_otio.pipeline import estimate_cost
 from aleph_otio.shots import Shot
 
@@ -84,7 +84,14 @@ def _jpeg(frame: VideoFrame, height: int) -> str:
         stream = cast(VideoStream, container.add_stream("mjpeg", rate=1))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuvj420p"
         stream.options = {"qmin": "2", "qmax": "4"}
-        container.mux(stream.encode(frame.reformat(width=width, height=height, format="yuvj420p")))
+        jpeg = frame.reformat(
+            width=width,
+            height=height,
+            format="yuvj420p",
+            src_color_range=frame_levels(frame),
+            dst_color_range="JPEG",
+        )
+        container.mux(stream.encode(jpeg))
         container.mux(stream.encode())
     return _data_uri(buffer.getvalue(), "image/jpeg")
 
@@ -119,14 +126,22 @@ def _strip(label: str, media: Path, first: int, count: int, rate: float, note: s
     stills: list[str] = []
     preview: list[VideoFrame] = []
     try:
-        for offset, frame in enumerate(iter_frames(media, first, count)):
+        for offset, frame in enumerate(iter_frames(media, first, count, upright=True)):
             index = first + offset
             if index in wanted_stills:
                 stills.append(_jpeg(frame, STILL_HEIGHT))
             if offset % step == 0:
                 # Scaled now: a 30 s 4K range would otherwise hold 24 full frames in memory.
                 width, height = output_size(frame.width, frame.height, PREVIEW_HEIGHT)
-                preview.append(frame.reformat(width=width, height=height, format="yuv420p"))
+                preview.append(
+                    frame.reformat(
+                        width=width,
+                        height=height,
+                        format="yuv420p",
+                        src_color_range=frame_levels(frame),
+                        dst_color_range="MPEG",
+                    )
+                )
     except AlephOtioError as exc:
         log.warning("%s: %s", media, exc)
         return _Strip(label, media, stills, None, note or f"unreadable: {exc}")

@@ -773,3 +773,67 @@ def test_the_plan_shows_the_hdr_warning_on_the_shot(tmp_path: Path) -> None:
     _, plan = plan_file(tmp_path / "cut.otio", PlanSettings())
     assert len(plan.shots) == 1
     assert any("A001" in w and "HDR video (HLG" in w for w in plan.shots[0].warnings)
+
+
+# --- orientation ------------------------------------------------------------------------------
+
+
+def write_turned(path: Path, degrees: int, frames: int = 48) -> Path:
+    """A 64x32 picture stored landscape, white in its stored top-left 16x8 corner, with a
+    display matrix of ``degrees`` counter-clockwise (a phone held upright writes -90)."""
+    image = np.zeros((32, 64, 3), np.uint8)
+    image[:8, :16] = 255
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 32, "yuv420p"
+        stream.set_display_rotation(degrees)
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
+def white_box(path: Path | str) -> tuple[tuple[int, int], tuple[int, int, int, int], int]:
+    """((width, height), (top, bottom, left, right) of the white area, rotation) of frame 0."""
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+    grey = frame.to_ndarray(format="gray")
+    rows, cols = np.nonzero(grey > 128)
+    box = (int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max()))
+    return (frame.width, frame.height), box, frame.rotation
+
+
+# Where the ffmpeg CLI (autorotate) shows the corner, checked by hand with ffmpeg 5.1:
+# -90 (turn clockwise): top-right; 90: bottom-left; 180: bottom-right.
+TURNED = {
+    -90: ((32, 64), (0, 15, 24, 31)),
+    90: ((32, 64), (48, 63, 0, 7)),
+    180: ((64, 32), (24, 31, 48, 63)),
+}
+
+
+@pytest.mark.parametrize("degrees", sorted(TURNED))
+def test_a_turned_phone_clip_is_cut_and_stilled_upright(tmp_path: Path, degrees: int) -> None:
+    source = write_turned(tmp_path / f"phone{degrees}.mp4", degrees)
+    clip = prepare_shot(shot(segment(source, 0, 48)), tmp_path / "clip.mp4")
+    size, box, rotation = white_box(clip.path)
+    expected_size, expected_box = TURNED[degrees]
+    assert (clip.width, clip.height) == size == expected_size
+    assert rotation == 0  # the picture itself is upright: no matrix left to apply
+    assert all(abs(a - b) <= 1 for a, b in zip(box, expected_box, strict=True))
+    assert probe(clip.path).frame_count == 48
+    still = extract_still(source, 5, tmp_path / "still.png")
+    still_size, still_box, _ = white_box(still)
+    assert still_size == expected_size
+    assert all(abs(a - b) <= 1 for a, b in zip(still_box, expected_box, strict=True))
+
+
+def test_a_shot_across_a_cut_between_portrait_and_landscape_is_refused(tmp_path: Path) -> None:
+    upright = write_turned(tmp_path / "phone.mp4", -90)
+    flat = write_turned(tmp_path / "flat.mp4", 0)
+    out = tmp_path / "clip.mp4"
+    with pytest.raises(MediaError, match=r"flat\.mp4.*one orientation"):
+        prepare_shot(shot(segment(upright, 0, 24), segment(flat, 0, 24, name="B")), out)
+    assert not out.exists() and leftovers(tmp_path) == []

@@ -6,6 +6,7 @@ No system ffmpeg is needed: everything goes through PyAV's bundled libraries.
 from aleph_otio.media.cut import (
     PreparedClip,
     extract_still,
+    frame_levels,
     iter_frames,
     output_size,
     prepare_guide,
@@ -19,6 +20,7 @@ __all__ = [
     "MediaInfo",
     "PreparedClip",
     "extract_still",
+    "frame_levels",
     "iter_frames",
     "output_size",
     "prepare_guide",

@@ -14,6 +14,7 @@ import av
 import av.error
 from av.video.frame import PictureType, VideoFrame
 from av.video.reformatter import ColorRange, Colorspace
+from av.video.stream import VideoStream
 from pydantic import BaseModel, ConfigDict
 
 from aleph_otio.errors import MediaError
@@ -109,6 +110,81 @@ def _conversion(info: MediaInfo, color: _ClipColor) -> dict[str, object]:
     return {"src_color_range": levels, "dst_color_range": ColorRange.MPEG}
 
 
+def _clip_stream(
+    output: av.container.OutputContainer,
+    rate: Fraction,
+    width: int,
+    height: int,
+    crf: int,
+    preset: str,
+    color: _ClipColor,
+) -> VideoStream:
+    """The clip's H.264 stream: x264 with ``crf``/``preset``, yuv420p, video levels, tagged."""
+    stream = output.add_stream("libx264", rate=rate)
+    stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+    stream.options = {"crf": str(crf), "preset": preset}
+    ctx = stream.codec_context
+    # PyAV defaults encoders to slice threads; x264 is much faster with frame threads,
+    # which is also what the ffmpeg CLI uses (same speed, same bitstream).
+    ctx.thread_type = "AUTO"
+    ctx.color_range = ColorRange.MPEG
+    ctx.color_primaries, ctx.color_trc, ctx.colorspace = color.primaries, color.trc, color.matrix
+    ctx.time_base = Fraction(rate.denominator, rate.numerator)
+    return stream
+
+
+#: Filters that turn a picture by quarter turns clockwise, as the ffmpeg CLI's autorotate does.
+_TURN_FILTERS: dict[int, tuple[tuple[str, str | None], ...]] = {
+    1: (("transpose", "clock"),),
+    2: (("hflip", None), ("vflip", None)),
+    3: (("transpose", "cclock"),),
+}
+
+
+class _Upright:
+    """Shows a source's frames as players do. Phones store portrait video as landscape
+    pictures with a display matrix that turns them; cut as stored, Aleph would get the shot on
+    its side, and so would the edit when the result comes back without that matrix."""
+
+    def __init__(self, frame: VideoFrame) -> None:
+        #: Quarter turns clockwise; the display matrix's angle is counter-clockwise.
+        self.turns = round(-frame.rotation / 90) % 4
+        self.sideways = self.turns % 2 == 1
+        self.shown = (
+            "turned a quarter (portrait/landscape swapped)" if self.sideways else "as stored"
+        )
+        self._graph: av.filter.Graph | None = None
+        if self.turns:
+            graph = av.filter.Graph()
+            node = graph.add_buffer(
+                width=frame.width,
+                height=frame.height,
+                format=frame.format,
+                time_base=frame.time_base,
+            )
+            for name, arg in _TURN_FILTERS[self.turns]:
+                turned = graph.add(name, arg) if arg else graph.add(name)
+                node.link_to(turned)
+                node = turned
+            node.link_to(graph.add("buffersink"))
+            graph.configure()
+            self._graph = graph
+
+    def size(self, frame: VideoFrame) -> tuple[int, int]:
+        """The frame's stored size as shown."""
+        return (frame.height, frame.width) if self.sideways else (frame.width, frame.height)
+
+    def aspect(self, sar: Fraction | None) -> Fraction | None:
+        """The sample aspect ratio of the shown picture (a turned pixel is turned too)."""
+        return 1 / sar if sar and self.sideways else sar
+
+    def __call__(self, frame: VideoFrame) -> VideoFrame:
+        if self._graph is None:
+            return frame
+        self._graph.vpush(frame)
+        return self._graph.vpull()
+
+
 @dataclass
 class _Range:
     path: Path
@@ -140,14 +216,26 @@ def output_size(
 
 
 def iter_frames(
-    path: Path, start: int, count: int, *, counter: _Counter | None = None
+    path: Path,
+    start: int,
+    count: int,
+    *,
+    counter: _Counter | None = None,
+    upright: bool = False,
 ) -> Generator[VideoFrame, None, None]:
     """Yield media frames ``start .. start+count-1`` of ``path`` (0-based from its first frame).
 
     Seeks to the keyframe at or before ``start`` and decodes forward, so cost depends on the GOP
     length, not on where the range sits in the file. Frames are streamed, never collected.
+    With ``upright`` they are turned as players show them (a phone's display matrix).
     Raises :class:`MediaError` when the file ends early or has a gap (variable frame rate).
     """
+    if upright:
+        turn: _Upright | None = None
+        for frame in iter_frames(path, start, count, counter=counter):
+            turn = turn or _Upright(frame)
+            yield turn(frame)
+        return
     end = start + count
     with open_media(path) as container:
         stream = video_stream(container, path)
@@ -277,9 +365,9 @@ def prepare_shot(
     cut), then ``shot.tail_frames`` after the last. Output: H.264 (libx264, ``crf``/``preset``),
     yuv420p at video levels (full-range sources are scaled to them), tagged with the first
     source's primaries, transfer and matrix (RGB sources: BT.709), the first source's exact
-    frame rate, constant frame rate with timestamps from 0, no audio, scaled down to fit
-    ``max_height`` (and 16:9 of it) with even dimensions. Written atomically: ``out_path`` is
-    either the complete clip or untouched.
+    frame rate, constant frame rate with timestamps from 0, no audio, turned upright as players
+    show it (a phone's display matrix), scaled down to fit ``max_height`` (and 16:9 of it) with
+    even dimensions. Written atomically: ``out_path`` is either the complete clip or untouched.
     """
     ranges = _shot_ranges(shot)
     infos = {}
@@ -311,31 +399,35 @@ def prepare_shot(
                 " one frame rate: split the marker at the cut or conform the media"
             )
     sar = _sample_aspect(ranges[0].path)
-    width, height = output_size(first.width, first.height, max_height, sar)
+    color = _clip_color(first)
     counter = _Counter()
     total = 0
+    width = height = 0
     with atomic_path(Path(out_path), ".mp4") as tmp:
         with av.open(str(tmp), "w", format="mp4") as output:
-            stream = output.add_stream("libx264", rate=rate)
-            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-            stream.options = {"crf": str(crf), "preset": preset}
-            # PyAV defaults encoders to slice threads; x264 is much faster with frame threads,
-            # which is also what the ffmpeg CLI uses (same speed, same bitstream).
-            stream.codec_context.thread_type = "AUTO"
-            color = _clip_color(first)
-            ctx = stream.codec_context
-            ctx.color_range = ColorRange.MPEG
-            ctx.color_primaries, ctx.color_trc, ctx.colorspace = (
-                color.primaries,
-                color.trc,
-                color.matrix,
-            )
+            # Opened at the first frame: its display matrix decides the clip's orientation.
+            stream: VideoStream | None = None
             time_base = Fraction(rate.denominator, rate.numerator)
-            stream.codec_context.time_base = time_base
+            first_turn: _Upright | None = None
             for rng in ranges:
                 convert = _conversion(infos[rng.path], color)
+                upright: _Upright | None = None
                 for frame in iter_frames(rng.path, rng.start, rng.count, counter=counter):
-                    out = frame.reformat(
+                    if upright is None:
+                        upright = _Upright(frame)
+                        first_turn = first_turn or upright
+                        if upright.sideways != first_turn.sideways:
+                            raise MediaError(
+                                f"{rng.path}: {rng.label}: shown {upright.shown} but the shot "
+                                f"starts in {ranges[0].path.name}, shown {first_turn.shown}; one "
+                                "Aleph clip needs one orientation: split the marker at the cut"
+                            )
+                    if stream is None:
+                        width, height = output_size(
+                            *upright.size(frame), max_height, upright.aspect(sar)
+                        )
+                        stream = _clip_stream(output, rate, width, height, crf, preset, color)
+                    out = upright(frame).reformat(
                         width=width,
                         height=height,
                         format="yuv420p",
@@ -347,6 +439,8 @@ def prepare_shot(
                     out.pts, out.time_base = total, time_base
                     output.mux(stream.encode(out))
                     total += 1
+            if stream is None:
+                raise MediaError(f"{ranges[0].path}: no frames decoded; re-export the file")
             output.mux(stream.encode())
         digest = sha256_file(tmp)
     return PreparedClip(
@@ -387,22 +481,36 @@ def prepare_guide(image_path: str | Path, out_path: Path, *, max_height: int = 1
     return _write_still(frame, Path(out_path), max_height, _sample_aspect(path))
 
 
+def frame_levels(frame: VideoFrame) -> ColorRange | None:
+    """The levels of a decoded frame, for ``reformat(src_color_range=...)``: full for yuvj
+    formats and frames flagged full, video levels for other YUV, None (not asked) for RGB.
+
+    reformat reads a frame's matrix but not its levels: a full-range frame read as video levels
+    comes out with crushed shadows and clipped highlights, and the reverse looks washed out.
+    """
+    if frame.format.is_rgb:
+        return None
+    if frame.color_range == ColorRange.JPEG or frame.format.name.startswith("yuvj"):
+        return ColorRange.JPEG
+    return ColorRange.MPEG
+
+
 def _write_still(
     frame: VideoFrame, out_png: Path, max_height: int | None, sar: Fraction | None
 ) -> Path:
+    upright = _Upright(frame)
+    sar = upright.aspect(sar)
+    frame = upright(frame)
     if max_height is not None:
         width, height = output_size(frame.width, frame.height, max_height, sar)
     else:
         width, height = frame.width, frame.height
-    # reformat reads the frame's matrix but not its levels: a full-range frame read as video
-    # levels would come out with crushed shadows and clipped highlights.
-    full = frame.color_range == ColorRange.JPEG or frame.format.name.startswith("yuvj")
     rgb = frame.reformat(
         width=width,
         height=height,
         format="rgb24",
         interpolation=SCALER,
-        src_color_range=ColorRange.JPEG if full and not frame.format.is_rgb else None,
+        src_color_range=frame_levels(frame),
     )
     with atomic_path(out_png, ".png") as tmp:
         write_png(tmp, rgb)
