@@ -50,6 +50,12 @@ class PlanSettings(BaseModel):
     number_results: int = Field(default=1, ge=1, le=4)
     output_format: OutputFormat = "MP4"
     output_quality: int = Field(default=95, ge=20, le=99)
+    media_map: tuple[tuple[str, str], ...] = Field(
+        default=(), description="(FROM, TO) path prefixes: media moved from FROM to TO"
+    )
+    media_search: tuple[str, ...] = Field(
+        default=(), description="folders searched by file name for media not where it was"
+    )
 
 
 class APISettings(BaseModel):

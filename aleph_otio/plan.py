@@ -12,13 +12,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import opentimelineio as otio
 from pydantic import ValidationError
 
 from aleph_otio.config import PlanSettings
-from aleph_otio.errors import AlephOtioError
+from aleph_otio.errors import AlephOtioError, ConfigError
+from aleph_otio.locate import MediaLocator
 from aleph_otio.shots import (
     GuideFrame,
     MediaFacts,
@@ -73,7 +75,9 @@ class _Memo:
     """What the markers of one plan share, worked out once (many markers share a source file,
     a track and the same options)."""
 
+    locator: MediaLocator = field(default_factory=MediaLocator)
     paths: dict[str, str] = field(default_factory=dict)  # target_url -> local path
+    notes: dict[str, str] = field(default_factory=dict)  # target_url -> the locator's note
     track_names: dict[int, str] = field(default_factory=dict)  # track index -> label
     options: dict[Any, TaskOptions] = field(default_factory=dict)  # marker options -> TaskOptions
 
@@ -153,7 +157,7 @@ def plan_timeline(
     ``available_range`` is used, and a clip with neither is reported as offline.
     """
     shots: list[Shot] = []
-    memo = _Memo()
+    memo = _Memo(locator=MediaLocator(settings.media_map, [Path(p) for p in settings.media_search]))
     with planning_cache():
         ranges, errors = find_marked_ranges(loaded, settings)
         for number, marked in enumerate(ranges, start=1):
@@ -250,6 +254,14 @@ def _time_scalar(clip: otio.schema.Clip) -> float:
     return scalar
 
 
+#: How to point a plan at media that moved, for messages about missing files.
+_MOVED = "moved media: --media-map OLD_FOLDER=NEW_FOLDER, or --media-search FOLDER"
+
+
+def _searched(memo: _Memo) -> str:
+    return f" (nor under {memo.locator.searched()})" if memo.locator.search else ""
+
+
 def _resolve(
     loaded: LoadedTimeline,
     piece: Piece,
@@ -267,6 +279,14 @@ def _resolve(
     if path is None:
         path = clip_media_path(clip, loaded.folder)
         if url and path is not None:
+            if memo.locator.active and "://" not in path:
+                try:
+                    located = memo.locator.locate(url, path)
+                except ConfigError as exc:  # several files match: this marker, not the plan
+                    raise _Refused(f"{label}: {exc}") from None
+                path = located.path
+                if located.note:
+                    memo.notes[url] = located.note
             memo.paths[url] = path
     if path is None:
         raise _Refused(
@@ -286,7 +306,7 @@ def _resolve(
     except AlephOtioError as exc:  # an unreadable file refuses this marker, not the plan
         raise _Refused(f"{label}: {exc}") from None
     avail = ref.available_range
-    warnings: list[str] = []
+    warnings: list[str] = [f"{label}: {memo.notes[url]}"] if url in memo.notes else []
     if facts is not None:
         if not facts.has_video or facts.frame_count <= 0 or facts.rate <= 0:
             raise _Refused(f"{label}: media {shown} has no video frames; relink it")
@@ -316,10 +336,17 @@ def _resolve(
         rate = normalise_rate(avail.start_time.rate)
         total = round(frames_at(avail.duration, rate))
         origin = float(avail.start_time.value)
+        if media_facts is not None:
+            # Planned from the timeline alone (an estimate can be made without the media), but
+            # the cut will need the file: say so now, not after other shots were paid for.
+            warnings.append(
+                f"{label}: media {shown} not found{_searched(memo)}; planned from the "
+                f"timeline, but the clip cannot be cut until it is there ({_MOVED})"
+            )
     else:
         raise _Refused(
             f"{label}: media {shown} is missing or offline (cannot read it and the timeline gives "
-            "no available range); check the path or relink the clip"
+            f"no available range{_searched(memo)}); check the path or relink the clip ({_MOVED})"
         )
     src = piece.source_range
     clip0 = clip.trimmed_range().start_time

@@ -837,3 +837,21 @@ def test_a_shot_across_a_cut_between_portrait_and_landscape_is_refused(tmp_path:
     with pytest.raises(MediaError, match=r"flat\.mp4.*one orientation"):
         prepare_shot(shot(segment(upright, 0, 24), segment(flat, 0, 24, name="B")), out)
     assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_interlaced_sources_are_flagged_and_progressive_ones_not(tmp_path: Path) -> None:
+    path = tmp_path / "1080i.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        stream.options = {"x264-params": "tff=1"}  # interlaced, top field first
+        for i in range(25):
+            frame = av.VideoFrame(64, 64, "yuv420p")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    info = probe(path)
+    assert info.interlaced
+    assert any("interlaced video (top field first)" in w and str(path) in w for w in info.warnings)
+    progressive = probe(synth.make_video(tmp_path / "p.mp4", frames=24, size=SMALL))
+    assert not progressive.interlaced and progressive.warnings == ()

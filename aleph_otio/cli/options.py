@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,6 +22,20 @@ OutputQuality = Annotated[int, typer.Option(help="Result quality (20-99).")]
 Rate = Annotated[
     str | None,
     typer.Option(help="Frame rate for EDLs (24, 25, 24000/1001, ...); default 24."),
+]
+MediaMap = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="Media moved: FROM=TO replaces the start of its paths, e.g. "
+        "/Volumes/RAID=/mnt/raid (repeatable).",
+    ),
+]
+MediaSearch = Annotated[
+    list[Path] | None,
+    typer.Option(
+        help="Folder searched (with its subfolders) for media not where the timeline says, by "
+        "file name; camera raw (R3D, BRAW, ARRIRAW) by a movie of the same name (repeatable).",
+    ),
 ]
 Price = Annotated[float, typer.Option(min=0.0, help="USD per second of input video, per result.")]
 

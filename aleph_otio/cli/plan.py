@@ -22,6 +22,7 @@ from aleph_otio.batch import Batch, batch_json, default_media_facts, plan_to_bat
 from aleph_otio.cli import options
 from aleph_otio.config import DEFAULT_PRICE_PER_SECOND, PlanSettings
 from aleph_otio.errors import AlephOtioError, ConfigError, PlanError
+from aleph_otio.locate import parse_media_map
 from aleph_otio.shots import Shot
 
 DEFAULT_SAMPLE_FOLDER = Path("aleph-sample")
@@ -36,6 +37,8 @@ _OPTION_NAMES = {
     "number_results": "--number-results",
     "output_format": "--output-format",
     "output_quality": "--output-quality",
+    "media_map": "--media-map",
+    "media_search": "--media-search",
 }
 
 
@@ -48,10 +51,17 @@ def build_settings(
     number_results: int,
     output_format: str,
     output_quality: int,
+    media_map: list[str] | None = None,
+    media_search: list[Path] | None = None,
 ) -> PlanSettings:
     """PlanSettings from CLI values; a bad value is a ConfigError naming its option."""
+    for folder in media_search or []:
+        if not folder.expanduser().is_dir():
+            raise ConfigError(f"--media-search {folder}: not a folder; give a folder to search")
     try:
         return PlanSettings(
+            media_map=parse_media_map(media_map or []),
+            media_search=tuple(str(f.expanduser().resolve()) for f in media_search or []),
             prefix=prefix,
             marker_color=marker_color or None,
             guide_track=guide_track,
@@ -205,6 +215,8 @@ def register(app: typer.Typer) -> None:
         output_format: options.OutputFormat = "MP4",
         output_quality: options.OutputQuality = 95,
         rate: options.Rate = None,
+        media_map: options.MediaMap = None,
+        media_search: options.MediaSearch = None,
         estimate: Annotated[
             bool,
             typer.Option(
@@ -233,6 +245,8 @@ def register(app: typer.Typer) -> None:
                 number_results=number_results,
                 output_format=output_format,
                 output_quality=output_quality,
+                media_map=media_map,
+                media_search=media_search,
             )
             if sample:
                 from aleph_otio.sample import make_sample_project

@@ -355,6 +355,8 @@ def register(app: typer.Typer) -> None:
         output_format: options.OutputFormat = "MP4",
         output_quality: options.OutputQuality = 95,
         rate: options.Rate = None,
+        media_map: options.MediaMap = None,
+        media_search: options.MediaSearch = None,
         base_url: options.BaseUrl = None,
         ttl: Annotated[
             int | None, typer.Option(help="Result URL lifetime, seconds (>= 60).")
@@ -423,6 +425,8 @@ def register(app: typer.Typer) -> None:
             number_results=number_results,
             output_format=output_format,
             output_quality=output_quality,
+            media_map=media_map,
+            media_search=media_search,
         )
         source, plan_settings, rate = _timeline_and_settings(timeline, plan_settings, rate)
         if output is not None and output.resolve() == source.resolve():

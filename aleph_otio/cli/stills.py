@@ -27,15 +27,27 @@ def register(app: typer.Typer) -> None:
         prefix: options.Prefix = options.DEFAULT_PREFIX,
         marker_color: options.MarkerColor = None,
         rate: options.Rate = None,
+        media_map: options.MediaMap = None,
+        media_search: options.MediaSearch = None,
         max_height: Annotated[int, typer.Option(help="Scale like the uploaded clip.")] = 1080,
     ) -> None:
         """Write the first frame of each planned shot as PNG (to paint guide frames on)."""
-        from aleph_otio.config import PlanSettings
+        from aleph_otio.cli.plan import build_settings
         from aleph_otio.media import extract_still
         from aleph_otio.pipeline import plan_file
         from aleph_otio.timeline import parse_rate
 
-        settings = PlanSettings(prefix=prefix, marker_color=marker_color)
+        settings = build_settings(
+            prefix=prefix,
+            marker_color=marker_color,
+            guide_track=options.DEFAULT_GUIDE_TRACK,
+            handles=0,
+            number_results=1,
+            output_format="MP4",
+            output_quality=95,
+            media_map=media_map,
+            media_search=media_search,
+        )
         _, plan = plan_file(timeline, settings, rate=parse_rate(rate) if rate else None)
         out = Console(highlight=False)
         output.mkdir(parents=True, exist_ok=True)

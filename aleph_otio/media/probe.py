@@ -13,6 +13,7 @@ from av.video.stream import VideoStream
 from pydantic import Field
 
 from aleph_otio.errors import MediaError
+from aleph_otio.locate import camera_raw
 from aleph_otio.shots import MediaFacts
 
 #: Demuxers that hold one still image (PNG/JPEG/TIFF/...), probed as a single frame.
@@ -46,6 +47,13 @@ _REORDER_DEPTH = 16
 UNSPECIFIED = 2
 FULL_RANGE = 2  # AVCOL_RANGE_JPEG
 _HDR_TRANSFERS = {16: "PQ, SMPTE ST 2084", 18: "HLG, ARIB STD-B67"}
+#: FFmpeg's field orders (AVFieldOrder) of interlaced video: 2-5 (0 unknown, 1 progressive).
+_FIELD_ORDERS = {
+    2: "top field first",
+    3: "bottom field first",
+    4: "top field first",
+    5: "bottom field first",
+}
 
 _TC_RE = re.compile(r"^(\d{1,2})[:;.](\d{2})[:;.](\d{2})([:;.,])(\d{2,3})$")
 
@@ -76,6 +84,7 @@ class MediaInfo(MediaFacts):
     """Transfer characteristic: 1 BT.709, 16 PQ, 18 HLG, ..."""
     colorspace: int = UNSPECIFIED
     """The YUV matrix: 1 BT.709, 5/6 BT.601, 9 BT.2020, 0 RGB, ..."""
+    interlaced: bool = False
 
     @property
     def full_range(self) -> bool:
@@ -114,6 +123,13 @@ def open_media(path: Path) -> InputContainer:
         raise MediaError(f"{path}: file not found; check the path or relink the clip's media")
     if path.is_dir():
         raise MediaError(f"{path}: is a directory, not a media file; point to the file itself")
+    kind = camera_raw(path)
+    if kind is not None:
+        raise MediaError(
+            f"{path}: {kind} camera raw, which FFmpeg cannot decode; relink the clip to a "
+            "transcode (ProRes, DNxHR, H.264) with the same timecode, or pass the transcodes' "
+            "folder with --media-search"
+        )
     try:
         return av.open(str(path), "r")
     except (av.error.FFmpegError, UnicodeDecodeError, OSError) as exc:
@@ -200,6 +216,13 @@ def probe(path: str | Path, *, count_frames: bool = True) -> MediaInfo:
                 f"{path}: variable frame rate (nominal {rate}); frame-accurate cuts need constant"
                 " frame rate media: transcode it to CFR first"
             )
+        fields = _FIELD_ORDERS.get(int(ctx.field_order)) if ctx is not None else None
+        if fields is not None:
+            warnings.append(
+                f"{path}: interlaced video ({fields}); the clip is sent as whole frames, and"
+                " combing on motion may confuse the edit and show in the result: for a clean"
+                " result, relink the clip to a deinterlaced (progressive) version of the media"
+            )
         hdr = _HDR_TRANSFERS.get(trc)
         if hdr is not None:
             warnings.append(
@@ -232,6 +255,7 @@ def probe(path: str | Path, *, count_frames: bool = True) -> MediaInfo:
             container_format=fmt,
             variable_frame_rate=vfr,
             warnings=tuple(warnings),
+            interlaced=fields is not None,
             color_range=color_range,
             color_primaries=primaries,
             color_trc=trc,
