@@ -50,6 +50,9 @@ class PlanSettings(BaseModel):
     number_results: int = Field(default=1, ge=1, le=4)
     output_format: OutputFormat = "MP4"
     output_quality: int = Field(default=95, ge=20, le=99)
+    sequence: str | None = Field(
+        default=None, description="the sequence to plan in a file that holds several"
+    )
     media_map: tuple[tuple[str, str], ...] = Field(
         default=(), description="(FROM, TO) path prefixes: media moved from FROM to TO"
     )

@@ -185,7 +185,7 @@ def plan_file(
     timeline: Path, settings: PlanSettings, *, rate: float | None = None
 ) -> tuple[LoadedTimeline, Plan]:
     """Read a timeline and plan it against its real media."""
-    loaded = read_timeline(timeline, rate=rate)
+    loaded = read_timeline(timeline, rate=rate, sequence=settings.sequence)
     return loaded, plan_timeline(loaded, settings, media_facts=media_facts_from_probe)
 
 

@@ -106,17 +106,19 @@ def load_timeline(
     *,
     base_dir: str | os.PathLike[str] | None = None,
     rate: float | str | None = None,
+    sequence: str | None = None,
 ) -> LoadedTimeline:
     """A timeline ready to plan: read from a file, or an in-memory one anchored at ``base_dir``.
 
-    ``rate`` is the frame rate for EDL files (default 24). An in-memory timeline gets the
+    ``rate`` is the frame rate for EDL files (default 24); ``sequence`` names the sequence to
+    use in a file that holds several. An in-memory timeline gets the
     identity ``base_dir/<name>.otio`` (used for the job ledger and the default work folder);
     without ``base_dir`` its media paths must all be absolute, else a ConfigError says which.
     """
     if isinstance(timeline, LoadedTimeline):
         return timeline
     if isinstance(timeline, str | os.PathLike):
-        return read_timeline(timeline, rate=rate)
+        return read_timeline(timeline, rate=rate, sequence=sequence)
     if not isinstance(timeline, otio.schema.Timeline):
         raise ConfigError(
             f"expected an OTIO Timeline or a timeline file path, got {type(timeline).__name__}; "
@@ -184,8 +186,9 @@ def plan_timeline(
     Markers that cannot be planned are listed in ``Plan.errors`` (one line each, naming file,
     track, clip and timecode); the rest are planned. Media is probed for its real length.
     """
-    loaded = load_timeline(timeline, base_dir=base_dir, rate=rate)
-    return _plan_loaded(loaded, _plan_settings(settings, options))
+    plan_settings = _plan_settings(settings, options)
+    loaded = load_timeline(timeline, base_dir=base_dir, rate=rate, sequence=plan_settings.sequence)
+    return _plan_loaded(loaded, plan_settings)
 
 
 # --- cost estimates -----------------------------------------------------------------------------
@@ -369,7 +372,7 @@ async def run_timeline_async(
     if budget is not None and not budget >= 0:
         raise ConfigError(f"budget={budget!r}: give the most USD to spend, e.g. 20")
     plan_settings = _plan_settings(settings, options)
-    loaded = load_timeline(timeline, base_dir=base_dir, rate=rate)
+    loaded = load_timeline(timeline, base_dir=base_dir, rate=rate, sequence=plan_settings.sequence)
     out = Path(output).expanduser().absolute() if output is not None else None
     if out is not None and out.resolve() == loaded.path.resolve():
         raise ConfigError(
@@ -576,13 +579,14 @@ def relink_timeline(
         path = path / "ledger.sqlite"
     if not path.is_file():
         raise ConfigError(f"{path}: no job ledger; pass a run's work folder or its ledger.sqlite")
-    loaded = load_timeline(timeline, base_dir=base_dir, rate=rate)
+    plan_settings = _plan_settings(settings, options)
+    loaded = load_timeline(timeline, base_dir=base_dir, rate=rate, sequence=plan_settings.sequence)
     from_file = not isinstance(timeline, otio.schema.Timeline)
     with Ledger(path) as led:
         if from_file:
             results = led.relink_results(timeline_path=str(loaded.path))
         else:
-            ids = {s.id for s in _plan_loaded(loaded, _plan_settings(settings, options)).shots}
+            ids = {s.id for s in _plan_loaded(loaded, plan_settings).shots}
             everything = led.relink_results()
             results = [r for r in everything if r.shot.id in ids]
             if everything and not results:

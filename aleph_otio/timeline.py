@@ -175,11 +175,14 @@ def read_timeline(
     *,
     adapter_name: str | None = None,
     rate: float | str | Fraction | None = None,
+    sequence: str | None = None,
 ) -> LoadedTimeline:
     """Read a timeline file with the OTIO adapter for its suffix (or ``adapter_name``).
 
-    EDLs are read at ``rate`` (default 24; ``"24000/1001"`` and Fractions accepted). A collection
-    (FCPXML event/library) yields its first timeline. The file is never modified.
+    EDLs are read at ``rate`` (default 24; ``"24000/1001"`` and Fractions accepted). A file
+    holding several sequences (an FCPXML event or library, a Premiere XML of several
+    sequences) needs ``sequence``, the name of the one to use (case ignored when no name
+    matches exactly); without it the error lists them. The file is never modified.
     """
     path = Path(path).expanduser()
     if not path.exists():
@@ -202,11 +205,7 @@ def read_timeline(
         raise TimelineReadError(
             f"{path}: cannot read as {name}: {detail}{hint}; check the file is a complete export"
         ) from None
-    timeline = _first_timeline(result)
-    if timeline is None:
-        raise TimelineReadError(
-            f"{path}: holds no timeline ({type(result).__name__}); export a sequence/project"
-        )
+    timeline = _pick_timeline(path, _timelines(result), sequence)
     if not (name == "otio_json" and _json_times_plausible(path)):
         _check_times(timeline, path)
     return LoadedTimeline(timeline=timeline, path=path.resolve(), adapter_name=name)
@@ -332,15 +331,38 @@ def _check_times(timeline: otio.schema.Timeline, path: Path) -> None:
         )
 
 
-def _first_timeline(obj: Any) -> otio.schema.Timeline | None:
+def _timelines(obj: Any) -> list[otio.schema.Timeline]:
+    """Every timeline in what an adapter read, in file order."""
     if isinstance(obj, otio.schema.Timeline):
-        return obj
+        return [obj]
     if isinstance(obj, otio.schema.SerializableCollection):
-        for child in obj:
-            found = _first_timeline(child)
-            if found is not None:
-                return found
-    return None
+        return [found for child in obj for found in _timelines(child)]
+    return []
+
+
+def _pick_timeline(
+    path: Path, timelines: list[otio.schema.Timeline], sequence: str | None
+) -> otio.schema.Timeline:
+    if not timelines:
+        raise TimelineReadError(f"{path}: holds no timeline; export a sequence/project")
+    names = [t.name or f"(unnamed {i + 1})" for i, t in enumerate(timelines)]
+    listed = ", ".join(repr(display_name(n)) for n in names[:12])
+    if sequence is None:
+        if len(timelines) == 1:
+            return timelines[0]
+        raise TimelineReadError(
+            f"{path}: holds {len(timelines)} sequences ({listed}); choose one with --sequence NAME"
+        )
+    for match in (lambda n: n == sequence, lambda n: n.casefold() == sequence.casefold()):
+        chosen = [t for t, n in zip(timelines, names, strict=True) if match(n)]
+        if len(chosen) > 1:
+            raise TimelineReadError(
+                f"{path}: {len(chosen)} sequences are named {sequence!r}; rename one in the "
+                "editing application and export again"
+            )
+        if chosen:
+            return chosen[0]
+    raise TimelineReadError(f"{path}: no sequence named {sequence!r}; it holds {listed}")
 
 
 def write_timeline(

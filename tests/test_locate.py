@@ -17,7 +17,7 @@ import pytest
 
 from aleph_otio import synth
 from aleph_otio.config import PlanSettings
-from aleph_otio.errors import ConfigError
+from aleph_otio.errors import ConfigError, TimelineReadError
 from aleph_otio.locate import MediaLocator, parse_media_map, written_path
 from aleph_otio.pipeline import plan_file
 
@@ -166,3 +166,76 @@ def test_cli_plan_and_stills_use_the_media_search(tmp_path: Path, raid: Path) ->
     result = cli("stills", str(timeline), "-o", str(stills), "--media-search", str(raid))
     assert result.returncode == 0, result.stderr
     assert len(list(stills.glob("*.png"))) == 1
+
+
+# --- files holding several sequences ------------------------------------------------------------
+
+
+def two_sequences(folder: Path, raid: Path, suffix: str) -> Path:
+    """A file holding two sequences, 'Cut A' and 'Cut B', with one marked clip each."""
+    collection = otio.schema.SerializableCollection(name="bin")
+    for name, media in (("Cut A", "A001.mov"), ("Cut B", "A002.mov")):
+        timeline = otio.schema.Timeline(name=name)
+        timeline.global_start_time = RT(86400, 24)
+        track = otio.schema.Track(name="V1")
+        clip = otio.schema.Clip(
+            name=media,
+            media_reference=otio.schema.ExternalReference(
+                target_url=(raid / "Project" / "Day1" / media).as_uri(),
+                available_range=TR(RT(0, 24), RT(72, 24)),
+            ),
+            source_range=TR(RT(0, 24), RT(48, 24)),
+        )
+        clip.markers.append(otio.schema.Marker(name=f"aleph: {name}", marked_range=TR()))
+        track.append(clip)
+        timeline.tracks.append(track)
+        collection.append(timeline)
+    path = folder / f"bin{suffix}"
+    otio.adapters.write_to_file(collection, str(path))
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".otio", ".xml"])
+def test_a_file_of_several_sequences_needs_one_chosen(
+    tmp_path: Path, raid: Path, suffix: str
+) -> None:
+    path = two_sequences(tmp_path, raid, suffix)
+    with pytest.raises(TimelineReadError, match=r"holds 2 sequences \('Cut A', 'Cut B'\); choose"):
+        plan_file(path, PlanSettings())
+    for wanted, media in (("Cut B", "A002.mov"), ("cut a", "A001.mov")):
+        loaded, plan = plan_file(path, PlanSettings(sequence=wanted))
+        assert loaded.timeline.name.casefold() == wanted.casefold()
+        assert [s.segments[0].clip_name for s in plan.shots] == [media]
+    with pytest.raises(TimelineReadError, match=r"no sequence named 'Cut C'; it holds 'Cut A'"):
+        plan_file(path, PlanSettings(sequence="Cut C"))
+
+
+def test_cli_sequence_option_and_its_error(tmp_path: Path, raid: Path) -> None:
+    path = two_sequences(tmp_path, raid, ".otio")
+    result = cli("plan", str(path))
+    assert result.returncode == 2
+    assert "holds 2 sequences ('Cut A', 'Cut B'); choose one with --sequence NAME" in result.stderr
+    result = cli("plan", str(path), "--sequence", "Cut B", "--json")
+    assert result.returncode == 0, result.stderr
+    assert '"clip_name": "A002.mov"' in result.stdout and "A001.mov" not in result.stdout
+
+
+def test_a_run_cuts_the_found_media_and_keeps_the_timelines_own_paths(
+    tmp_path: Path, raid: Path
+) -> None:
+    """The whole job against the emulator: the clip is cut from the file found here, the result
+    is relinked, and the output's original clips still name the editor's paths (for the NLE)."""
+    url = "file:///Volumes/RAID/Project/Day1/A001.mov"
+    timeline = timeline_naming(tmp_path, url)
+    out = tmp_path / "out.otio"
+    result = cli(
+        "run", str(timeline), "-o", str(out), "--emulator", "--media-map",
+        f"/Volumes/RAID={raid}",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr + result.stdout
+    relinked = otio.adapters.read_from_file(str(out))
+    tracks = {t.name: t for t in relinked.tracks}
+    (original,) = [c for c in tracks["V1"].find_clips()]
+    assert original.media_reference.target_url == url
+    (version,) = [c for c in tracks["ALEPH v001"].find_clips()]
+    assert Path(otio.url_utils.filepath_from_url(version.media_reference.target_url)).is_file()

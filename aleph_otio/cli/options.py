@@ -23,6 +23,10 @@ Rate = Annotated[
     str | None,
     typer.Option(help="Frame rate for EDLs (24, 25, 24000/1001, ...); default 24."),
 ]
+Sequence = Annotated[
+    str | None,
+    typer.Option(help="The sequence to use when the file holds several (FCPXML, Premiere XML)."),
+]
 MediaMap = Annotated[
     list[str] | None,
     typer.Option(

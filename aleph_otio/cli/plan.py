@@ -53,6 +53,7 @@ def build_settings(
     output_quality: int,
     media_map: list[str] | None = None,
     media_search: list[Path] | None = None,
+    sequence: str | None = None,
 ) -> PlanSettings:
     """PlanSettings from CLI values; a bad value is a ConfigError naming its option."""
     for folder in media_search or []:
@@ -60,6 +61,7 @@ def build_settings(
             raise ConfigError(f"--media-search {folder}: not a folder; give a folder to search")
     try:
         return PlanSettings(
+            sequence=sequence or None,
             media_map=parse_media_map(media_map or []),
             media_search=tuple(str(f.expanduser().resolve()) for f in media_search or []),
             prefix=prefix,
@@ -182,7 +184,7 @@ def run_plan(
     from aleph_otio.plan import plan_timeline
     from aleph_otio.timeline import read_timeline
 
-    loaded = read_timeline(timeline, rate=rate)
+    loaded = read_timeline(timeline, rate=rate, sequence=settings.sequence)
     plan = plan_timeline(loaded, settings, media_facts=default_media_facts())
     return plan_to_batch(plan, settings, price_per_second=price)
 
@@ -215,6 +217,7 @@ def register(app: typer.Typer) -> None:
         output_format: options.OutputFormat = "MP4",
         output_quality: options.OutputQuality = 95,
         rate: options.Rate = None,
+        sequence: options.Sequence = None,
         media_map: options.MediaMap = None,
         media_search: options.MediaSearch = None,
         estimate: Annotated[
@@ -247,6 +250,7 @@ def register(app: typer.Typer) -> None:
                 output_quality=output_quality,
                 media_map=media_map,
                 media_search=media_search,
+                sequence=sequence,
             )
             if sample:
                 from aleph_otio.sample import make_sample_project

@@ -355,6 +355,7 @@ def register(app: typer.Typer) -> None:
         output_format: options.OutputFormat = "MP4",
         output_quality: options.OutputQuality = 95,
         rate: options.Rate = None,
+        sequence: options.Sequence = None,
         media_map: options.MediaMap = None,
         media_search: options.MediaSearch = None,
         base_url: options.BaseUrl = None,
@@ -427,6 +428,7 @@ def register(app: typer.Typer) -> None:
             output_quality=output_quality,
             media_map=media_map,
             media_search=media_search,
+            sequence=sequence,
         )
         source, plan_settings, rate = _timeline_and_settings(timeline, plan_settings, rate)
         if output is not None and output.resolve() == source.resolve():
@@ -536,6 +538,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         relink: Annotated[str, typer.Option(help="version, reference or replace.")] = "version",
         rate: Annotated[str | None, typer.Option(help="Frame rate for EDLs.")] = None,
+        sequence: options.Sequence = None,
     ) -> None:
         """Relink results already in a job ledger into a timeline, without running anything."""
         from aleph_otio.exports import write_outputs
@@ -550,7 +553,7 @@ def register(app: typer.Typer) -> None:
         path = ledger_path or default_work_dir(output, timeline) / "ledger.sqlite"
         if not path.is_file():
             raise ConfigError(f"{path}: no job ledger; pass --ledger WORK/ledger.sqlite")
-        loaded = read_timeline(timeline, rate=rate)
+        loaded = read_timeline(timeline, rate=rate, sequence=sequence)
         with Ledger(path) as ledger:
             results = ledger.relink_results(timeline_path=str(loaded.path))
         relinked = relink_timeline(loaded.timeline, results, mode=relink)  # type: ignore[arg-type]

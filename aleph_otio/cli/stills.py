@@ -27,6 +27,7 @@ def register(app: typer.Typer) -> None:
         prefix: options.Prefix = options.DEFAULT_PREFIX,
         marker_color: options.MarkerColor = None,
         rate: options.Rate = None,
+        sequence: options.Sequence = None,
         media_map: options.MediaMap = None,
         media_search: options.MediaSearch = None,
         max_height: Annotated[int, typer.Option(help="Scale like the uploaded clip.")] = 1080,
@@ -47,6 +48,7 @@ def register(app: typer.Typer) -> None:
             output_quality=95,
             media_map=media_map,
             media_search=media_search,
+            sequence=sequence,
         )
         _, plan = plan_file(timeline, settings, rate=parse_rate(rate) if rate else None)
         out = Console(highlight=False)
