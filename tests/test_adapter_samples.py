@@ -16,6 +16,7 @@ import pytest
 from sampledata import sample_data
 
 from aleph_otio.config import PlanSettings
+from aleph_otio.errors import TimelineReadError
 from aleph_otio.plan import plan_timeline
 from aleph_otio.timeline import find_marked_ranges, marker_clip_range, read_timeline
 
@@ -182,9 +183,14 @@ def test_fcpx_project_markers_land_inside_their_clips(fcpx_samples: Path) -> Non
     assert any("Marker 8" in e and "nested sequence" in e for e in errors)
 
 
-def test_fcpx_library_yields_the_first_timeline(fcpx_samples: Path) -> None:
-    loaded = read_timeline(fcpx_samples / "fcpx_library.fcpxml")
-    assert isinstance(loaded.timeline, otio.schema.Timeline)
+def test_fcpx_library_plans_the_sequence_named(fcpx_samples: Path) -> None:
+    """A library holds two projects: planning one of them silently could send the wrong cut."""
+    path = fcpx_samples / "fcpx_library.fcpxml"
+    names = r"\('OpenTimeline_Project', 'OpenTimeline_Project 1'\); choose one with --sequence"
+    with pytest.raises(TimelineReadError, match=names):
+        read_timeline(path)
+    loaded = read_timeline(path, sequence="OpenTimeline_Project")
+    assert loaded.timeline.name == "OpenTimeline_Project"
     ranges, _ = find_marked_ranges(loaded, PlanSettings(marker_color="purple"))
     assert {r.marker_name for r in ranges} >= {"Marker 1", "Marker 4"}
 

@@ -124,13 +124,21 @@ def test_collection_without_timeline_is_refused(tmp_path: Path) -> None:
         read_timeline(path)
 
 
-def test_collection_yields_its_first_timeline(tmp_path: Path) -> None:
+def test_a_collection_of_sequences_is_read_by_the_name_chosen(tmp_path: Path) -> None:
     path = tmp_path / "library.otio"
     inner = otio.schema.SerializableCollection(name="event", children=[timeline(), timeline()])
     inner[0].name, inner[1].name = "first", "second"
     outer = otio.schema.SerializableCollection(name="library", children=[inner])
     otio.adapters.write_to_file(outer, str(path))
-    assert read_timeline(path).timeline.name == "first"
+    with pytest.raises(TimelineReadError, match=r"holds 2 sequences \('first', 'second'\)"):
+        read_timeline(path)
+    assert read_timeline(path, sequence="second").timeline.name == "second"
+    assert read_timeline(path, sequence="FIRST").timeline.name == "first"
+    single = tmp_path / "one.otio"
+    otio.adapters.write_to_file(
+        otio.schema.SerializableCollection(name="bin", children=[timeline()]), str(single)
+    )
+    assert isinstance(read_timeline(single).timeline, otio.schema.Timeline)
 
 
 EDL = """TITLE: CUT
