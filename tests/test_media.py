@@ -650,6 +650,23 @@ def write_bars(path: Path, *, pix_fmt: str, codec: str = "libx264", **tags: int)
     return path
 
 
+def prores_bars(path: Path, primaries: int, trc: int, matrix: int) -> Path:
+    """10-bit ProRes bars at video levels, tagged with FFmpeg's colour codes."""
+    return write_bars(
+        path,
+        pix_fmt="yuv422p10le",
+        codec="prores_ks",
+        color_range=1,
+        color_primaries=primaries,
+        color_trc=trc,
+        colorspace=matrix,
+    )
+
+
+def tags(info: MediaInfo) -> tuple[int, int, int]:
+    return info.color_primaries, info.color_trc, info.colorspace
+
+
 def bar_levels(path: Path) -> tuple[list[int], list[int]]:
     """(luma of each bar as stored, grey of each bar as shown: RGB through the file's own tags)."""
     with av.open(str(path)) as container:
@@ -683,26 +700,12 @@ def test_a_full_range_source_is_sent_at_video_levels_and_looks_the_same(tmp_path
 
 
 def test_a_video_level_source_keeps_its_levels_and_its_colour_tags(tmp_path: Path) -> None:
-    source = write_bars(
-        tmp_path / "camera.mov",
-        pix_fmt="yuv422p10le",
-        codec="prores_ks",
-        color_range=1,
-        color_primaries=1,
-        color_trc=1,
-        colorspace=1,
-    )
+    source = prores_bars(tmp_path / "camera.mov", 1, 1, 1)
     info = probe(source)
-    assert (info.full_range, info.color_primaries, info.color_trc, info.colorspace) == (
-        False,
-        1,
-        1,
-        1,
-    )
+    assert tags(info) == (1, 1, 1) and not info.full_range
     clip = prepare_shot(shot(segment(source, 0, 48)), tmp_path / "clip.mp4")
     made = probe(clip.path)
-    assert (made.color_primaries, made.color_trc, made.colorspace) == (1, 1, 1)
-    assert not made.full_range
+    assert tags(made) == (1, 1, 1) and not made.full_range
     # Luma written 0/128/255 into a video-level file stays as stored (16-235 clipping is the
     # viewer's business, not the cut's).
     assert bar_levels(Path(clip.path))[0] == pytest.approx(bar_levels(source)[0], abs=2)
@@ -713,34 +716,17 @@ def test_an_rgb_source_is_converted_with_the_bt709_matrix_and_tagged_so(tmp_path
     and left untagged, an HD player (BT.709) would shift every colour."""
     source = write_bars(tmp_path / "graphics.mov", pix_fmt="rgb24", codec="png")
     clip = prepare_shot(shot(segment(source, 0, 48)), tmp_path / "clip.mp4")
-    made = probe(clip.path)
-    assert (made.color_primaries, made.color_trc, made.colorspace) == (1, 1, 1)
+    assert tags(probe(clip.path)) == (1, 1, 1)
     assert bar_levels(Path(clip.path))[1] == pytest.approx(list(BARS), abs=2)
 
 
 def test_hdr_sources_keep_their_tags_and_are_flagged(tmp_path: Path) -> None:
-    source = write_bars(
-        tmp_path / "hdr.mov",
-        pix_fmt="yuv422p10le",
-        codec="prores_ks",
-        color_range=1,
-        color_primaries=9,
-        color_trc=16,
-        colorspace=9,
-    )
+    source = prores_bars(tmp_path / "hdr.mov", 9, 16, 9)
     info = probe(source)
     assert any("HDR video (PQ" in w and str(source) in w for w in info.warnings)
     clip = prepare_shot(shot(segment(source, 0, 48)), tmp_path / "clip.mp4")
-    made = probe(clip.path)
-    assert (made.color_primaries, made.color_trc, made.colorspace) == (9, 16, 9)
-    hlg = write_bars(
-        tmp_path / "hlg.mov",
-        pix_fmt="yuv422p10le",
-        codec="prores_ks",
-        color_primaries=9,
-        color_trc=18,
-        colorspace=9,
-    )
+    assert tags(probe(clip.path)) == (9, 16, 9)
+    hlg = prores_bars(tmp_path / "hlg.mov", 9, 18, 9)
     assert any("HLG" in w for w in probe(hlg).warnings)
 
 
@@ -750,14 +736,7 @@ def test_the_plan_shows_the_hdr_warning_on_the_shot(tmp_path: Path) -> None:
     from aleph_otio.config import PlanSettings
     from aleph_otio.pipeline import plan_file
 
-    source = write_bars(
-        tmp_path / "hdr.mov",
-        pix_fmt="yuv422p10le",
-        codec="prores_ks",
-        color_primaries=9,
-        color_trc=18,
-        colorspace=9,
-    )
+    source = prores_bars(tmp_path / "hdr.mov", 9, 18, 9)
     rt, tr = otio.opentime.RationalTime, otio.opentime.TimeRange
     clip = otio.schema.Clip(
         name="A001",
