@@ -834,3 +834,22 @@ def test_interlaced_sources_are_flagged_and_progressive_ones_not(tmp_path: Path)
     assert any("interlaced video (top field first)" in w and str(path) in w for w in info.warnings)
     progressive = probe(synth.make_video(tmp_path / "p.mp4", frames=24, size=SMALL))
     assert not progressive.interlaced and progressive.warnings == ()
+
+
+def test_a_source_with_alpha_is_flagged(tmp_path: Path) -> None:
+    """ProRes 4444 graphics with alpha: the clip cannot carry it, so the plan says so."""
+    path = tmp_path / "lower_third.mov"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("prores_ks", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 32, "yuva444p10le"
+        stream.options = {"profile": "4"}  # 4444, which keeps alpha
+        for i in range(24):
+            rgba = np.zeros((32, 64, 4), np.uint8)
+            frame = av.VideoFrame.from_ndarray(rgba, format="rgba").reformat(format="yuva444p10le")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    info = probe(path)
+    assert any("has an alpha channel" in w and str(path) in w for w in info.warnings)
+    clip = prepare_shot(shot(segment(path, 0, 24)), tmp_path / "clip.mp4")
+    assert probe(clip.path).warnings == ()

@@ -223,6 +223,12 @@ def probe(path: str | Path, *, count_frames: bool = True) -> MediaInfo:
                 " combing on motion may confuse the edit and show in the result: for a clean"
                 " result, relink the clip to a deinterlaced (progressive) version of the media"
             )
+        if _has_alpha(pix_fmt):
+            warnings.append(
+                f"{path}: has an alpha channel ({pix_fmt}); Aleph takes opaque video, so the clip"
+                " is sent without it (transparent areas as their stored colour, usually black)"
+                " and the result has none: mark the shot on the picture beneath instead"
+            )
         hdr = _HDR_TRANSFERS.get(trc)
         if hdr is not None:
             warnings.append(
@@ -261,6 +267,13 @@ def probe(path: str | Path, *, count_frames: bool = True) -> MediaInfo:
             color_trc=trc,
             colorspace=matrix,
         )
+
+
+def _has_alpha(pix_fmt: str | None) -> bool:
+    try:
+        return pix_fmt is not None and any(c.is_alpha for c in av.VideoFormat(pix_fmt).components)
+    except ValueError:
+        return False
 
 
 def _count_frames(
