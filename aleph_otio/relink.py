@@ -550,6 +550,16 @@ def _local_path(url: str) -> str:
     return os.path.normpath(os.path.abspath(url))
 
 
+def _same_media(planned: str, named: str) -> bool:
+    """Whether the file a shot was cut from is the clip's own media: the same path, or, for media
+    found elsewhere with ``--media-map``/``--media-search``, the same file name without its
+    suffix (a moved copy, or the transcode of a camera original)."""
+    planned = _local_path(planned)
+    if planned == named:
+        return True
+    return PurePath(planned).stem.casefold() == PurePath(named.replace("\\", "/")).stem.casefold()
+
+
 def reference_for_clip(
     clip: otio.schema.Clip,
     results: Sequence[RelinkResult],
@@ -586,7 +596,7 @@ def reference_for_clip(
         if result.variant != variant:
             continue
         for index, segment in enumerate(result.shot.segments):
-            if segment.clip_name != clip.name or _local_path(segment.media_path) != path:
+            if segment.clip_name != clip.name or not _same_media(segment.media_path, path):
                 continue
             part = TR(
                 RT(segment.clip_source_start, segment.clip_source_rate),

@@ -238,4 +238,13 @@ def test_a_run_cuts_the_found_media_and_keeps_the_timelines_own_paths(
     (original,) = [c for c in tracks["V1"].find_clips()]
     assert original.media_reference.target_url == url
     (version,) = [c for c in tracks["ALEPH v001"].find_clips()]
-    assert Path(otio.url_utils.filepath_from_url(version.media_reference.target_url)).is_file()
+    result_file = otio.url_utils.filepath_from_url(version.media_reference.target_url)
+    assert Path(result_file).is_file()
+    # OTIO's media linker finds the result for the editor's clip, whose path names the Mac.
+    linker = otio.media_linker.MediaLinker(
+        name="aleph_linker", filepath=str(Path(__file__).parent.parent / "adapters/aleph_linker.py")
+    )
+    (clip,) = otio.adapters.read_from_file(str(timeline)).find_clips()
+    ledger = tmp_path / "out.aleph-rehearsal" / "ledger.sqlite"
+    linked = linker.link_media_reference(clip, {"ledger": str(ledger)})
+    assert linked is not None and Path(linked.target_url).resolve() == Path(result_file).resolve()
