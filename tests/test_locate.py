@@ -248,3 +248,26 @@ def test_a_run_cuts_the_found_media_and_keeps_the_timelines_own_paths(
     ledger = tmp_path / "out.aleph-rehearsal" / "ledger.sqlite"
     linked = linker.link_media_reference(clip, {"ledger": str(ledger)})
     assert linked is not None and Path(linked.target_url).resolve() == Path(result_file).resolve()
+
+
+def test_media_missing_is_a_warning_on_a_shot_planned_from_the_timeline(tmp_path: Path) -> None:
+    """With an available range the shot can be planned and estimated without its media, but the
+    plan says the file is not there now, before a run pays for the other shots."""
+    timeline = otio.schema.Timeline(name="offline")
+    track = otio.schema.Track(name="V1")
+    clip = otio.schema.Clip(
+        name="B020C001",
+        media_reference=otio.schema.ExternalReference(
+            target_url="/Volumes/RAID/B020C001.mov", available_range=TR(RT(0, 24), RT(96, 24))
+        ),
+        source_range=TR(RT(0, 24), RT(48, 24)),
+    )
+    clip.markers.append(otio.schema.Marker(name="aleph: relight", marked_range=TR()))
+    track.append(clip)
+    timeline.tracks.append(track)
+    path = tmp_path / "offline.otio"
+    otio.adapters.write_to_file(timeline, str(path))
+    _, plan = plan_file(path, PlanSettings(media_search=(str(tmp_path),)))
+    (shot,) = plan.shots
+    (warning,) = shot.warnings
+    assert "B020C001.mov not found (nor under" in warning and "--media-search" in warning
