@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
+from aleph_otio.config import PlanSettings
 from aleph_otio.errors import ConfigError
 
 #: Camera raw formats FFmpeg cannot decode, by suffix.
@@ -166,3 +167,8 @@ class MediaLocator:
 
 def _usable(path: str) -> bool:
     return camera_raw(path) is None and Path(path).is_file()
+
+
+def media_locator(settings: PlanSettings) -> MediaLocator:
+    """The locator ``settings.media_map`` and ``settings.media_search`` ask for."""
+    return MediaLocator(settings.media_map, [Path(p) for p in settings.media_search])

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import opentimelineio as otio
@@ -20,7 +19,7 @@ from pydantic import ValidationError
 
 from aleph_otio.config import PlanSettings
 from aleph_otio.errors import AlephOtioError, ConfigError
-from aleph_otio.locate import MediaLocator
+from aleph_otio.locate import MediaLocator, media_locator
 from aleph_otio.shots import (
     GuideFrame,
     MediaFacts,
@@ -157,9 +156,10 @@ def plan_timeline(
     ``available_range`` is used, and a clip with neither is reported as offline.
     """
     shots: list[Shot] = []
-    memo = _Memo(locator=MediaLocator(settings.media_map, [Path(p) for p in settings.media_search]))
+    # One locator for clips and guides: a search folder is read once per plan.
+    memo = _Memo(locator=media_locator(settings))
     with planning_cache():
-        ranges, errors = find_marked_ranges(loaded, settings)
+        ranges, errors = find_marked_ranges(loaded, settings, locator=memo.locator)
         for number, marked in enumerate(ranges, start=1):
             try:
                 shots += _plan_range(loaded, settings, marked, number, media_facts, memo)

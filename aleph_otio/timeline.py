@@ -29,7 +29,8 @@ from urllib.parse import unquote, urlparse
 import opentimelineio as otio
 
 from aleph_otio.config import PlanSettings
-from aleph_otio.errors import TimelineReadError, TimelineWriteError
+from aleph_otio.errors import ConfigError, TimelineReadError, TimelineWriteError
+from aleph_otio.locate import MediaLocator, media_locator
 
 RT = otio.opentime.RationalTime
 TR = otio.opentime.TimeRange
@@ -1103,6 +1104,7 @@ def _guides_from_track(
     loaded: LoadedTimeline,
     settings: PlanSettings,
     pieces: list[Piece],
+    locator: MediaLocator,
 ) -> list[GuideSpec]:
     stack = loaded.timeline.tracks
     span = TR.range_from_start_end_time(
@@ -1122,10 +1124,14 @@ def _guides_from_track(
             image = still_image_path(child, loaded.folder)
             if image is None:
                 continue
-            _require_image(
+            ref = child.media_reference
+            url = ref.target_url if isinstance(ref, otio.schema.ExternalReference) else image
+            image = _require_image(
                 image,
                 f"guide still {display_name(child.name or '?')} on "
                 f"{display_name(track_label(loaded.timeline, track))}",
+                locator,
+                url,
             )
             guides.append(
                 GuideSpec(
@@ -1139,21 +1145,33 @@ def _guides_from_track(
     return guides
 
 
-def _require_image(image: str, what: str) -> None:
-    if "://" not in image and not os.path.isfile(image):
+def _require_image(image: str, what: str, locator: MediaLocator, url: str) -> str:
+    """The guide image to use: ``image``, or where ``--media-map``/``--media-search`` find it."""
+    if "://" in image or os.path.isfile(image):
+        return image
+    if locator.active:
+        try:
+            image = locator.locate(url, image).path
+        except ConfigError as exc:
+            raise _Refused(f"{what}: {exc}") from None
+    if not os.path.isfile(image):
         raise _Refused(
             f"{what}: image {display_name(image, 400)} not found; fix the path or remove the guide"
         )
+    return image
 
 
-def _guides_from_metadata(loaded: LoadedTimeline, raw: list[Any]) -> list[GuideSpec]:
+def _guides_from_metadata(
+    loaded: LoadedTimeline, raw: list[Any], locator: MediaLocator
+) -> list[GuideSpec]:
     guides = []
     for i, item in enumerate(raw):
         where = f"aleph.guides[{i}]"
         if not isinstance(item, Mapping) or not isinstance(item.get("image"), str):
             raise _Refused(f'{where} must be {{"image": "still.png", "frame": "first"}}')
-        image = media_path(item["image"], loaded.folder)
-        _require_image(image, where)
+        image = _require_image(
+            media_path(item["image"], loaded.folder), where, locator, item["image"]
+        )
         frame = item.get("frame")
         stamp = item.get("timestamp")
         if frame is not None and stamp is not None:
@@ -1196,7 +1214,7 @@ def _all_markers(timeline: otio.schema.Timeline) -> Iterator[otio.schema.Marker]
 
 
 def find_marked_ranges(
-    loaded: LoadedTimeline, settings: PlanSettings
+    loaded: LoadedTimeline, settings: PlanSettings, *, locator: MediaLocator | None = None
 ) -> tuple[list[MarkedRange], list[str]]:
     """Every edit-request marker as a :class:`MarkedRange`, plus one-line errors.
 
@@ -1206,7 +1224,7 @@ def find_marked_ranges(
     come back. Ranges are ordered by record time.
     """
     with planning_cache():
-        return _find_marked_ranges(loaded, settings)
+        return _find_marked_ranges(loaded, settings, locator or media_locator(settings))
 
 
 @contextlib.contextmanager
@@ -1226,7 +1244,7 @@ def planning_cache() -> Iterator[None]:
 
 
 def _find_marked_ranges(
-    loaded: LoadedTimeline, settings: PlanSettings
+    loaded: LoadedTimeline, settings: PlanSettings, locator: MediaLocator
 ) -> tuple[list[MarkedRange], list[str]]:
     errors = _check_color(loaded, settings)
     ranges: list[MarkedRange] = []
@@ -1262,8 +1280,8 @@ def _find_marked_ranges(
                     "; set its out point after its in point"
                 )
             pieces, warnings, anchor = build()
-            guides = _guides_from_track(loaded, settings, pieces)
-            guides += _guides_from_metadata(loaded, request.guides)
+            guides = _guides_from_track(loaded, settings, pieces, locator)
+            guides += _guides_from_metadata(loaded, request.guides, locator)
         except _Refused as exc:
             errors.append(f"{location}: {exc}")
             return

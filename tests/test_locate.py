@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import av
+import numpy as np
 import opentimelineio as otio
 import pytest
 
@@ -271,3 +273,36 @@ def test_media_missing_is_a_warning_on_a_shot_planned_from_the_timeline(tmp_path
     (shot,) = plan.shots
     (warning,) = shot.warnings
     assert "B020C001.mov not found (nor under" in warning and "--media-search" in warning
+
+
+def test_guide_stills_are_found_like_the_media(tmp_path: Path, raid: Path) -> None:
+    """A painted guide named by the editor's machine is found by name in a search folder."""
+    paint = raid / "guides" / "bottle.png"
+    paint.parent.mkdir()
+    synth.write_png(paint, av.VideoFrame.from_ndarray(np.zeros((36, 64, 3), np.uint8), "rgb24"))
+    timeline = otio.schema.Timeline(name="guided")
+    track = otio.schema.Track(name="V1")
+    clip = otio.schema.Clip(
+        name="A001",
+        media_reference=otio.schema.ExternalReference(target_url="/Volumes/RAID/A001.mov"),
+        source_range=TR(RT(0, 24), RT(48, 24)),
+    )
+    guide = {"image": "/Volumes/RAID/guides/bottle.png", "frame": "first"}
+    clip.markers.append(
+        otio.schema.Marker(
+            name="swap",
+            marked_range=TR(),
+            metadata={"aleph": {"prompt": "a bottle", "guides": [guide]}},
+        )
+    )
+    track.append(clip)
+    timeline.tracks.append(track)
+    path = tmp_path / "guided.otio"
+    otio.adapters.write_to_file(timeline, str(path))
+    _, plan = plan_file(path, PlanSettings())
+    assert plan.shots == [] and "bottle.png not found" in plan.errors[0]
+    _, plan = plan_file(path, PlanSettings(media_search=(str(raid),)))
+    assert plan.errors == []
+    (shot,) = plan.shots
+    assert shot.segments[0].media_path == str(raid / "Project" / "Day1" / "A001.mov")
+    assert [g.image for g in shot.guides] == [str(paint)]
