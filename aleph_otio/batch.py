@@ -109,6 +109,10 @@ class Batch(BaseModel):
     settings: PlanSettings
     shots: list[BatchShot] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list, description="one line per refused marker")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="one line per thing the reader skipped or ignored (events, marker copies)",
+    )
     total_seconds: float = 0.0
     estimated_cost_usd: float = 0.0
 
@@ -161,6 +165,7 @@ def plan_to_batch(
         settings=settings,
         shots=shots,
         errors=list(plan.errors),
+        warnings=list(plan.warnings),
         total_seconds=round(sum(s.seconds for s in shots), 3),
         estimated_cost_usd=round(sum(s.estimated_cost_usd for s in shots), 2),
     )
@@ -450,6 +455,8 @@ def adapter_write(timeline: otio.schema.Timeline, filepath: str, **kwargs: Any) 
     )
     write_batch(plan_to_batch(plan, settings), filepath)
     # otioconvert shows no return value: the refused markers must reach the user somehow.
+    for line in plan.warnings:
+        _log.warning("aleph_json: %s", line)
     for line in plan.errors:
         _log.warning("aleph_json: marker not planned: %s", line)
 

@@ -116,6 +116,7 @@ class RunSummary:
     output: Path | None
     ledger: Path
     stopped_by_budget: bool = False
+    plan_warnings: list[str] = field(default_factory=list)
     still_processing: int = 0
 
     @property
@@ -703,6 +704,7 @@ class Pipeline:
         return RunSummary(
             shots=reports,
             plan_errors=list(plan.errors),
+            plan_warnings=list(plan.warnings),
             output=self.config.output,
             ledger=self.config.ledger_path,
             stopped_by_budget=self.stopped_by_budget,

@@ -37,7 +37,6 @@ from aleph_otio.timeline import (
     Piece,
     clip_media_path,
     display_name,
-    find_marked_ranges,
     frames_at,
     items_of,
     normalise_rate,
@@ -48,6 +47,7 @@ from aleph_otio.timeline import (
     timecode_of,
     track_label,
 )
+from aleph_otio.timeline.markers import scan_markers
 
 RT = otio.opentime.RationalTime
 MAX_PROMPT = 1000
@@ -159,7 +159,8 @@ def plan_timeline(
     # One locator for clips and guides: a search folder is read once per plan.
     memo = _Memo(locator=media_locator(settings))
     with planning_cache():
-        ranges, errors = find_marked_ranges(loaded, settings, locator=memo.locator)
+        scan = scan_markers(loaded, settings, locator=memo.locator)
+        ranges, errors = scan.ranges, scan.errors
         for number, marked in enumerate(ranges, start=1):
             try:
                 shots += _plan_range(loaded, settings, marked, number, media_facts, memo)
@@ -170,6 +171,7 @@ def plan_timeline(
         timeline_name=loaded.timeline.name or loaded.path.stem,
         shots=_merge_identical(shots),
         errors=errors,
+        warnings=scan.warnings,
     )
 
 

@@ -128,6 +128,10 @@ class Plan(BaseModel):
     timeline_name: str
     shots: list[Shot]
     errors: list[str] = Field(default_factory=list, description="one line per refused marker")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="one line per thing the reader skipped or ignored (events, marker copies)",
+    )
 
 
 def distinct(shots: Iterable[Shot]) -> list[Shot]:

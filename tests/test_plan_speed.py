@@ -13,7 +13,8 @@ import opentimelineio as otio
 import pytest
 
 from aleph_otio.errors import TimelineReadError
-from aleph_otio.timeline import _json_times_plausible, read_timeline
+from aleph_otio.timeline import read_timeline
+from aleph_otio.timeline.sanity import json_times_plausible as _json_times_plausible
 
 RT = otio.opentime.RationalTime
 TR = otio.opentime.TimeRange

@@ -299,6 +299,8 @@ def register(app: typer.Typer) -> None:
                 where.print("estimated total: $0.00 (no shots)", markup=False)
         if output is not None:
             err.print(f"wrote {output} ({len(batch.shots)} shot(s))", markup=False)
+        for line in batch.warnings:
+            err.print(f"warning: {line}", markup=False)
         for line in batch.errors:
             err.print(f"error: {line}", markup=False)
         if batch.errors:

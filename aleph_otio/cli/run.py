@@ -171,6 +171,8 @@ def print_summary(summary: Any) -> None:
     if summary.output is not None and done:
         out_console.print(f"output: {summary.output}", markup=False)
     out_console.print(f"job ledger: {summary.ledger}", markup=False)
+    for line in summary.plan_warnings:
+        err_console.print(f"warning: {line}", markup=False)
     for line in summary.plan_errors:
         err_console.print(f"error: {line}", markup=False)
     for shot in summary.failed:
