@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from aleph_otio.ledger.store import (
-    APPLICATION_ID,
-    SCHEMA_VERSION,
-    SHOT_FIELDS,
-    STATES,
-    TRANSITIONS,
-    Event,
-    Ledger,
-    ResultRecord,
-    ShotRecord,
-)
+from aleph_otio.ledger.records import Event, ResultRecord, ShotRecord
+from aleph_otio.ledger.schema import APPLICATION_ID, SCHEMA_VERSION
+from aleph_otio.ledger.states import SHOT_FIELDS, STATES, TRANSITIONS
+from aleph_otio.ledger.store import Ledger
 
 __all__ = [
     "APPLICATION_ID",

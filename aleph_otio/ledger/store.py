@@ -41,186 +41,36 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final
+from typing import Any
 
 from aleph_otio.config import MODEL_ID
 from aleph_otio.errors import LedgerError
+from aleph_otio.ledger.records import (
+    Event,
+    ResultRecord,
+    ShotRecord,
+    event_record,
+    result_record,
+    shot_record,
+)
+from aleph_otio.ledger.schema import migrate
+from aleph_otio.ledger.states import (
+    STATES,
+    check_fields,
+    check_move,
+    check_retry_after_server_failure,
+    check_state,
+    check_states,
+)
 from aleph_otio.relink import RelinkResult
 from aleph_otio.shots import Shot
-
-#: Bump with a new entry in ``_MIGRATIONS``; a ledger from a newer version is refused.
-SCHEMA_VERSION: Final = 2
-#: ``PRAGMA application_id``: tells our ledgers apart from any other SQLite file ("ALPH").
-APPLICATION_ID: Final = 0x414C5048
-
-STATES: Final = (
-    "planned",
-    "prepared",
-    "uploaded",
-    "submitting",
-    "submitted",
-    "succeeded",
-    "failed",
-    "downloaded",
-    "verified",
-    "relinked",
-)
-
-_RETRY_TARGETS: Final = frozenset({"planned", "prepared", "uploaded"})
-TRANSITIONS: Final[dict[str, frozenset[str]]] = {
-    "planned": frozenset({"prepared", "failed"}),
-    "prepared": frozenset({"uploaded", "failed"}),
-    "uploaded": frozenset({"prepared", "submitting", "failed"}),
-    "submitting": frozenset({"submitted", "succeeded", "failed"}),
-    "submitted": frozenset({"succeeded", "failed"}),
-    "succeeded": frozenset({"downloaded", "failed"}),
-    "downloaded": frozenset({"verified", "failed"}),
-    "verified": frozenset({"relinked", "failed"}),
-    "relinked": frozenset(),
-    "failed": frozenset({"planned", "prepared", "uploaded", "submitted", "succeeded"}),
-}
-
-#: Shot columns that ``set_state(..., **fields)`` may update.
-SHOT_FIELDS: Final = frozenset({"clip_path", "clip_sha256", "media_uuid", "media_url"})
-
-_MIGRATIONS: Final[dict[int, str]] = {
-    1: """
-    CREATE TABLE shots (
-        shot_id TEXT PRIMARY KEY,
-        timeline_path TEXT NOT NULL,
-        name TEXT NOT NULL,
-        shot_json TEXT NOT NULL,
-        state TEXT NOT NULL,
-        reason TEXT,
-        task_uuid TEXT,
-        clip_path TEXT,
-        clip_sha256 TEXT,
-        media_uuid TEXT,
-        media_url TEXT,
-        created TEXT NOT NULL,
-        updated TEXT NOT NULL
-    );
-    CREATE TABLE tasks (
-        task_uuid TEXT PRIMARY KEY,
-        shot_id TEXT NOT NULL REFERENCES shots(shot_id),
-        state TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        submitted_at TEXT,
-        cost REAL,
-        error TEXT,
-        created TEXT NOT NULL
-    );
-    CREATE INDEX tasks_shot ON tasks(shot_id);
-    CREATE TABLE uploads (
-        sha256 TEXT PRIMARY KEY,
-        media_uuid TEXT NOT NULL,
-        media_url TEXT NOT NULL,
-        path TEXT,
-        created TEXT NOT NULL
-    );
-    CREATE TABLE results (
-        task_uuid TEXT NOT NULL REFERENCES tasks(task_uuid),
-        result_index INTEGER NOT NULL,
-        video_uuid TEXT UNIQUE,
-        video_url TEXT,
-        seed INTEGER,
-        cost REAL,
-        status TEXT NOT NULL,
-        error TEXT,
-        path TEXT,
-        sha256 TEXT,
-        frame_count INTEGER,
-        rate REAL,
-        width INTEGER,
-        height INTEGER,
-        verified INTEGER NOT NULL DEFAULT 0,
-        relinked INTEGER NOT NULL DEFAULT 0,
-        created TEXT NOT NULL,
-        PRIMARY KEY (task_uuid, result_index)
-    );
-    CREATE TABLE events (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        at TEXT NOT NULL,
-        shot_id TEXT,
-        task_uuid TEXT,
-        kind TEXT NOT NULL,
-        detail TEXT
-    );
-    CREATE INDEX events_shot ON events(shot_id);
-    """,
-    2: """
-    CREATE TABLE meta (
-        key TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    );
-    """,
-}
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-@dataclass(frozen=True)
-class ShotRecord:
-    """A shot as the ledger knows it."""
-
-    shot: Shot
-    state: str
-    reason: str | None
-    task_uuid: str
-    task_state: str
-    attempts: int
-    timeline_path: str
-    clip_path: str | None
-    clip_sha256: str | None
-    media_uuid: str | None
-    media_url: str | None
-    created: str
-    updated: str
-
-    @property
-    def shot_id(self) -> str:
-        return self.shot.id
-
-
-@dataclass(frozen=True)
-class ResultRecord:
-    """One generated video (one of ``numberResults``) of a task."""
-
-    task_uuid: str
-    result_index: int
-    status: str
-    video_uuid: str | None
-    video_url: str | None
-    seed: int | None
-    cost: float | None
-    error: str | None
-    path: str | None
-    sha256: str | None
-    frame_count: int | None
-    rate: float | None
-    width: int | None
-    height: int | None
-    verified: bool
-    relinked: bool
-    created: str
-
-
-@dataclass(frozen=True)
-class Event:
-    """One line of the ledger's history."""
-
-    id: int
-    at: str
-    shot_id: str | None
-    task_uuid: str | None
-    kind: str
-    detail: str | None
 
 
 class Ledger:
@@ -306,33 +156,7 @@ class Ledger:
 
     def _migrate(self) -> None:
         with self._tx() as db:
-            app_id = db.execute("PRAGMA application_id").fetchone()[0]
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if app_id not in (0, APPLICATION_ID):
-                raise LedgerError(
-                    f"{self.path}: this SQLite file is not an aleph-otio job ledger; "
-                    "choose another work folder"
-                )
-            if version > SCHEMA_VERSION:
-                raise LedgerError(
-                    f"{self.path}: job ledger written by a newer aleph-otio (schema v{version}, "
-                    f"this version reads up to v{SCHEMA_VERSION}); upgrade aleph-otio"
-                )
-            if version == 0:
-                tables = db.execute(
-                    "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-                ).fetchone()[0]
-                if tables:
-                    raise LedgerError(
-                        f"{self.path}: this SQLite file is not an aleph-otio job ledger; "
-                        "choose another work folder"
-                    )
-            for target in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in _MIGRATIONS[target].split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute(f"PRAGMA user_version = {target}")
-            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            migrate(db, self.path)
 
     def _event(
         self,
@@ -380,26 +204,16 @@ class Ledger:
         fields: dict[str, Any] | None = None,
     ) -> sqlite3.Row:
         """Move a shot to ``state`` inside an open transaction; returns the old row."""
-        if state not in TRANSITIONS:
-            raise LedgerError(f"unknown shot state {state!r}; expected one of {', '.join(STATES)}")
+        check_state(state)
         row = self._shot_row(db, shot_id)
         current = row["state"]
-        if state != current and state not in TRANSITIONS[current]:
-            raise LedgerError(
-                f"shot {shot_id} ({row['name']}): cannot go from {current} to {state}"
-            )
+        check_move(shot_id, row["name"], current, state)
         fields = dict(fields or {})
-        unknown = set(fields) - SHOT_FIELDS
-        if unknown:
-            raise LedgerError(f"unknown shot field(s): {', '.join(sorted(unknown))}")
+        check_fields(fields)
         if current == "failed" and state != "failed":
             task_state = self._task_row(db, row["task_uuid"])["state"]
             if task_state == "failed":
-                if state not in _RETRY_TARGETS:
-                    raise LedgerError(
-                        f"shot {shot_id} ({row['name']}): the server reported task "
-                        f"{row['task_uuid']} as failed; retry from prepared or uploaded"
-                    )
+                check_retry_after_server_failure(shot_id, row["name"], row["task_uuid"], state)
                 # The server refuses a taskUUID it has seen: the retry needs a new one.
                 self._mint_task(db, shot_id)
         assignments = ", ".join(f"{name} = ?" for name in fields)
@@ -508,9 +322,7 @@ class Ledger:
         params: list[Any] = []
         if states is not None:
             wanted = list(states)
-            unknown = set(wanted) - set(STATES)
-            if unknown:
-                raise LedgerError(f"unknown shot state(s): {', '.join(sorted(unknown))}")
+            check_states(wanted)
             clauses.append(f"s.state IN ({', '.join('?' * len(wanted))})")
             params.extend(wanted)
         if timeline_path is not None:
@@ -526,24 +338,7 @@ class Ledger:
                 f"LEFT JOIN tasks t ON t.task_uuid = s.task_uuid {where} ORDER BY s.rowid",
                 params,
             ).fetchall()
-        return [
-            ShotRecord(
-                shot=Shot.model_validate_json(row["shot_json"]),
-                state=row["state"],
-                reason=row["reason"],
-                task_uuid=row["task_uuid"],
-                task_state=row["task_state"],
-                attempts=row["attempts"] or 0,
-                timeline_path=row["timeline_path"],
-                clip_path=row["clip_path"],
-                clip_sha256=row["clip_sha256"],
-                media_uuid=row["media_uuid"],
-                media_url=row["media_url"],
-                created=row["created"],
-                updated=row["updated"],
-            )
-            for row in rows
-        ]
+        return [shot_record(row) for row in rows]
 
     def record_prepared(self, shot_id: str, clip_path: str, sha256: str) -> None:
         """The input clip was cut: remember where and its content hash."""
@@ -857,28 +652,7 @@ class Ledger:
                     "SELECT * FROM results WHERE task_uuid = ? ORDER BY result_index",
                     (shot["task_uuid"],),
                 ).fetchall()
-        return [
-            ResultRecord(
-                task_uuid=r["task_uuid"],
-                result_index=r["result_index"],
-                status=r["status"],
-                video_uuid=r["video_uuid"],
-                video_url=r["video_url"],
-                seed=r["seed"],
-                cost=r["cost"],
-                error=r["error"],
-                path=r["path"],
-                sha256=r["sha256"],
-                frame_count=r["frame_count"],
-                rate=r["rate"],
-                width=r["width"],
-                height=r["height"],
-                verified=bool(r["verified"]),
-                relinked=bool(r["relinked"]),
-                created=r["created"],
-            )
-            for r in rows
-        ]
+        return [result_record(row) for row in rows]
 
     def relink_results(
         self,
@@ -931,7 +705,7 @@ class Ledger:
                 rows = self._db.execute(
                     "SELECT * FROM events WHERE shot_id = ? ORDER BY id", (shot_id,)
                 ).fetchall()
-        return [Event(**dict(row)) for row in rows]
+        return [event_record(row) for row in rows]
 
     def summary(self) -> dict[str, Any]:
         """Counts per shot state, tasks, uploads, results and the total cost reported (USD)."""
