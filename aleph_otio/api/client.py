@@ -24,15 +24,22 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
+from aleph_otio.api.envelope import (
+    REQUEST_LEVEL,
+    error_class,
+    error_from_api,
+    parse_errors,
+    split_envelope,
+)
 from aleph_otio.api.models import (
     APIErrorObject,
     GetResponseTask,
@@ -41,8 +48,15 @@ from aleph_otio.api.models import (
     VideoInferenceTask,
     VideoResult,
 )
+from aleph_otio.api.outcomes import (
+    ResultFailure,
+    SleepFn,
+    TaskOutcome,
+    UpdateFn,
+    UploadedMedia,
+    WaitTimeoutError,
+)
 from aleph_otio.api.retry import (
-    CAPACITY_STATUSES,
     RetryPolicy,
     is_retryable_status,
     parse_retry_after,
@@ -52,15 +66,10 @@ from aleph_otio.errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
-    AuthenticationError,
     DownloadError,
-    InsufficientCreditsError,
-    InvalidParameterError,
     MediaError,
     RateLimitedError,
     ServerError,
-    TaskConflictError,
-    TaskFailedError,
     TaskNotFoundError,
 )
 from aleph_otio.files import sha256_file
@@ -101,85 +110,6 @@ DOWNLOAD_CHUNK = 1 << 16
 #: How many getResponse polls to wait for an upload the server finishes asynchronously.
 UPLOAD_POLLS = 60
 
-SleepFn = Callable[[float], Awaitable[Any]]
-UpdateFn = Callable[["TaskOutcome"], Any]
-
-
-@dataclass(frozen=True)
-class UploadedMedia:
-    """Media the API can read: a mediaStorage upload, or a URL the user already hosts."""
-
-    media_uuid: str | None
-    media_url: str
-    sha256: str
-
-    @property
-    def ref(self) -> str:
-        """What to put in ``inputs.video`` / ``frameImages``: the UUID, else the URL."""
-        return self.media_uuid or self.media_url
-
-
-@dataclass(frozen=True)
-class ResultFailure:
-    """One generation that ended in error."""
-
-    code: str
-    message: str
-    video_uuid: str | None = None
-
-
-@dataclass
-class TaskOutcome:
-    """What getResponse has told us about one task so far."""
-
-    task_uuid: str
-    expected: int = 1
-    successes: list[VideoResult] = field(default_factory=list)
-    failures: list[ResultFailure] = field(default_factory=list)
-    processing: int = 0
-    not_found: bool = False
-
-    @property
-    def done(self) -> bool:
-        """Every expected generation is terminal (or the server does not know the task)."""
-        return self.not_found or len(self.successes) + len(self.failures) >= self.expected
-
-    @property
-    def ok(self) -> bool:
-        return self.done and not self.failures and not self.not_found
-
-    @property
-    def cost(self) -> float | None:
-        costs = [r.cost for r in self.successes if r.cost is not None]
-        return sum(costs) if costs else None
-
-    def raise_for_failures(self) -> None:
-        """Raise TaskNotFoundError/TaskFailedError when nothing usable came back."""
-        if self.not_found:
-            reason = self.failures[0].message if self.failures else "unknown task"
-            raise TaskNotFoundError(
-                f"task {self.task_uuid}: the API does not know this task ({reason}); "
-                "its results may have expired: submit the shot again under a new taskUUID",
-                code=self.failures[0].code if self.failures else "taskNotFound",
-                task_uuid=self.task_uuid,
-            )
-        if self.done and self.failures and not self.successes:
-            first = self.failures[0]
-            raise TaskFailedError(
-                f"task {self.task_uuid}: all {len(self.failures)} generation(s) failed "
-                f"({first.code}: {first.message}); change the prompt or inputs, or resubmit",
-                code=first.code,
-                task_uuid=self.task_uuid,
-            )
-
-
-class WaitTimeoutError(APITimeoutError):
-    """:meth:`AlephClient.wait` reached its deadline; ``outcomes`` holds what is known."""
-
-    def __init__(self, message: str, *, outcomes: dict[str, TaskOutcome]) -> None:
-        super().__init__(message, code="deadline")
-        self.outcomes = outcomes
-
 
 @dataclass
 class _Reply:
@@ -193,132 +123,6 @@ class _Reply:
 class _Batch:
     results: dict[str, list[VideoResult]]
     not_found: dict[str, APIErrorObject]
-
-
-def _code_lower(code: str | None) -> str:
-    return (code or "").lower()
-
-
-def _error_class(status_code: int | None, error: APIErrorObject | None) -> type[APIError]:
-    code = error.code if error else None
-    low = _code_lower(code)
-    if status_code in (401, 403) or "apikey" in low or low in ("unauthorized", "forbidden"):
-        return AuthenticationError
-    if status_code == 402 or any(word in low for word in ("credit", "balance", "quota")):
-        return InsufficientCreditsError
-    if code == "conflictTaskUUID" or low.startswith("conflict"):
-        return TaskConflictError
-    if low.startswith("task") and low.endswith(("notfound", "expired")):
-        return TaskNotFoundError
-    if status_code in CAPACITY_STATUSES or "ratelimit" in low:
-        return RateLimitedError
-    if status_code is not None and status_code >= 500:
-        return ServerError
-    if error is not None and error.parameter_name:
-        return InvalidParameterError
-    if low.startswith(("invalid", "missing", "unsupported")):
-        return InvalidParameterError
-    return APIError
-
-
-#: Errors about the whole request (key, balance, capacity), not about one generation.
-_REQUEST_LEVEL = (
-    AuthenticationError,
-    InsufficientCreditsError,
-    RateLimitedError,
-    ServerError,
-    TaskConflictError,
-)
-
-_ADVICE: dict[type[APIError], str] = {
-    AuthenticationError: "check RUNWARE_API_KEY or api_key in the config file",
-    InsufficientCreditsError: "top up the Runware account, then run the same command to resume",
-    TaskConflictError: "this taskUUID was already submitted; poll it instead of resubmitting",
-    TaskNotFoundError: "its results may have expired: submit the shot again",
-    RateLimitedError: "the service is at capacity: run the same command later to resume",
-    ServerError: "the service failed: run the same command later to resume",
-    InvalidParameterError: "fix the task parameter named above",
-}
-
-
-def error_from_api(
-    status_code: int | None,
-    error: APIErrorObject | None,
-    *,
-    context: str = "",
-    attempts: int = 1,
-    scrub: Callable[[str], str] = lambda text: text,
-) -> APIError:
-    """Map an HTTP status and/or an API error object to the right class of the error tree."""
-    cls = _error_class(status_code, error)
-    parts: list[str] = []
-    if context:
-        parts.append(context)
-    if error is not None and error.task_uuid and error.task_uuid not in context:
-        parts.append(f"task {error.task_uuid}")
-    if error is not None and error.parameter_name:
-        parts.append(error.parameter_name)
-    detail = " ".join(str(scrub(error.message or "")).split()) if error else ""
-    code = error.code if error else None
-    what = f"{code}: {detail}" if code and detail else (code or detail)
-    if not what:
-        what = f"HTTP {status_code}" if status_code else "no answer"
-    elif status_code and status_code != 200:
-        what = f"{what} (HTTP {status_code})"
-    if error is not None and error.allowed_values:
-        what += f"; allowed: {', '.join(map(str, error.allowed_values[:20]))}"
-    if attempts > 1:
-        what += f"; after {attempts} attempts"
-    advice = _ADVICE.get(cls)
-    message = ": ".join([*parts, what]) + (f"; {advice}" if advice else "")
-    return cls(
-        message,
-        code=code,
-        task_uuid=error.task_uuid if error else None,
-        status_code=status_code,
-        parameter=error.parameter_name if error else None,
-    )
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    return [value]
-
-
-def _split_envelope(body: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(data items, error items) from every envelope shape servers and SDKs have used."""
-    if isinstance(body, list):
-        return [i for i in body if isinstance(i, dict)], []
-    if not isinstance(body, dict):
-        return [], []
-    data = [i for i in _as_list(body.get("data")) if isinstance(i, dict)]
-    errors = [i for i in _as_list(body.get("errors")) if isinstance(i, dict)]
-    legacy = body.get("error")
-    if isinstance(legacy, dict):
-        # Pre-stream HTTP form: {"error": {...}, "taskUUID": ..., "taskType": ...}
-        item = dict(legacy)
-        for key in ("taskUUID", "taskType"):
-            if key in body and key not in item:
-                item[key] = body[key]
-        errors.append(item)
-    elif isinstance(legacy, list):
-        errors.extend(i for i in legacy if isinstance(i, dict))
-    elif legacy is True and "errorMessage" in body:
-        errors.append({"code": "error", "message": body.get("errorMessage")})
-    return data, errors
-
-
-def _parse_errors(items: Iterable[dict[str, Any]]) -> list[APIErrorObject]:
-    parsed = []
-    for item in items:
-        try:
-            parsed.append(APIErrorObject.model_validate(item))
-        except ValidationError:
-            parsed.append(APIErrorObject(code="unreadableError", message=str(item)[:200]))
-    return parsed
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
@@ -507,8 +311,8 @@ class AlephClient:
                             status_code=response.status_code,
                         ) from None
                     payload = None
-                data, errors = _split_envelope(payload)
-                parsed = _parse_errors(errors)
+                data, errors = split_envelope(payload)
+                parsed = parse_errors(errors)
                 log.debug(
                     "%s: HTTP %d, %d data item(s), %d error(s)",
                     what,
@@ -655,10 +459,10 @@ class AlephClient:
             results[task_uuid].append(VideoResult.model_validate({**item, "taskUUID": task_uuid}))
         for error in reply.errors:
             task_uuid = error.task_uuid or (wanted[0] if len(wanted) == 1 else None)
-            kind = _error_class(reply.status_code, error)
+            kind = error_class(reply.status_code, error)
             if task_uuid in results and kind is TaskNotFoundError:
                 not_found[task_uuid] = error
-            elif task_uuid in results and kind not in _REQUEST_LEVEL:
+            elif task_uuid in results and kind not in REQUEST_LEVEL:
                 results[task_uuid].append(
                     VideoResult.model_validate(
                         {
