@@ -8,7 +8,6 @@ webhooks and uploadEndpoint PUTs go out on their own threads. See docs/emulator.
 from __future__ import annotations
 
 import copy
-import hashlib
 import hmac
 import json
 import logging
@@ -30,6 +29,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from aleph_otio.emulator import media
+from aleph_otio.emulator.faults import FaultInjection, failure_message
 from aleph_otio.emulator.state import (
     Delivery,
     EmulatorConfig,
@@ -38,11 +38,12 @@ from aleph_otio.emulator.state import (
     Job,
     StoredMedia,
 )
+from aleph_otio.emulator.store import MediaStore
 from aleph_otio.emulator.validate import (
     FrameSpec,
     TaskError,
     check_keys,
-    is_http_url,
+    conflict,
     is_uuid4,
     missing,
     require_task_uuid,
@@ -60,16 +61,6 @@ TASK_TYPES = (
     "getTaskDetails",
     "ping",
 )
-_STATUS_CODES = {
-    401: "invalidApiKey",
-    402: "insufficientCredits",
-    408: "requestTimeout",
-    429: "rateLimitExceeded",
-    500: "internalServerError",
-    502: "serviceUnavailable",
-    503: "serviceUnavailable",
-    504: "serverTimeout",
-}
 
 Handled = tuple[list[dict[str, Any]], list[TaskError]]
 
@@ -128,7 +119,7 @@ class _Server(ThreadingHTTPServer):
     emulator: Emulator
 
 
-class Emulator:
+class Emulator(MediaStore, FaultInjection):
     """A local Runware-compatible server for ``runway:aleph@2.0``; use as a context manager.
 
     ``base_url`` is the task endpoint; ``received``, ``jobs``, ``webhooks`` and ``uploads``
@@ -280,15 +271,6 @@ class Emulator:
 
     # --- HTTP -------------------------------------------------------------------------------
 
-    def _take(self, name: str) -> bool:
-        """Consume one unit of a fault counter; True when it fired."""
-        with self._lock:
-            value = getattr(self.faults, name)
-            if value > 0:
-                setattr(self.faults, name, value - 1)
-                return True
-            return False
-
     def _send(
         self,
         h: BaseHTTPRequestHandler,
@@ -296,8 +278,7 @@ class Emulator:
         body: dict[str, Any],
         headers: dict[str, str] | None = None,
     ) -> None:
-        if self.faults.slow_response > 0:
-            self._stop.wait(self.faults.slow_response)
+        self._slow()
         payload = json.dumps(body).encode()
         h.send_response(status)
         h.send_header("Content-Type", "application/json")
@@ -362,27 +343,9 @@ class Emulator:
             log.info("fault: dropped a request unanswered")
             self._drop(h)
             return
-        with self._lock:
-            burst = self.faults.status_burst.pop(0) if self.faults.status_burst else None
+        burst = self._status_burst(tasks)
         if burst is not None:
-            headers = {}
-            if self.faults.retry_after is not None:
-                headers["Retry-After"] = f"{self.faults.retry_after:g}"
-            burst_errors = [
-                TaskError(
-                    _STATUS_CODES.get(burst, "serverError"),
-                    f"Injected fault: HTTP {burst}; retry later with the same taskUUID.",
-                    status=burst,
-                    task_type=t.get("taskType") if isinstance(t.get("taskType"), str) else None,
-                    task_uuid=t.get("taskUUID") if isinstance(t.get("taskUUID"), str) else None,
-                )
-                for t in (tasks if isinstance(tasks, list) else [])
-                if isinstance(t, dict) and t.get("taskType") != "authentication"
-            ] or [
-                TaskError(_STATUS_CODES.get(burst, "serverError"), f"Injected fault: HTTP {burst}.")
-            ]
-            log.info("fault: answered HTTP %d", burst)
-            self._send(h, burst, {"errors": [e.to_dict() for e in burst_errors]}, headers)
+            self._send(h, *burst)
             return
         if not isinstance(tasks, list):
             self._send(
@@ -499,7 +462,7 @@ class Emulator:
     def _check_unused(self, task_uuid: str) -> None:
         with self._lock:
             if task_uuid.lower() in self._used:
-                raise _conflict(task_uuid)
+                raise conflict(task_uuid)
 
     def _video_inference(self, task: dict[str, Any]) -> Handled:
         task_uuid = require_task_uuid(task, "videoInference")
@@ -548,14 +511,7 @@ class Emulator:
                     f"${cfg.budget:.2f} has ${cfg.budget - self._committed:.2f} left.",
                     status=402,
                 )
-        fail_code = None
-        fail_from = 0
-        if self._take("fail_tasks"):
-            fail_code = self.faults.fail_code
-        elif self._take("safety_rejects"):
-            fail_code = "contentPolicyViolation"
-        elif req.number_results >= 2 and self._take("partial_tasks"):
-            fail_code, fail_from = self.faults.fail_code, 1
+        fail_code, fail_from = self._injected_failure(req.number_results)
         # Reproducible per taskUUID; distinct tints, so variations always differ visibly.
         rng = random.Random(task_uuid.lower())
         seeds: list[int] = []
@@ -577,7 +533,7 @@ class Emulator:
         with self._lock:
             # Checked again under the lock: two requests with one UUID may race past the first.
             if task_uuid.lower() in self._used:
-                raise _conflict(task_uuid)
+                raise conflict(task_uuid)
             self._used.add(task_uuid.lower())
             self._jobs[task_uuid.lower()] = job
             self._committed += cost * req.number_results
@@ -698,7 +654,7 @@ class Emulator:
         if operation == "delete":
             with self._lock:
                 if task_uuid.lower() in self._used:
-                    raise _conflict(task_uuid)
+                    raise conflict(task_uuid)
                 stored = self._media.pop(value.lower(), None)
                 if stored is not None:
                     self._used.add(task_uuid.lower())
@@ -775,137 +731,6 @@ class Emulator:
             item["taskUUID"] = task["taskUUID"]
         return [item], []
 
-    # --- media ------------------------------------------------------------------------------
-
-    def _store(
-        self, value: str, parameter: str, task_uuid: str, images_only: bool = False
-    ) -> StoredMedia:
-        """Save an upload (URL, data URI or raw base64) under a new media UUID."""
-        if is_http_url(value):
-            data = self._resolve(value, parameter, want="any").read_bytes()
-            mime = None
-        else:
-            try:
-                data, mime = media.decode_inline(value)
-            except media.MediaDecodeError as exc:
-                raise TaskError(
-                    "invalidMedia",
-                    f"'{parameter}' could not be decoded: {exc}.",
-                    parameter=parameter,
-                ) from None
-        try:
-            ext = media.extension_for(data, mime)
-        except media.MediaDecodeError as exc:
-            raise TaskError("invalidMedia", f"'{parameter}': {exc}.", parameter=parameter) from None
-        if images_only and ext in media.VIDEO_EXTS:
-            raise TaskError(
-                "invalidImage",
-                f"'{parameter}' is a video; imageUpload takes images only.",
-                parameter=parameter,
-            )
-        media_uuid = str(uuid.uuid4())
-        path = self.storage / "media" / f"{media_uuid}.{ext}"
-        path.write_bytes(data)
-        stored = StoredMedia(
-            uuid=media_uuid, path=path, ext=ext, url=f"{self.base_url}/media/{media_uuid}.{ext}"
-        )
-        with self._lock:
-            if task_uuid.lower() in self._used:
-                path.unlink(missing_ok=True)
-                raise _conflict(task_uuid)
-            self._used.add(task_uuid.lower())
-            self._media[media_uuid] = stored
-        return stored
-
-    def _resolve(self, ref: str, parameter: str, *, want: str, where: str | None = None) -> Path:
-        """A local file for a media reference: stored UUID, URL (ours or fetched), inline data."""
-        where = where or parameter
-        if is_uuid4(ref):
-            with self._lock:
-                stored = self._media.get(ref.lower())
-            if stored is None or not stored.path.exists():
-                raise TaskError(
-                    "mediaNotFound",
-                    f"{where}: no stored media with UUID {ref}; upload it with mediaStorage first.",
-                    parameter=parameter,
-                )
-            return stored.path
-        if is_http_url(ref):
-            local = self._local_path(ref, parameter, where)
-            if local is not None:
-                return local
-            return self._fetch(ref, parameter, where)
-        if want != "image":
-            raise TaskError("invalidMedia", f"{where} must be a UUID or URL.", parameter=parameter)
-        try:
-            data, mime = media.decode_inline(ref)
-            ext = media.extension_for(data, mime)
-        except media.MediaDecodeError as exc:
-            raise TaskError(
-                "invalidImage",
-                f"{where}: not a UUID, URL, data URI or base64 image ({exc}).",
-                parameter=parameter,
-            ) from None
-        path = self.storage / "fetched" / f"{hashlib.sha256(data).hexdigest()[:24]}.{ext}"
-        path.write_bytes(data)
-        return path
-
-    def _local_path(self, url: str, parameter: str, where: str) -> Path | None:
-        """Our own media/result URL as a local file (None when the URL is not ours)."""
-        parts = urlsplit(url)
-        if f"{parts.scheme}://{parts.netloc}" != self.root_url:
-            return None
-        file, code = self._served_file(unquote(parts.path))
-        if file is None:
-            raise TaskError(
-                code, f"{where}: {url} is not (or no longer) stored here.", parameter=parameter
-            )
-        return file
-
-    def _served_file(self, path: str) -> tuple[Path | None, str]:
-        """The file served at a URL path, or None and why (mediaNotFound / mediaExpired)."""
-        if path.startswith("/v1/media/results/"):
-            name = path.removeprefix("/v1/media/results/")
-            with self._lock:
-                gen = self._results.get(name.split(".")[0].lower())
-            if gen is None or gen.path is None or gen.path.name != name:
-                return None, "mediaNotFound"
-            if gen.expired():
-                gen.path.unlink(missing_ok=True)
-                return None, "mediaExpired"
-            return gen.path, ""
-        if path.startswith("/v1/media/"):
-            name = path.removeprefix("/v1/media/")
-            with self._lock:
-                stored = self._media.get(name.split(".")[0].lower())
-            if stored is not None and stored.path.name == name and stored.path.exists():
-                return stored.path, ""
-        return None, "mediaNotFound"
-
-    def _fetch(self, url: str, parameter: str, where: str) -> Path:
-        with self._lock:
-            cached = self._fetched.get(url)
-        if cached is not None and cached.exists():
-            return cached
-        try:
-            with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (http(s) only)
-                data = response.read()
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise TaskError(
-                "downloadFailed", f"{where}: could not fetch {url} ({exc}).", parameter=parameter
-            ) from None
-        try:
-            ext = media.extension_for(data)
-        except media.MediaDecodeError as exc:
-            raise TaskError(
-                "invalidMedia", f"{where}: {url}: {exc}.", parameter=parameter
-            ) from None
-        path = self.storage / "fetched" / f"{hashlib.sha256(url.encode()).hexdigest()[:24]}.{ext}"
-        path.write_bytes(data)
-        with self._lock:
-            self._fetched[url] = path
-        return path
-
     def _handle_get(self, h: BaseHTTPRequestHandler, head: bool) -> None:
         path = unquote(urlsplit(h.path).path)
         if path.rstrip("/") == "/v1":
@@ -930,8 +755,7 @@ class Emulator:
         start, end = span
         length = end - start
         truncate = is_result and not head and self._take("truncate_downloads")
-        if self.faults.slow_response > 0:
-            self._stop.wait(self.faults.slow_response)
+        self._slow()
         partial = h.headers.get("Range") is not None and length != size
         h.send_response(206 if partial else 200)
         h.send_header("Content-Type", content_type)
@@ -999,7 +823,7 @@ class Emulator:
             ext = media.FORMATS[job.request.output_format][0]
             out = self.storage / "results" / f"{video_uuid}.{ext}"
             if job.fail_code and gen.index >= job.fail_from:
-                error = (job.fail_code, _failure_message(job.fail_code))
+                error = (job.fail_code, failure_message(job.fail_code))
             else:
                 began = time.time()
                 try:
@@ -1160,24 +984,6 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     if start >= size or end <= start:
         return None
     return start, end
-
-
-def _failure_message(code: str) -> str:
-    if code == "contentPolicyViolation":
-        return "The content check refused this generation (injected safety rejection)."
-    if code == "timeoutProvider":
-        return "Provider did not answer in time; the generation was stopped (injected fault)."
-    return f"The generation failed ({code}, injected fault)."
-
-
-def _conflict(task_uuid: str) -> TaskError:
-    return TaskError(
-        "conflictTaskUUID",
-        f"taskUUID {task_uuid} was already used by an earlier task; poll it with getResponse "
-        "instead of submitting it again.",
-        parameter="taskUUID",
-        type_="string",
-    )
 
 
 def _error_body(code: str, message: str) -> dict[str, Any]:
