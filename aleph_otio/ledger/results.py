@@ -17,8 +17,6 @@ from aleph_otio.shots import Shot
 class ResultSteps(LedgerStore):
     """The writes from a task's first result to its place in an output timeline."""
 
-    # --- results ----------------------------------------------------------------------------
-
     def record_result(
         self,
         task_uuid: str,

@@ -1,4 +1,4 @@
-"""Recording a shot's steps up to its submission: prepared, uploaded, submitting, submitted.
+"""Recording a shot's steps up to its submission: planned, prepared, uploaded, submitted.
 
 taskUUIDs: each shot gets one task row, minted (uuid4) when the shot is added, i.e. at plan time.
 :meth:`ShotSteps.mark_submitting` commits it before the POST, so a crash between the commit and
