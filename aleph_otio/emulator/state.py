@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aleph_otio.config import DEFAULT_PRICE_PER_SECOND
 from aleph_otio.emulator.media import VideoFacts
@@ -158,3 +162,34 @@ class StoredMedia:
     path: Path
     ext: str
     url: str
+
+
+class EmulatorState:
+    """What one running emulator holds; the base of its parts, which add methods only.
+
+    Set by :class:`aleph_otio.emulator.Emulator`'s constructor; every part reads and changes
+    it under ``_lock`` (HTTP threads, workers and deliveries share it).
+    """
+
+    config: EmulatorConfig
+    faults: Faults
+    _lock: threading.Lock
+    _idle: threading.Condition
+    _active: int
+    _stop: threading.Event
+    _queue: queue.Queue[Job | None]
+    _received: list[dict[str, Any]]
+    _jobs: dict[str, Job]
+    _used: set[str]
+    _details: dict[str, dict[str, Any]]
+    _media: dict[str, StoredMedia]
+    _fetched: dict[str, Path]
+    _results: dict[str, Generation]
+    _pending_uploads: dict[str, tuple[float, dict[str, Any]]]
+    _deliveries: list[Delivery]
+    _committed: float
+    spent: float
+    _render_seconds: deque[float]
+    storage: Path
+    base_url: str
+    root_url: str

@@ -191,6 +191,17 @@ def missing(parameter: str) -> TaskError:
     )
 
 
+def conflict(task_uuid: str) -> TaskError:
+    """conflictTaskUUID: the taskUUID was used before (a replay, or a reused UUID)."""
+    return TaskError(
+        "conflictTaskUUID",
+        f"taskUUID {task_uuid} was already used by an earlier task; poll it with getResponse "
+        "instead of submitting it again.",
+        parameter="taskUUID",
+        type_="string",
+    )
+
+
 def check_keys(
     obj: dict[str, Any], allowed: tuple[str, ...], prefix: str = "", owner: str = MODEL_ID
 ) -> None:

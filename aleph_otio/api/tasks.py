@@ -1,0 +1,222 @@
+"""Tasks: submitting a videoInference task and polling for its results with getResponse.
+
+Retries never change a taskUUID: a re-sent task that the server already holds is answered with
+``conflictTaskUUID``, which on a retry means "accepted the first time", so nothing is paid twice.
+Polls are batched (up to ``poll_batch_size`` taskUUIDs in one request).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aleph_otio.api.envelope import REQUEST_LEVEL, error_class, error_from_api
+from aleph_otio.api.models import APIErrorObject, GetResponseTask, VideoInferenceTask, VideoResult
+from aleph_otio.api.outcomes import ResultFailure, TaskOutcome, UpdateFn, WaitTimeoutError
+from aleph_otio.api.transport import RunwareTransport
+from aleph_otio.errors import TaskNotFoundError
+
+if TYPE_CHECKING:
+    from aleph_otio.api.webhook import WebhookReceiver
+
+log = logging.getLogger("aleph_otio.api")
+
+POLL_BATCH_SIZE = 50
+
+
+@dataclass
+class _Batch:
+    results: dict[str, list[VideoResult]]
+    not_found: dict[str, APIErrorObject]
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _dedupe(results: list[VideoResult]) -> list[VideoResult]:
+    """Drop repeats of the same generation (getResponse answers are cumulative)."""
+    seen: set[str] = set()
+    unique = []
+    for result in results:
+        if result.video_uuid:
+            if result.video_uuid in seen:
+                continue
+            seen.add(result.video_uuid)
+        unique.append(result)
+    return unique
+
+
+class Tasks(RunwareTransport):
+    """Submit, poll in batches, wait until done."""
+
+    poll_batch_size: int
+    _clock: Callable[[], float]
+    #: A running :class:`~aleph_otio.api.webhook.WebhookReceiver`: :meth:`wait` then polls a
+    #: task as soon as a webhook names it, not only at the next interval.
+    webhooks: WebhookReceiver | None
+
+    async def submit(self, task: VideoInferenceTask, *, assume_sent: bool = False) -> None:
+        """Send one videoInference task; returns once the API has accepted it.
+
+        Transient failures are retried with the same taskUUID. ``conflictTaskUUID`` on a retry
+        means the first attempt got through; on the first attempt it raises TaskConflictError,
+        unless ``assume_sent`` says this taskUUID was sent before (e.g. by an earlier run).
+        """
+        what = f"submit task {task.task_uuid}"
+        reply = await self._post([task.to_api()], what=what)
+        mine = [e for e in reply.errors if e.task_uuid in (None, task.task_uuid)]
+        if any(e.code == "conflictTaskUUID" for e in mine):
+            if reply.attempts > 1 or assume_sent:
+                log.info("%s: already accepted (conflictTaskUUID on a re-send)", what)
+                return
+        self._raise_first(reply, mine or reply.errors, what=what)
+        log.debug("%s: accepted", what)
+
+    async def _poll_batch(self, task_uuids: Sequence[str]) -> _Batch:
+        wanted = list(dict.fromkeys(task_uuids))
+        what = f"getResponse for {len(wanted)} task(s)"
+        tasks = [GetResponseTask.model_validate({"taskUUID": u}).to_api() for u in wanted]
+        reply = await self._post(tasks, what=what)
+        results: dict[str, list[VideoResult]] = {u: [] for u in wanted}
+        not_found: dict[str, APIErrorObject] = {}
+        for item in reply.data:
+            task_uuid = item.get("taskUUID") or (wanted[0] if len(wanted) == 1 else None)
+            if task_uuid not in results:
+                continue
+            results[task_uuid].append(VideoResult.model_validate({**item, "taskUUID": task_uuid}))
+        for error in reply.errors:
+            task_uuid = error.task_uuid or (wanted[0] if len(wanted) == 1 else None)
+            kind = error_class(reply.status_code, error)
+            if task_uuid in results and kind is TaskNotFoundError:
+                not_found[task_uuid] = error
+            elif task_uuid in results and kind not in REQUEST_LEVEL:
+                results[task_uuid].append(
+                    VideoResult.model_validate(
+                        {
+                            "taskUUID": task_uuid,
+                            "status": "error",
+                            "code": error.code or "error",
+                            "message": self._scrub(error.message or ""),
+                        }
+                    )
+                )
+            else:
+                # Not about one generation (bad key, no credits, ...): the whole poll failed.
+                self._raise_first(reply, [error], what=what)
+        if not reply.data and not reply.errors and reply.status_code >= 400:
+            self._raise_first(reply, [], what=what)
+        return _Batch({u: _dedupe(r) for u, r in results.items()}, not_found)
+
+    async def get_responses(self, task_uuids: Sequence[str]) -> dict[str, list[VideoResult]]:
+        """One batched getResponse for many tasks: every generation reported so far, per task.
+
+        Raises TaskNotFoundError when the API does not know one of the tasks.
+        """
+        if not task_uuids:
+            return {}
+        batch = await self._poll_batch(task_uuids)
+        if batch.not_found:
+            task_uuid, error = next(iter(batch.not_found.items()))
+            others = f" (and {len(batch.not_found) - 1} more)" if len(batch.not_found) > 1 else ""
+            raise error_from_api(
+                None, error, context=f"getResponse task {task_uuid}{others}", scrub=self._scrub
+            )
+        return batch.results
+
+    async def wait(
+        self,
+        task_uuids: Sequence[str],
+        *,
+        expected: Mapping[str, int] | None = None,
+        deadline: float | None = None,
+        on_update: UpdateFn | None = None,
+    ) -> dict[str, TaskOutcome]:
+        """Poll until every task has its expected number of terminal generations.
+
+        ``expected`` maps taskUUID -> numberResults (default 1). ``deadline`` is in seconds from
+        now (default ``settings.deadline_seconds``); reaching it raises WaitTimeoutError, whose
+        ``outcomes`` holds the partial state. ``on_update(outcome)`` (sync or async) is called
+        whenever a task gains a result. Failed generations are reported, not raised: see
+        :meth:`TaskOutcome.raise_for_failures`. Polls are ``settings.poll_interval`` apart at
+        first and 1.5x further apart each time, never more than ``poll_max_interval``; a poll
+        that brings a result resets the interval to the first one. With :attr:`webhooks` set, a
+        webhook naming a pending task brings the next poll forward to its arrival.
+        """
+        expected = expected or {}
+        outcomes = {
+            u: TaskOutcome(task_uuid=u, expected=max(1, int(expected.get(u, 1))))
+            for u in dict.fromkeys(task_uuids)
+        }
+        limit = self.settings.deadline_seconds if deadline is None else deadline
+        end = self._clock() + limit
+        first = min(self.settings.poll_interval, self.settings.poll_max_interval)
+        interval = first
+        pending = [u for u, o in outcomes.items() if not o.done]
+        while pending:
+            progress = False
+            for chunk in _chunks(pending, self.poll_batch_size):
+                batch = await self._poll_batch(chunk)
+                for task_uuid in chunk:
+                    changed = self._merge(
+                        outcomes[task_uuid],
+                        batch.results[task_uuid],
+                        batch.not_found.get(task_uuid),
+                    )
+                    progress = progress or changed
+                    if changed and on_update is not None:
+                        maybe = on_update(outcomes[task_uuid])
+                        if inspect.isawaitable(maybe):
+                            await maybe
+            pending = [u for u in pending if not outcomes[u].done]
+            if not pending:
+                break
+            remaining = end - self._clock()
+            if remaining <= 0:
+                raise WaitTimeoutError(
+                    f"{len(pending)} of {len(outcomes)} task(s) unfinished after {limit:g} s "
+                    f"(first: {pending[0]}); run the same command again to keep waiting",
+                    outcomes=outcomes,
+                )
+            if progress:
+                # Results are coming in: tasks of one batch finish close together, so the rest
+                # are polled again at the first interval instead of after a grown one.
+                interval = first
+            if self.webhooks is not None:
+                await self.webhooks.wait_for(pending, min(interval, remaining))
+            else:
+                await self._sleep(min(interval, remaining))
+            interval = min(interval * 1.5, self.settings.poll_max_interval)
+        return outcomes
+
+    @staticmethod
+    def _merge(
+        outcome: TaskOutcome, results: list[VideoResult], not_found: APIErrorObject | None
+    ) -> bool:
+        before = (len(outcome.successes), len(outcome.failures), outcome.not_found)
+        if not_found is not None:
+            outcome.not_found = True
+            outcome.failures = [
+                ResultFailure(not_found.code or "taskNotFound", not_found.message or "")
+            ]
+            return True
+        known = {r.video_uuid for r in outcome.successes}
+        for result in results:
+            if result.status == "success" and result.video_uuid not in known:
+                outcome.successes.append(result)
+                known.add(result.video_uuid)
+        failures = [
+            ResultFailure(r.error_code or "error", r.error_message or "", r.video_uuid)
+            for r in results
+            if r.status == "error"
+        ]
+        # Answers are cumulative: the latest list of failures replaces the earlier one, unless a
+        # server only reports new items (then keep the longer history).
+        if len(failures) >= len(outcome.failures):
+            outcome.failures = failures
+        outcome.processing = sum(1 for r in results if r.status == "processing")
+        return (len(outcome.successes), len(outcome.failures), outcome.not_found) != before
