@@ -16,7 +16,7 @@ from typing import Any
 import opentimelineio as otio
 
 from aleph_otio.timeline.dialects.fcpxml.story import Leaf, Mark, Story, Transition
-from aleph_otio.timeline.rates import timecode_of
+from aleph_otio.timeline.rates import same_rate, timecode_of
 
 RT = otio.opentime.RationalTime
 TR = otio.opentime.TimeRange
@@ -103,7 +103,10 @@ class TimelineBuilder:
                 gap.markers.append(self.marker(mark, mark.start - leaf.start, self.rate, {}))
             return gap
         asset = leaf.asset
-        rate = asset.rate if asset is not None and asset.rate else self.rate
+        media_rate = asset.rate if asset is not None and asset.rate else self.rate
+        # Clip times at the media's rate where it counts the sequence's frames (24 media in a
+        # 23.976 sequence), else at the sequence's: the planner takes record frames from them.
+        rate = media_rate if same_rate(float(media_rate), float(self.rate)) else self.rate
         ref: Any
         if leaf.kind in ("title", "generator", "caption"):
             ref = otio.schema.GeneratorReference(
@@ -113,7 +116,7 @@ class TimelineBuilder:
         elif asset is not None and asset.src:
             avail = None
             if asset.duration > 0:
-                avail = TR(_rt(asset.start, rate), _rt(asset.duration, rate))
+                avail = TR(_rt(asset.start, media_rate), _rt(asset.duration, media_rate))
             ref = otio.schema.ExternalReference(target_url=asset.src, available_range=avail)
             origin = leaf.media_start
         else:

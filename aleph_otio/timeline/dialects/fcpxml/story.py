@@ -17,6 +17,7 @@ from xml.etree.ElementTree import Element
 
 from aleph_otio.timeline.dialects.fcpxml.resources import Asset, Resources
 from aleph_otio.timeline.dialects.fcpxml.times import (
+    FcpxmlError,
     Linear,
     attr_time,
     same_rate,
@@ -129,6 +130,17 @@ def describe(element: Element, resources: Resources) -> str:
     return f"the {word} {_name(element, resources)!r}"
 
 
+def lane_of(element: Element) -> int:
+    """The ``lane`` of a connected item (0: in its parent's storyline)."""
+    text = (element.get("lane") or "0").strip()
+    try:
+        return int(text)
+    except ValueError:
+        raise FcpxmlError(
+            f"<{element.tag} {_name(element, Resources())!r}> lane is not a number: {text[:20]!r}"
+        ) from None
+
+
 class StoryReader:
     """Walks one sequence's spine into a :class:`Story`."""
 
@@ -177,6 +189,12 @@ class StoryReader:
             duration = max(ZERO, asset.start + asset.duration - start)
         else:
             duration = attr_time(element, "duration")
+        if tag in ("video", "audio") and element.get("start") is None and offset == 0:
+            # otio-fcpx-xml-adapter writes <clip start=MEDIA TIME><video offset="0s"/> for a
+            # clip's media; FCP writes the media's own times there. Read both alike.
+            lo0, hi0 = _clip(place.window, place.to_record(offset), place.to_record(duration))
+            if hi0 <= lo0:
+                offset = start
         scale, problem = self._conform(element, place)
         local = Linear(1 / scale, offset - start / scale).then(place.to_record)
         lo, hi = place.to_record(offset), place.to_record(offset + duration)
@@ -198,14 +216,13 @@ class StoryReader:
             if inner is not None:
                 content, inner_place = inner
                 for child in content:
-                    if child.tag in STORY and int(child.get("lane", "0") or 0) == 0:
+                    if child.tag in STORY and lane_of(child) == 0:
                         self.visit(child, inner_place)
         self._resolve(marks, first, place.lane, element)
         anchored = replace(place, to_record=local)
         for child in element:
-            lane = child.get("lane")
-            if child.tag in STORY and lane not in (None, "", "0"):
-                self.visit(child, replace(anchored, lane=place.lane + int(lane)))
+            if child.tag in STORY and lane_of(child) != 0:
+                self.visit(child, replace(anchored, lane=place.lane + lane_of(child)))
 
     def _conform(self, element: Element, place: Place) -> tuple[Fraction, str]:
         """(media seconds per parent second from conform-rate, a problem with it or "")."""
@@ -353,23 +370,24 @@ class StoryReader:
         content = self.story.leaves[first:]
         for mark in marks:
             under = [
-                leaf
-                for leaf in content
-                if leaf.kind != "audio" and leaf.start <= mark.start < leaf.start + leaf.duration
+                leaf for leaf in content if leaf.start <= mark.start < leaf.start + leaf.duration
             ]
-            # The picture on top is what the editor sees; media clips before titles over them.
-            under.sort(key=lambda leaf: (leaf.kind == "video" and not leaf.refusal, leaf.lane))
+            # The picture on top is what the editor sees; media clips before titles over them,
+            # any picture before sound, sound before a gap.
+            under.sort(
+                key=lambda leaf: (
+                    leaf.kind != "gap",
+                    leaf.kind != "audio",
+                    leaf.kind == "video" and not leaf.refusal,
+                    leaf.lane,
+                )
+            )
             if under and under[-1].kind != "gap":
                 under[-1].markers.append(mark)
-            elif under:
-                self.story.orphans.append(
-                    (lane, mark, f"the marker sits on a gap inside {mark.on}; move it onto a clip")
-                )
             else:
-                self.story.orphans.append(
-                    (
-                        lane,
-                        mark,
-                        f"no clip inside {mark.on} plays under the marker; move it onto a clip",
-                    )
+                why = (
+                    f"the marker sits on a gap inside {mark.on}"
+                    if under
+                    else f"no clip inside {mark.on} plays under the marker"
                 )
+                self.story.orphans.append((lane, mark, f"{why}; move it onto a clip"))
