@@ -19,6 +19,7 @@ from aleph_otio.config import PlanSettings
 from aleph_otio.errors import TimelineReadError
 from aleph_otio.plan import plan_timeline
 from aleph_otio.timeline import find_marked_ranges, marker_clip_range, read_timeline
+from aleph_otio.timeline.markers import scan_markers
 
 pytestmark = pytest.mark.network
 
@@ -170,17 +171,21 @@ def test_fcpx_project_markers_land_inside_their_clips(fcpx_samples: Path) -> Non
     expected = _expected_fcpx_markers(path)
     assert set(expected) == {"Marker 1", "Marker 4", "Marker 5"}
     found: dict[str, Fraction] = {}
-    for color in ("purple", "red", "green"):
+    # FCP's kinds as FCP colours them: standard blue, to-do red, completed green.
+    for color in ("blue", "red", "green"):
         ranges, _ = find_marked_ranges(loaded, PlanSettings(marker_color=color))
         for r in ranges:
             item = r.pieces[0].clip
             assert item.trimmed_range().contains(r.anchor), (r.marker_name, r.anchor)
             found[r.marker_name] = Fraction(r.anchor.to_seconds()).limit_denominator(3000)
-    assert found == expected
-    # Audio-lane markers and markers inside compound clips are reported, not dropped silently.
-    _, errors = find_marked_ranges(loaded, PlanSettings(marker_color="purple"))
-    assert any("Marker 2" in e and "audio clip" in e for e in errors)
-    assert any("Marker 8" in e and "nested sequence" in e for e in errors)
+    # Marker 7 is on the compound clip at its time 109/30 s, where IMG_0233 (from media 0 s)
+    # plays inside it: planned on that clip.
+    assert found == {**expected, "Marker 7": Fraction(109, 30)}
+    # Audio-only markers are counted as nothing to edit; a marker over a gap inside the compound
+    # is refused by name.
+    scan = scan_markers(loaded, PlanSettings(marker_color="blue"))
+    assert any("Marker 8" in e and "gap inside the compound clip" in e for e in scan.errors)
+    assert any("(audio only)" in w and "nothing to edit" in w for w in scan.warnings)
 
 
 def test_fcpx_library_plans_the_sequence_named(fcpx_samples: Path) -> None:
@@ -191,7 +196,7 @@ def test_fcpx_library_plans_the_sequence_named(fcpx_samples: Path) -> None:
         read_timeline(path)
     loaded = read_timeline(path, sequence="OpenTimeline_Project")
     assert loaded.timeline.name == "OpenTimeline_Project"
-    ranges, _ = find_marked_ranges(loaded, PlanSettings(marker_color="purple"))
+    ranges, _ = find_marked_ranges(loaded, PlanSettings(marker_color="blue"))
     assert {r.marker_name for r in ranges} >= {"Marker 1", "Marker 4"}
 
 

@@ -136,6 +136,11 @@ def _scan_markers(
             return
         if request is None:
             return
+        if facts is not None and facts.refused:
+            errors.append(
+                f"{_location(loaded, track, clip, stack_time(), marker)}: {facts.refused}"
+            )
+            return
         location = _location(loaded, track, clip, stack_time(), marker)
         try:
             if not request.prompt:

@@ -12,7 +12,7 @@ import opentimelineio as otio
 
 from aleph_otio.errors import TimelineReadError
 from aleph_otio.timeline.access import display_name
-from aleph_otio.timeline.dialects import Dialect, Reading, dialect_for
+from aleph_otio.timeline.dialects import Dialect, Reading, dialect_for, preferred_adapter
 from aleph_otio.timeline.sanity import check_times, json_times_plausible
 
 
@@ -63,6 +63,9 @@ def adapter_for(path: Path, adapter_name: str | None, *, write: bool) -> str:
             raise ValueError(f"unknown adapter {adapter_name!r}; known adapters: {names}")
         return adapter_name
     suffix = path.suffix[1:].lower()
+    preferred = None if write else preferred_adapter(suffix)
+    if preferred in otio.adapters.available_adapter_names():
+        return str(preferred)
     try:
         return str(otio.adapters.from_filepath(str(path)).name)
     except Exception:  # noqa: BLE001 - OTIO raises several types for "no adapter"

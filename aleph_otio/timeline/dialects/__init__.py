@@ -31,4 +31,12 @@ def dialect_for(adapter_name: str) -> Dialect:
     return _DEFAULT
 
 
-__all__ = ["DIALECTS", "Dialect", "MarkerReading", "Reading", "dialect_for"]
+def preferred_adapter(suffix: str) -> str | None:
+    """The adapter a dialect reads files with ``suffix`` with (no dot), or None."""
+    for dialect in DIALECTS:
+        if suffix.lower() in dialect.suffixes:
+            return dialect.adapters[0]
+    return None
+
+
+__all__ = ["DIALECTS", "Dialect", "MarkerReading", "Reading", "dialect_for", "preferred_adapter"]

@@ -30,11 +30,14 @@ class MarkerReading:
     ``whole_clip``: the marker means its whole clip, wherever it sits (Hiero's ``applieswhole``
     tags). ``ignored``: why the marker is not a request of its own (a copy of another marker),
     counted in one plan warning instead of an error each. ``comment``/``color``: the note and
-    colour the NLE gave it where OTIO's adapter dropped or buried them.
+    colour the NLE gave it where OTIO's adapter dropped or buried them. ``refused``: why the
+    marker cannot be planned, known from the file alone (its clip names no media, a multicam
+    shows no video angle); the request becomes that error line.
     """
 
     whole_clip: bool = False
     ignored: str | None = None
+    refused: str | None = None
     comment: str = ""
     color: str = ""
     name: str | None = None
@@ -72,6 +75,9 @@ class Dialect:
     name = "otio"
     #: OTIO adapter names whose files this dialect reads.
     adapters: tuple[str, ...] = ()
+    #: File suffixes (no dot) read with ``adapters[0]`` unless an adapter is named, whichever
+    #: adapter OTIO's plugin order would pick for them.
+    suffixes: tuple[str, ...] = ()
     #: Where its adapter puts a marker's note / colour: (metadata key, key inside it).
     comment_keys: tuple[tuple[str, str], ...] = ()
     color_keys: tuple[tuple[str, str], ...] = ()
