@@ -45,9 +45,15 @@ from typing import Any
 
 import opentimelineio as otio
 
-from aleph_otio.config import DEFAULT_PRICE_PER_SECOND, APISettings, PlanSettings
+from aleph_otio.config import (
+    DEFAULT_PRICE_PER_SECOND,
+    APISettings,
+    PlanSettings,
+    resolve_api_settings,
+)
 from aleph_otio.errors import AlephOtioError, ConfigError
 from aleph_otio.pipeline import EventFn, RelinkMode, RunConfig, RunSummary, plan_file
+from aleph_otio.rehearsal import maybe_emulator
 from aleph_otio.shots import Plan, Shot, distinct
 from aleph_otio.timeline import (
     LoadedTimeline,
@@ -520,6 +526,10 @@ def run_current_timeline(
     )
 
 
+def _announce_emulator(base_url: str) -> None:
+    print(f"emulator: {base_url} (offline rehearsal, nothing is paid)", file=sys.stderr)
+
+
 def run_exported(
     exported: ResolveExport,
     planned: tuple[LoadedTimeline, Plan],
@@ -535,15 +545,13 @@ def run_exported(
 ) -> RunSummary:
     """Run an export that is already planned (see :func:`run_current_timeline`)."""
     from aleph_otio.api.client import AlephClient
-    from aleph_otio.cli.run import api_settings as settings_from_options
-    from aleph_otio.cli.run import maybe_emulator
     from aleph_otio.pipeline import run_pipeline
 
     work = exported.folder / "work"
-    with maybe_emulator(emulator, work, emulator_latency) as emulator_url:
-        if api_settings is None or emulator_url is not None:
-            chosen = settings_from_options(
-                emulator_url=emulator_url,
+    with maybe_emulator(emulator, work, emulator_latency, announce=_announce_emulator) as url:
+        if api_settings is None or url is not None:
+            chosen = resolve_api_settings(
+                emulator_url=url,
                 base_url=api_settings.base_url if api_settings else None,
                 ttl=None,
                 include_cost=True,
@@ -551,7 +559,7 @@ def run_exported(
                 upload_endpoint=None,
                 safety=None,
                 price=api_settings.price_per_second if api_settings else DEFAULT_PRICE_PER_SECOND,
-                poll_interval=0.1 if emulator_url else None,
+                poll_interval=0.1 if url else None,
             )
         else:
             chosen = api_settings

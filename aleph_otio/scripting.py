@@ -29,10 +29,14 @@ from pydantic import SecretStr, ValidationError
 
 from aleph_otio.config import (
     DEFAULT_PRICE_PER_SECOND,
+    EMULATOR_KEY,
+    EMULATOR_POLL_INTERVAL,
+    EMULATOR_POLL_MAX_INTERVAL,
     APISettings,
     PlanSettings,
+    default_work_dir,
     resolve_api_key,
-    resolve_base_url,
+    resolve_api_settings,
 )
 from aleph_otio.errors import ConfigError
 from aleph_otio.pipeline import (
@@ -45,6 +49,7 @@ from aleph_otio.pipeline import (
     media_facts_from_probe,
     run_pipeline,
 )
+from aleph_otio.rehearsal import maybe_emulator
 from aleph_otio.shots import Plan, Shot, distinct
 from aleph_otio.timeline import LoadedTimeline, read_timeline
 
@@ -72,8 +77,6 @@ __all__ = [
 #: A timeline file (any format OTIO reads) or an in-memory OTIO timeline.
 TimelineLike: TypeAlias = otio.schema.Timeline | str | os.PathLike[str]
 _RELINK_MODES = ("version", "reference", "replace")
-#: Key the built-in emulator is addressed with (it accepts any non-empty key).
-_EMULATOR_KEY = "emulator-local-key"
 _T = TypeVar("_T")
 
 
@@ -332,18 +335,11 @@ class RunResult:
 def _api_settings(api: APISettings | None) -> APISettings:
     """Explicit settings as given (the key filled in from the environment if missing)."""
     if api is None:
-        api = APISettings(base_url=resolve_base_url(), api_key=resolve_api_key())
-    elif api.api_key is None:
+        return resolve_api_settings()
+    if api.api_key is None:
         api = api.model_copy(update={"api_key": resolve_api_key()})
     api.require_key()
     return api
-
-
-def _default_work_dir(output: Path | None, timeline: Path) -> Path:
-    # The command line's convention, so `aleph-otio status/relink` find a script's work too.
-    from aleph_otio.cli.run import default_work_dir
-
-    return default_work_dir(output, timeline)
 
 
 async def run_timeline_async(
@@ -388,27 +384,24 @@ async def run_timeline_async(
                 f"{out}: no timeline format writes {out.suffix or 'files without a suffix'}; "
                 f"use one of {', '.join('.' + s for s in suffixes)}"
             )
+    # Without work_dir, the command line's folder: `aleph-otio status/relink` find it too.
     work = (
         Path(work_dir).expanduser().absolute()
         if work_dir is not None
-        else _default_work_dir(out, loaded.path)
+        else default_work_dir(out, loaded.path)
     )
     plan = await asyncio.to_thread(_plan_loaded, loaded, plan_settings)
 
     with ExitStack() as stack:
-        if emulator:
-            from aleph_otio.emulator import Emulator, EmulatorConfig
-
-            emu = stack.enter_context(
-                Emulator(
-                    EmulatorConfig(
-                        latency=emulator_latency, concurrency=4, storage_dir=work / "emulator"
-                    )
+        emulator_url = stack.enter_context(maybe_emulator(emulator, work, emulator_latency))
+        if emulator_url is not None:
+            api = (
+                api
+                or APISettings(
+                    poll_interval=EMULATOR_POLL_INTERVAL,
+                    poll_max_interval=EMULATOR_POLL_MAX_INTERVAL,
                 )
-            )
-            api = (api or APISettings(poll_interval=0.25, poll_max_interval=1.0)).model_copy(
-                update={"base_url": emu.base_url, "api_key": SecretStr(_EMULATOR_KEY)}
-            )
+            ).model_copy(update={"base_url": emulator_url, "api_key": SecretStr(EMULATOR_KEY)})
         api = _api_settings(api)
         config = RunConfig(
             timeline=loaded.path,

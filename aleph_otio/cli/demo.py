@@ -30,10 +30,11 @@ def register(app: typer.Typer) -> None:
         latency: Annotated[float, typer.Option(help="Emulated seconds per task.")] = 1.0,
     ) -> None:
         """Run the whole pipeline offline on a generated sample edit (no key, no cost)."""
-        from aleph_otio.cli.run import api_settings, execute, maybe_emulator, print_summary
-        from aleph_otio.config import PlanSettings
+        from aleph_otio.cli.run import announce_emulator, execute, print_summary
+        from aleph_otio.config import PlanSettings, resolve_api_settings
         from aleph_otio.errors import ConfigError
         from aleph_otio.pipeline import RunConfig
+        from aleph_otio.rehearsal import maybe_emulator
         from aleph_otio.report import write_report
         from aleph_otio.sample import make_sample_project
 
@@ -47,8 +48,8 @@ def register(app: typer.Typer) -> None:
         )
         output = folder / f"relinked.{suffix}"
         work = folder / "work"
-        with maybe_emulator(True, work, latency) as url:
-            settings = api_settings(
+        with maybe_emulator(True, work, latency, announce=announce_emulator) as url:
+            settings = resolve_api_settings(
                 emulator_url=url,
                 base_url=None,
                 ttl=None,

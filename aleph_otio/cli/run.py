@@ -25,95 +25,21 @@ from rich.text import Text
 
 from aleph_otio.cli import options
 from aleph_otio.config import (
+    EMULATOR_POLL_INTERVAL,
     APISettings,
     PlanSettings,
-    SafetyMode,
-    resolve_api_key,
-    resolve_base_url,
+    default_work_dir,
+    resolve_api_settings,
 )
 from aleph_otio.errors import ConfigError
+from aleph_otio.rehearsal import maybe_emulator
 from aleph_otio.shots import Shot
 
 RELINK_MODES = ("version", "reference", "replace")
 STAGES = ("prepare", "upload", "submit", "generate", "download", "verify")
-EMULATOR_KEY = "emulator-local-key"
-#: Polls against an emulator: 0.25 s apart at first (``run --emulator``), at most 1 s apart.
-EMULATOR_POLL_INTERVAL = 0.25
-EMULATOR_POLL_MAX_INTERVAL = 1.0
 
 out_console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def default_work_dir(output: Path | None, timeline: Path, *, rehearsal: bool = False) -> Path:
-    """``<output stem>.aleph-work`` next to the output (else next to the timeline).
-
-    A rehearsal against the emulator gets its own ``.aleph-rehearsal`` folder: its uploads and
-    tasks mean nothing to the real service, so a real run must never resume from them.
-    """
-    anchor = output if output is not None else timeline
-    stem = anchor.name.split(".")[0] or "aleph"
-    return anchor.parent / f"{stem}.aleph-{'rehearsal' if rehearsal else 'work'}"
-
-
-def api_settings(
-    *,
-    emulator_url: str | None,
-    base_url: str | None,
-    ttl: int | None,
-    include_cost: bool,
-    webhook_url: str | None,
-    upload_endpoint: str | None,
-    safety: str | None,
-    price: float,
-    poll_interval: float | None = None,
-) -> APISettings:
-    """APISettings from options; the key from the environment or config file (never printed)."""
-    if emulator_url is not None:
-        key = resolve_api_key(EMULATOR_KEY)
-        url = emulator_url
-    else:
-        key = resolve_api_key()
-        url = resolve_base_url(base_url)
-    if safety is not None and safety not in ("none", "fast", "full"):
-        raise ConfigError(f"--safety {safety!r}: use none, fast or full")
-    mode: SafetyMode | None = safety  # type: ignore[assignment]
-    poll: dict[str, float] = {}
-    if poll_interval is not None:
-        poll["poll_interval"] = poll_interval
-    if emulator_url is not None:
-        # Emulated tasks take seconds, not minutes: a result waits at most this long unseen.
-        poll["poll_max_interval"] = max(EMULATOR_POLL_MAX_INTERVAL, poll_interval or 0.0)
-    try:
-        settings = APISettings(
-            base_url=url,
-            api_key=key,
-            ttl=ttl,
-            include_cost=include_cost,
-            webhook_url=webhook_url,
-            upload_endpoint=upload_endpoint,
-            safety_mode=mode,
-            price_per_second=price,
-            **poll,
-        )
-    except ValueError as exc:
-        raise ConfigError(f"invalid option: {exc}".splitlines()[0]) from None
-    settings.require_key()
-    return settings
-
-
-@contextlib.contextmanager
-def maybe_emulator(enabled: bool, work_dir: Path, latency: float) -> Iterator[str | None]:
-    """Start the local emulator for the run when asked; yields its base URL (or None)."""
-    if not enabled:
-        yield None
-        return
-    from aleph_otio.emulator import Emulator, EmulatorConfig
-
-    storage = work_dir / "emulator"
-    with Emulator(EmulatorConfig(latency=latency, concurrency=4, storage_dir=storage)) as emu:
-        err_console.print(f"emulator: {emu.base_url} (offline rehearsal, nothing is paid)")
-        yield emu.base_url
 
 
 class StageProgress:
@@ -307,6 +233,11 @@ def _timeline_and_settings(
     return source, settings, rate
 
 
+def announce_emulator(base_url: str) -> None:
+    """Say on stderr where the emulator started for this run listens."""
+    err_console.print(f"emulator: {base_url} (offline rehearsal, nothing is paid)")
+
+
 def _check_output_format(output: Path) -> None:
     """Refuse an output no adapter can write before anything is cut, sent or paid for."""
     from aleph_otio.timeline import known_suffixes
@@ -436,8 +367,10 @@ def register(app: typer.Typer) -> None:
                 f"{output}: is the input timeline; choose another -o (inputs are never overwritten)"
             )
         work = work_dir or default_work_dir(output, source, rehearsal=emulator)
-        with maybe_emulator(emulator, work, emulator_latency) as emulator_url:
-            settings = api_settings(
+        with maybe_emulator(
+            emulator, work, emulator_latency, announce=announce_emulator
+        ) as emulator_url:
+            settings = resolve_api_settings(
                 emulator_url=emulator_url,
                 base_url=base_url,
                 ttl=ttl,
