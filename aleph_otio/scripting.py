@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
@@ -38,6 +38,7 @@ from aleph_otio.config import (
     resolve_api_key,
     resolve_api_settings,
 )
+from aleph_otio.cost import CostEstimate, ShotCost, check_price, estimate_shots
 from aleph_otio.errors import ConfigError
 from aleph_otio.pipeline import (
     EventFn,
@@ -45,12 +46,11 @@ from aleph_otio.pipeline import (
     RunConfig,
     RunSummary,
     ShotReport,
-    estimate_cost,
     media_facts_from_probe,
     run_pipeline,
 )
 from aleph_otio.rehearsal import maybe_emulator
-from aleph_otio.shots import Plan, Shot, distinct
+from aleph_otio.shots import Plan, Shot
 from aleph_otio.timeline import LoadedTimeline, read_timeline
 
 __all__ = [
@@ -197,76 +197,6 @@ def plan_timeline(
 # --- cost estimates -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ShotCost:
-    """Expected cost of one shot: price x seconds of input video x number of results."""
-
-    shot_id: str
-    name: str
-    prompt: str
-    seconds: float
-    results: int
-    usd: float
-
-
-@dataclass(frozen=True)
-class CostEstimate:
-    """Expected cost of a plan, per shot and in total (USD, before anything is submitted)."""
-
-    shots: list[ShotCost]
-    price_per_second: float
-
-    @property
-    def total(self) -> float:
-        """Sum of the shots' estimates (the figure ``run --budget`` compares against)."""
-        return round(sum(s.usd for s in self.shots), 4)
-
-    @property
-    def seconds(self) -> float:
-        """Seconds of input video sent (each shot once, whatever its number of results)."""
-        return round(sum(s.seconds for s in self.shots), 3)
-
-    @property
-    def results(self) -> int:
-        return sum(s.results for s in self.shots)
-
-    def __str__(self) -> str:
-        return (
-            f"{len(self.shots)} shot(s), {self.seconds:.2f} s of input video, "
-            f"{self.results} result(s): ${self.total:.2f} "
-            f"at ${self.price_per_second:.2f}/s per result"
-        )
-
-
-def _check_price(price_per_second: float) -> float:
-    if not price_per_second >= 0:  # also refuses NaN
-        raise ConfigError(
-            f"price {price_per_second!r}: give USD per second of input video, e.g. 0.28"
-        )
-    return float(price_per_second)
-
-
-def estimate_shots(
-    shots: Iterable[Shot], price_per_second: float = DEFAULT_PRICE_PER_SECOND
-) -> CostEstimate:
-    """The cost estimate of some planned shots (the pipeline's own per-shot formula)."""
-    price = _check_price(price_per_second)
-    return CostEstimate(
-        shots=[
-            ShotCost(
-                shot_id=s.id,
-                name=s.name,
-                prompt=s.prompt,
-                seconds=round(s.duration_seconds, 3),
-                results=s.options.number_results,
-                usd=estimate_cost(s, price),
-            )
-            for s in distinct(shots)
-        ],
-        price_per_second=price,
-    )
-
-
 def estimate(
     plan_or_timeline: Plan | TimelineLike,
     price_per_second: float = DEFAULT_PRICE_PER_SECOND,
@@ -280,7 +210,7 @@ def estimate(
 
     Default price: USD 0.28 per second of input video, per result (Aleph 2.0 on Runware).
     """
-    _check_price(price_per_second)
+    check_price(price_per_second)
     if isinstance(plan_or_timeline, Plan):
         plan = plan_or_timeline
     else:

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from aleph_otio.config import PlanSettings, resolve_api_key
+from aleph_otio.cost import estimate_cost
 from aleph_otio.errors import ConfigError
-from aleph_otio.pipeline import RunSummary, estimate_cost, plan_file
+from aleph_otio.pipeline import RunSummary, plan_file
 from aleph_otio.resolve.export import export_timeline
 from aleph_otio.resolve.importing import import_result
 from aleph_otio.resolve.run import print_progress, run_exported
