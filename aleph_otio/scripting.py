@@ -27,6 +27,8 @@ from urllib.parse import urlparse
 import opentimelineio as otio
 from pydantic import SecretStr, ValidationError
 
+from aleph_otio.api.client import AlephClient
+from aleph_otio.batch import guess_source_adapter
 from aleph_otio.config import (
     DEFAULT_PRICE_PER_SECOND,
     EMULATOR_KEY,
@@ -40,6 +42,7 @@ from aleph_otio.config import (
 )
 from aleph_otio.cost import CostEstimate, ShotCost, check_price, estimate_shots
 from aleph_otio.errors import ConfigError
+from aleph_otio.ledger import Ledger
 from aleph_otio.pipeline import (
     EventFn,
     RelinkMode,
@@ -49,9 +52,11 @@ from aleph_otio.pipeline import (
     media_facts_from_probe,
     run_pipeline,
 )
+from aleph_otio.plan import plan_timeline as plan_loaded
 from aleph_otio.rehearsal import maybe_emulator
+from aleph_otio.relink import relink_timeline as relink_loaded
 from aleph_otio.shots import Plan, Shot
-from aleph_otio.timeline import LoadedTimeline, read_timeline
+from aleph_otio.timeline import LoadedTimeline, known_suffixes, read_timeline
 
 __all__ = [
     "APISettings",
@@ -127,8 +132,6 @@ def load_timeline(
             f"expected an OTIO Timeline or a timeline file path, got {type(timeline).__name__}; "
             "pick one timeline first (e.g. otio.adapters.read_from_file(path))"
         )
-    from aleph_otio.batch import guess_source_adapter
-
     name = timeline.name or "timeline"
     if base_dir is None:
         relative = _relative_media(timeline)
@@ -170,8 +173,6 @@ def _plan_settings(settings: PlanSettings | None, options: dict[str, Any]) -> Pl
 
 
 def _plan_loaded(loaded: LoadedTimeline, settings: PlanSettings) -> Plan:
-    from aleph_otio.plan import plan_timeline as plan_loaded
-
     return plan_loaded(loaded, settings, media_facts=media_facts_from_probe)
 
 
@@ -306,8 +307,6 @@ async def run_timeline_async(
         )
     if out is not None:
         # Found out now, not after every shot has been paid for and the write fails.
-        from aleph_otio.timeline import known_suffixes
-
         suffixes = known_suffixes(write=True)
         if out.suffix[1:].lower() not in suffixes:
             raise ConfigError(
@@ -344,8 +343,6 @@ async def run_timeline_async(
             budget=budget,
             submit_only=submit_only,
         )
-        from aleph_otio.api.client import AlephClient
-
         async with AlephClient(settings=api) as client:
             summary = await run_pipeline(config, client, on_event=progress, planned=(loaded, plan))
     relinked = await asyncio.to_thread(_relink_from_ledger, loaded, plan, config, summary)
@@ -356,9 +353,6 @@ def _relink_from_ledger(
     loaded: LoadedTimeline, plan: Plan, config: RunConfig, summary: RunSummary
 ) -> otio.schema.Timeline:
     """The relinked timeline in memory (the pipeline only relinks when it writes a file)."""
-    from aleph_otio.ledger import Ledger
-    from aleph_otio.relink import relink_timeline as relink_loaded
-
     ids = {s.id for s in plan.shots}
     with Ledger(config.ledger_path) as ledger:
         results = [r for r in ledger.relink_results() if r.shot.id in ids]
@@ -492,9 +486,6 @@ def relink_timeline(
     timeline is planned with ``settings``/``options`` (give the ones the run used) and takes
     the results of those shots. The input timeline is never modified.
     """
-    from aleph_otio.ledger import Ledger
-    from aleph_otio.relink import relink_timeline as relink_loaded
-
     if mode not in _RELINK_MODES:
         raise ConfigError(f"mode={mode!r}: use version, reference or replace")
     path = Path(ledger).expanduser()

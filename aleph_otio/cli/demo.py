@@ -13,6 +13,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from aleph_otio.cli.run import announce_emulator, execute, print_summary
+from aleph_otio.config import PlanSettings, resolve_api_settings
+from aleph_otio.errors import ConfigError
+from aleph_otio.rehearsal import maybe_emulator
+
 DEFAULT_FOLDER = Path("aleph-demo")
 
 
@@ -30,11 +35,8 @@ def register(app: typer.Typer) -> None:
         latency: Annotated[float, typer.Option(help="Emulated seconds per task.")] = 1.0,
     ) -> None:
         """Run the whole pipeline offline on a generated sample edit (no key, no cost)."""
-        from aleph_otio.cli.run import announce_emulator, execute, print_summary
-        from aleph_otio.config import PlanSettings, resolve_api_settings
-        from aleph_otio.errors import ConfigError
+        # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
         from aleph_otio.pipeline import RunConfig
-        from aleph_otio.rehearsal import maybe_emulator
         from aleph_otio.report import write_report
         from aleph_otio.sample import make_sample_project
 

@@ -23,7 +23,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from aleph_otio.batch import read_batch
 from aleph_otio.cli import options
+from aleph_otio.cli.plan import build_settings
 from aleph_otio.config import (
     EMULATOR_POLL_INTERVAL,
     APISettings,
@@ -122,6 +124,7 @@ def execute(
     ``webhook_listen`` (host, port) receives webhooks there while the run waits; tasks name its
     URL as their webhookURL unless ``settings`` already has one (the public URL that reaches it).
     """
+    # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
     from aleph_otio.api.client import AlephClient
     from aleph_otio.api.webhook import WebhookReceiver
     from aleph_otio.pipeline import plan_file, run_pipeline
@@ -226,8 +229,6 @@ def _timeline_and_settings(
 ) -> tuple[Path, PlanSettings, str | None]:
     """A batch manifest (``.aleph.json``) stands for its timeline and its plan settings."""
     if source.name.endswith(".aleph.json"):
-        from aleph_otio.batch import read_batch
-
         batch = read_batch(source)
         return Path(batch.timeline), batch.settings, rate
     return source, settings, rate
@@ -240,6 +241,7 @@ def announce_emulator(base_url: str) -> None:
 
 def _check_output_format(output: Path) -> None:
     """Refuse an output no adapter can write before anything is cut, sent or paid for."""
+    # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
     from aleph_otio.timeline import known_suffixes
 
     suffix = output.suffix[1:].lower()
@@ -254,7 +256,6 @@ def _check_output_format(output: Path) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``run``, ``submit``, ``status`` and ``relink`` to the app."""
-    from aleph_otio.cli.plan import build_settings
 
     @app.command("run")
     def run_command(
@@ -328,6 +329,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Send the marked shots to Aleph and write the relinked timeline (resumable)."""
+        # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
         from aleph_otio.pipeline import RunConfig
 
         if relink not in RELINK_MODES:
@@ -436,6 +438,7 @@ def register(app: typer.Typer) -> None:
         ],
     ) -> None:
         """Show every shot of a job ledger: state, task, cost, results."""
+        # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
         from aleph_otio.ledger import Ledger
 
         path = work_dir / "ledger.sqlite" if work_dir.is_dir() else work_dir
@@ -474,6 +477,7 @@ def register(app: typer.Typer) -> None:
         sequence: options.Sequence = None,
     ) -> None:
         """Relink results already in a job ledger into a timeline, without running anything."""
+        # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
         from aleph_otio.exports import write_outputs
         from aleph_otio.ledger import Ledger
         from aleph_otio.relink import relink_timeline
