@@ -13,7 +13,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from aleph_otio.cli.run import announce_emulator, execute, print_summary
+from aleph_otio.cli.execute import execute
+from aleph_otio.cli.output import announce_emulator, print_summary
 from aleph_otio.config import PlanSettings, resolve_api_settings
 from aleph_otio.errors import ConfigError
 from aleph_otio.rehearsal import maybe_emulator
