@@ -1,0 +1,342 @@
+"""The three relink modes over a copy of the timeline: version tracks, alternate references,
+replaced references; each result split back into its segments' clips first."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import opentimelineio as otio
+
+from aleph_otio.errors import RelinkError
+from aleph_otio.relink.references import (
+    METADATA_KEY,
+    REFERENCE_PREFIX,
+    RelinkMode,
+    RelinkResult,
+    UrlStyle,
+    check_result,
+    describe,
+    provenance,
+    result_reference,
+)
+from aleph_otio.shots import Shot, SourceSegment, placement
+
+RT = otio.opentime.RationalTime
+TR = otio.opentime.TimeRange
+
+_VERSION_RE = re.compile(r"^ALEPH v(\d+)")
+_REF_KEY_RE = re.compile(r"^aleph_v(\d+)")
+
+
+@dataclass
+class _Piece:
+    """One segment of one result, ready to place."""
+
+    result: RelinkResult
+    index: int
+    segment: SourceSegment
+    track: otio.schema.Track
+    clip: otio.schema.Clip
+    record: otio.opentime.TimeRange
+
+
+def _locate(
+    timeline: otio.schema.Timeline, shot: Shot, segment: SourceSegment
+) -> tuple[otio.schema.Track, otio.schema.Clip]:
+    tracks = timeline.tracks
+    where = f"{describe(shot, segment)}: timeline {timeline.name!r}"
+    if not 0 <= segment.track_index < len(tracks):
+        raise RelinkError(
+            f"{where} has no track #{segment.track_index}; relink against the timeline the plan "
+            "was made from"
+        )
+    track = tracks[segment.track_index]
+    if not isinstance(track, otio.schema.Track) or track.kind != otio.schema.TrackKind.Video:
+        raise RelinkError(
+            f"{where}: item #{segment.track_index} is not a video track; relink against the "
+            "timeline the plan was made from"
+        )
+    if not 0 <= segment.clip_index < len(track):
+        raise RelinkError(
+            f"{where}: track {track.name!r} has no item #{segment.clip_index}; relink against the "
+            "timeline the plan was made from"
+        )
+    clip = track[segment.clip_index]
+    if not isinstance(clip, otio.schema.Clip) or clip.name != segment.clip_name:
+        found = clip.name if isinstance(clip, otio.schema.Clip) else type(clip).__name__
+        raise RelinkError(
+            f"{where}: item #{segment.clip_index} of track {track.name!r} is {found!r}, not clip "
+            f"{segment.clip_name!r}; relink against the timeline the plan was made from"
+        )
+    return track, clip
+
+
+def _piece_source_range(result: RelinkResult, index: int) -> otio.opentime.TimeRange:
+    """source_range of piece ``index``, in the time code of its segment-aligned reference."""
+    segment = result.shot.segments[index]
+    media_start = RT(segment.available_start + segment.media_start_frame, segment.media_rate)
+    original = RT(segment.clip_source_start, segment.clip_source_rate)
+    half_frame = 0.5 / segment.media_rate
+    if abs((original - media_start).to_seconds()) < half_frame:
+        # Keep the original's exact value (and rate): the version clip's source_range then
+        # *equals* the original's, which is what conform tools compare.
+        start = original
+    else:
+        # Part of a retimed clip: OTIO measures the part's start unscaled from the clip's
+        # start, the media frame it shows is scaled; the version clip starts on that frame.
+        start = media_start.rescaled_to(segment.clip_source_rate)
+    return TR(start, RT(segment.clip_source_duration, segment.clip_source_rate))
+
+
+def _record_range(
+    track: otio.schema.Track, clip: otio.schema.Clip, segment: SourceSegment
+) -> otio.opentime.TimeRange:
+    """Where the segment sits in the track's (untrimmed) time, at the record rate."""
+    rate = segment.record_rate
+    clip_in_track = track.range_of_child(clip)
+    offset = (
+        RT(segment.clip_source_start, segment.clip_source_rate) - clip.trimmed_range().start_time
+    )
+    start = (clip_in_track.start_time + offset).rescaled_to(rate).round()
+    duration = RT(segment.clip_source_duration, segment.clip_source_rate).rescaled_to(rate).round()
+    return TR(start, duration)
+
+
+def _speed_effects(clip: otio.schema.Clip) -> list[otio.schema.Effect]:
+    return [fx.deepcopy() for fx in clip.effects if isinstance(fx, otio.schema.LinearTimeWarp)]
+
+
+def _overlaps(a: otio.opentime.TimeRange, b: otio.opentime.TimeRange) -> bool:
+    return bool(a.start_time < b.end_time_exclusive() and b.start_time < a.end_time_exclusive())
+
+
+def _next_track_version(timeline: otio.schema.Timeline) -> int:
+    numbers = [
+        int(m.group(1)) for track in timeline.tracks if (m := _VERSION_RE.match(track.name or ""))
+    ]
+    return max(numbers, default=0) + 1
+
+
+def _version_track(
+    name: str,
+    source: otio.schema.Track,
+    pieces: list[_Piece],
+    version: str,
+    mode_meta: dict[str, Any],
+    url_style: UrlStyle,
+) -> otio.schema.Track:
+    track = otio.schema.Track(name=name, kind=otio.schema.TrackKind.Video)
+    if source.source_range is not None:
+        # Same track-time origin as the source (EDL reads start at -record TC).
+        track.source_range = source.source_range
+    track.metadata[METADATA_KEY] = {"version": version, "source_track": source.name, **mode_meta}
+    # FCP 7 XML has no track name of its own; its OTIO adapter writes this metadata as the
+    # track's <name> and reads it back as the name, so versions stay recognisable.
+    track.metadata["fcp_xml"] = {"name": name}
+    rate = pieces[0].segment.record_rate
+    cursor = RT(0, rate)
+    for piece in sorted(pieces, key=lambda p: p.record.start_time.to_seconds()):
+        start = piece.record.start_time
+        if start > cursor:
+            track.append(
+                otio.schema.Gap(source_range=TR(RT(0, rate), (start - cursor).rescaled_to(rate)))
+            )
+        result = piece.result
+        clip = otio.schema.Clip(
+            name=f"{piece.clip.name} ALEPH {version}",
+            media_reference=result_reference(
+                result, segment_index=piece.index, url_style=url_style
+            ),
+            source_range=_piece_source_range(result, piece.index),
+        )
+        for fx in _speed_effects(piece.clip):
+            clip.effects.append(fx)
+        clip.metadata[METADATA_KEY] = provenance(
+            result, piece.index, mode="version", version=version
+        )
+        track.append(clip)
+        cursor = start + piece.record.duration
+    end = source.available_range().end_time_exclusive().rescaled_to(rate)
+    if end > cursor:
+        # Pad to the source track's length so NLEs show versions as long as the edit.
+        track.append(otio.schema.Gap(source_range=TR(RT(0, rate), end - cursor)))
+    return track
+
+
+def _relink_versions(
+    timeline: otio.schema.Timeline,
+    pieces_by_result: list[list[_Piece]],
+    url_style: UrlStyle,
+) -> None:
+    # Group results per source track, then give each shot the first lane (version) where its
+    # pieces do not overlap the pieces already there.
+    by_track: dict[int, dict[str, list[list[_Piece]]]] = {}
+    for pieces in pieces_by_result:
+        track_index = pieces[0].segment.track_index
+        by_track.setdefault(track_index, {}).setdefault(pieces[0].result.shot.id, []).append(pieces)
+    version = _next_track_version(timeline)
+    inserts: list[tuple[int, list[otio.schema.Track]]] = []
+    for track_index in sorted(by_track):
+        shots = by_track[track_index]
+        lanes: list[list[list[list[_Piece]]]] = []  # lane -> shots -> variants -> pieces
+        order = sorted(
+            shots.values(), key=lambda variants: variants[0][0].record.start_time.to_seconds()
+        )
+        for variants in order:
+            ranges = [p.record for p in variants[0]]
+            for lane in lanes:
+                taken = [p.record for shot in lane for p in shot[0]]
+                if not any(_overlaps(a, b) for a in ranges for b in taken):
+                    lane.append(variants)
+                    break
+            else:
+                lanes.append([variants])
+        source = timeline.tracks[track_index]
+        new_tracks: list[otio.schema.Track] = []
+        for lane in lanes:
+            number = f"v{version:03d}"
+            version += 1
+            variant_ids = sorted({v[0].result.variant for shot in lane for v in shot})
+            lettered = len(variant_ids) > 1 or any(
+                shot[0][0].result.shot.options.number_results > 1 for shot in lane
+            )
+            for variant in variant_ids:
+                label = number + (_letter(variant) if lettered else "")
+                pieces = [
+                    p for shot in lane for v in shot for p in v if p.result.variant == variant
+                ]
+                new_tracks.append(
+                    _version_track(
+                        f"ALEPH {label}",
+                        source,
+                        pieces,
+                        label,
+                        {"variant": variant, "mode": "version"},
+                        url_style,
+                    )
+                )
+        at = track_index + 1
+        # Above earlier versions of the same track, so the newest is on top.
+        while at < len(timeline.tracks) and _VERSION_RE.match(timeline.tracks[at].name or ""):
+            at += 1
+        inserts.append((at, new_tracks))
+    # Insert from the top down so that the indices computed above stay valid.
+    for at, new_tracks in sorted(inserts, key=lambda item: item[0], reverse=True):
+        for offset, track in enumerate(new_tracks):
+            timeline.tracks.insert(at + offset, track)
+
+
+def _letter(variant: int) -> str:
+    return "abcdefghijklmnopqrstuvwxyz"[variant] if variant < 26 else f"_{variant}"
+
+
+def _clip_owners(pieces_by_result: list[list[_Piece]]) -> dict[int, list[_Piece]]:
+    """Pieces per clip (by identity), refusing two different shots on one clip."""
+    owners: dict[int, list[_Piece]] = {}
+    for pieces in pieces_by_result:
+        for piece in pieces:
+            owners.setdefault(id(piece.clip), []).append(piece)
+    for group in owners.values():
+        shots = {p.result.shot.id for p in group}
+        if len(shots) > 1:
+            names = ", ".join(sorted({p.result.shot.name for p in group}))
+            raise RelinkError(
+                f"{describe(group[0].result.shot, group[0].segment)}: clip "
+                f"{group[0].clip.name!r} is covered by {len(shots)} shots ({names}) and can hold "
+                "only one result per variation; relink with mode 'version'"
+            )
+    return owners
+
+
+def _relink_references(
+    pieces_by_result: list[list[_Piece]], url_style: UrlStyle, replace: bool
+) -> None:
+    for group in _clip_owners(pieces_by_result).values():
+        group.sort(key=lambda p: p.result.variant)
+        clip = group[0].clip
+        shot = group[0].result.shot
+        previous = dict(clip.metadata.get(METADATA_KEY, {}))
+        if replace:
+            piece = group[0]
+            original = previous.get("original_media_reference") or otio.adapters.write_to_string(
+                clip.media_reference, "otio_json"
+            )
+            clip.media_reference = result_reference(
+                piece.result, segment_index=piece.index, url_style=url_style
+            )
+            others = [p.result.path for p in group[1:]]
+            clip.metadata[METADATA_KEY] = provenance(
+                piece.result,
+                piece.index,
+                mode="replace",
+                original_media_reference=original,
+                **({"other_variants": others} if others else {}),
+            )
+            continue
+        refs = clip.media_references()
+        taken = [int(m.group(1)) for key in refs if (m := _REF_KEY_RE.match(key))]
+        number = f"v{max(taken, default=0) + 1:03d}"
+        lettered = len(group) > 1 or shot.options.number_results > 1
+        versions = dict(previous.get("versions", {}))
+        active = ""
+        for piece in group:
+            key = (
+                REFERENCE_PREFIX + number[1:] + (_letter(piece.result.variant) if lettered else "")
+            )
+            refs[key] = result_reference(
+                piece.result, segment_index=piece.index, url_style=url_style
+            )
+            versions[key] = provenance(piece.result, piece.index, mode="reference", key=key)
+            active = active or key
+        clip.set_media_references(refs, active)
+        clip.metadata[METADATA_KEY] = {**versions[active], "active": active, "versions": versions}
+
+
+def relink_timeline(
+    timeline: otio.schema.Timeline,
+    results: Sequence[RelinkResult],
+    *,
+    mode: RelinkMode = "version",
+    url_style: UrlStyle = "path",
+) -> otio.schema.Timeline:
+    """A copy of ``timeline`` with ``results`` relinked; the input is never modified.
+
+    RelinkError (naming shot, clip, track and record time code) when a segment's clip is not
+    where the plan says, a result is shorter than its shot or at another frame rate, or (in
+    ``reference``/``replace`` modes) one clip would need results of two different shots.
+    """
+    if mode not in ("version", "reference", "replace"):
+        raise RelinkError(f"unknown relink mode {mode!r}; use version, reference or replace")
+    if url_style not in ("path", "uri"):
+        raise RelinkError(f"unknown url style {url_style!r}; use path or uri")
+    out: otio.schema.Timeline = timeline.deepcopy()
+    seen: set[tuple[str, int, tuple[tuple[int, int, float], ...]]] = set()
+    pieces_by_result: list[list[_Piece]] = []
+    for result in results:
+        # One shot id may be placed twice (a source range cut into the edit twice, the same
+        # request on both): one result, relinked at each place.
+        key = (result.shot.id, result.variant, placement(result.shot))
+        if key in seen:
+            raise RelinkError(
+                f"{describe(result.shot)}: variation {result.variant} given twice; pass one "
+                "result per shot and variation"
+            )
+        seen.add(key)
+        check_result(result)
+        pieces = []
+        for index, segment in enumerate(result.shot.segments):
+            track, clip = _locate(out, result.shot, segment)
+            pieces.append(
+                _Piece(result, index, segment, track, clip, _record_range(track, clip, segment))
+            )
+        pieces_by_result.append(pieces)
+    if not pieces_by_result:
+        return out
+    if mode == "version":
+        _relink_versions(out, pieces_by_result, url_style)
+    else:
+        _relink_references(pieces_by_result, url_style, replace=mode == "replace")
+    return out
