@@ -425,6 +425,8 @@ def plan_otio_timeline(
     Relative media paths resolve against ``timeline_path``'s folder, else the current folder
     (as OTIO's own tools do).
     """
+    # Imported here for start-up time: the command line imports this module to register `plan`,
+    # and the planner and timeline reader (OTIO, PyAV) are only needed once a timeline is planned.
     from aleph_otio.plan import plan_timeline
     from aleph_otio.timeline import LoadedTimeline
 

@@ -129,3 +129,72 @@ def resolve_base_url(explicit: str | None = None, config_path: Path | None = Non
         return os.environ["RUNWARE_BASE_URL"]
     value = read_config_file(config_path).get("base_url")
     return value if isinstance(value, str) and value else DEFAULT_BASE_URL
+
+
+# --- a run's settings from the caller's options (CLI, scripting and Resolve alike) --------------
+
+#: Key the built-in emulator is addressed with (it accepts any non-empty key).
+EMULATOR_KEY = "emulator-local-key"
+#: Polls against an emulator: 0.25 s apart at first (``run --emulator``), at most 1 s apart.
+EMULATOR_POLL_INTERVAL = 0.25
+EMULATOR_POLL_MAX_INTERVAL = 1.0
+
+
+def default_work_dir(output: Path | None, timeline: Path, *, rehearsal: bool = False) -> Path:
+    """``<output stem>.aleph-work`` next to the output (else next to the timeline).
+
+    A rehearsal against the emulator gets its own ``.aleph-rehearsal`` folder: its uploads and
+    tasks mean nothing to the real service, so a real run must never resume from them.
+    """
+    anchor = output if output is not None else timeline
+    stem = anchor.name.split(".")[0] or "aleph"
+    return anchor.parent / f"{stem}.aleph-{'rehearsal' if rehearsal else 'work'}"
+
+
+def resolve_api_settings(
+    *,
+    emulator_url: str | None = None,
+    base_url: str | None = None,
+    ttl: int | None = None,
+    include_cost: bool = True,
+    webhook_url: str | None = None,
+    upload_endpoint: str | None = None,
+    safety: str | None = None,
+    price: float = DEFAULT_PRICE_PER_SECOND,
+    poll_interval: float | None = None,
+) -> APISettings:
+    """APISettings from options; the key from the environment or config file (never printed).
+
+    ``emulator_url`` points the run at a local emulator (its own key, quicker polls).
+    """
+    if emulator_url is not None:
+        key = resolve_api_key(EMULATOR_KEY)
+        url = emulator_url
+    else:
+        key = resolve_api_key()
+        url = resolve_base_url(base_url)
+    if safety is not None and safety not in ("none", "fast", "full"):
+        raise ConfigError(f"--safety {safety!r}: use none, fast or full")
+    mode: SafetyMode | None = safety  # type: ignore[assignment]
+    poll: dict[str, float] = {}
+    if poll_interval is not None:
+        poll["poll_interval"] = poll_interval
+    if emulator_url is not None:
+        # Emulated tasks take seconds, not minutes: a result waits at most this long unseen.
+        poll["poll_max_interval"] = max(EMULATOR_POLL_MAX_INTERVAL, poll_interval or 0.0)
+    try:
+        settings = APISettings(
+            base_url=url,
+            api_key=key,
+            ttl=ttl,
+            include_cost=include_cost,
+            webhook_url=webhook_url,
+            upload_endpoint=upload_endpoint,
+            safety_mode=mode,
+            price_per_second=price,
+            **poll,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"invalid option: {exc}".splitlines()[0]) from None
+    settings.require_key()
+    return settings

@@ -27,10 +27,10 @@ from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
 from aleph_otio.config import DEFAULT_PRICE_PER_SECOND
+from aleph_otio.cost import estimate_cost
 from aleph_otio.errors import AlephOtioError
 from aleph_otio.ledger import Ledger, ResultRecord, ShotRecord
 from aleph_otio.media import frame_levels, iter_frames, output_size
-from aleph_otio.pipeline import estimate_cost
 from aleph_otio.shots import Shot
 
 log = logging.getLogger(__name__)

@@ -83,6 +83,8 @@ def make_sample_project(folder: Path, *, fmt: str = "otio") -> SampleProject:
     can express: FCP 7 XML gets the C/D marker as a sequence marker and no guide; FCPXML loses
     that marker; an EDL has no guide track and LOC markers without durations.
     """
+    # Imported here for start-up time: PyAV, numpy and the OTIO adapters load only when a
+    # sample is made, not when the command line starts.
     from aleph_otio.synth import make_still, make_video
     from aleph_otio.timeline import write_timeline
 

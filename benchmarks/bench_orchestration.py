@@ -54,8 +54,12 @@ import opentimelineio as otio
 from common import machine, timed
 
 from aleph_otio.api.client import AlephClient
-from aleph_otio.cli.run import EMULATOR_POLL_INTERVAL, EMULATOR_POLL_MAX_INTERVAL
-from aleph_otio.config import APISettings, PlanSettings
+from aleph_otio.config import (
+    EMULATOR_POLL_INTERVAL,
+    EMULATOR_POLL_MAX_INTERVAL,
+    APISettings,
+    PlanSettings,
+)
 from aleph_otio.emulator import Emulator, EmulatorConfig
 from aleph_otio.media import prepare_shot
 from aleph_otio.pipeline import RunConfig, RunSummary, media_threads, plan_file, run_pipeline

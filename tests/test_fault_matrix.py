@@ -26,7 +26,7 @@ from test_crash_consistency import TinyProject, make_tiny_project, version_range
 
 from aleph_otio.api.client import AlephClient
 from aleph_otio.api.retry import RetryPolicy
-from aleph_otio.cli.run import summary_table
+from aleph_otio.cli.output import summary_table
 from aleph_otio.config import APISettings, PlanSettings
 from aleph_otio.emulator import Emulator, EmulatorConfig
 from aleph_otio.ledger import Ledger

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from aleph_otio.cli.run import api_settings
+from aleph_otio.config import resolve_api_settings
 
 
 def _settings(emulator_url: str | None, poll_interval: float | None = None) -> tuple[float, float]:
-    settings = api_settings(
+    settings = resolve_api_settings(
         emulator_url=emulator_url,
         base_url=None,
         ttl=None,

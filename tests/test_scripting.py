@@ -265,7 +265,8 @@ def test_wheel_ships_py_typed(tmp_path: Path) -> None:
     builder = build.WheelBuilder(str(project))
     [wheel] = list(builder.build(directory=str(tmp_path / "dist"), versions=["standard"]))
     names = zipfile.ZipFile(wheel).namelist()
-    assert "aleph_otio/py.typed" in names and "aleph_otio/scripting.py" in names
+    assert "aleph_otio/py.typed" in names and "aleph_otio/scripting/__init__.py" in names
+    assert "aleph_otio/exports/edl.py" in names and "aleph_otio/resolve/script.py" in names
 
 
 def test_in_memory_timeline_needs_base_dir_for_relative_media(edit: Path) -> None:

@@ -13,6 +13,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from aleph_otio.cli.execute import execute
+from aleph_otio.cli.output import announce_emulator, print_summary
+from aleph_otio.config import PlanSettings, resolve_api_settings
+from aleph_otio.errors import ConfigError
+from aleph_otio.rehearsal import maybe_emulator
+
 DEFAULT_FOLDER = Path("aleph-demo")
 
 
@@ -30,9 +36,7 @@ def register(app: typer.Typer) -> None:
         latency: Annotated[float, typer.Option(help="Emulated seconds per task.")] = 1.0,
     ) -> None:
         """Run the whole pipeline offline on a generated sample edit (no key, no cost)."""
-        from aleph_otio.cli.run import api_settings, execute, maybe_emulator, print_summary
-        from aleph_otio.config import PlanSettings
-        from aleph_otio.errors import ConfigError
+        # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
         from aleph_otio.pipeline import RunConfig
         from aleph_otio.report import write_report
         from aleph_otio.sample import make_sample_project
@@ -47,8 +51,8 @@ def register(app: typer.Typer) -> None:
         )
         output = folder / f"relinked.{suffix}"
         work = folder / "work"
-        with maybe_emulator(True, work, latency) as url:
-            settings = api_settings(
+        with maybe_emulator(True, work, latency, announce=announce_emulator) as url:
+            settings = resolve_api_settings(
                 emulator_url=url,
                 base_url=None,
                 ttl=None,

@@ -43,6 +43,8 @@ MediaSearch = Annotated[
 ]
 Price = Annotated[float, typer.Option(min=0.0, help="USD per second of input video, per result.")]
 
+#: How ``run`` and ``relink`` bring results in (``--relink``).
+RELINK_MODES = ("version", "reference", "replace")
 DEFAULT_PREFIX = "aleph:"
 DEFAULT_GUIDE_TRACK = "ALEPH GUIDES"
 DEFAULT_PRICE = DEFAULT_PRICE_PER_SECOND

@@ -136,6 +136,7 @@ def shots_table(batch: Batch) -> Table:
 
 
 def _summary(batch: Batch, price: float = DEFAULT_PRICE_PER_SECOND) -> str:
+    # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
     from aleph_otio.scripting import estimate_shots
 
     # The pipeline's own per-shot formula, so the figure is the one ``run --budget`` checks.
@@ -149,6 +150,7 @@ def _summary(batch: Batch, price: float = DEFAULT_PRICE_PER_SECOND) -> str:
 
 def estimate_table(batch: Batch, price: float) -> Table:
     """``plan --estimate``: expected cost per shot and in total (nothing is paid)."""
+    # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
     from aleph_otio.scripting import estimate_shots
 
     cost = estimate_shots(batch.shots, price)
@@ -181,6 +183,7 @@ def run_plan(
     price: float = DEFAULT_PRICE_PER_SECOND,
 ) -> Batch:
     """Read, plan and wrap ``timeline`` into a batch (media probed when possible)."""
+    # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
     from aleph_otio.plan import plan_timeline
     from aleph_otio.timeline import read_timeline
 

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from aleph_otio.cli import options
+from aleph_otio.cli.plan import build_settings
 
 
 def register(app: typer.Typer) -> None:
@@ -33,7 +34,7 @@ def register(app: typer.Typer) -> None:
         max_height: Annotated[int, typer.Option(help="Scale like the uploaded clip.")] = 1080,
     ) -> None:
         """Write the first frame of each planned shot as PNG (to paint guide frames on)."""
-        from aleph_otio.cli.plan import build_settings
+        # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
         from aleph_otio.media import extract_still
         from aleph_otio.pipeline import plan_file
         from aleph_otio.timeline import parse_rate

@@ -12,12 +12,9 @@ import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import opentimelineio as otio
-
-if TYPE_CHECKING:  # typing only: reading imports the dialects at run time
-    from aleph_otio.timeline.reading import LoadedTimeline
 
 #: A frame rate as the user gave it (``--rate``), or None.
 RateArg = float | str | Fraction | None
@@ -68,6 +65,23 @@ class Reading:
         return hit[1]
 
 
+class TimelineFile(Protocol):
+    """What a dialect sees of a read timeline (:class:`~aleph_otio.timeline.LoadedTimeline`).
+
+    A protocol, so that dialects never import the reader that imports them.
+    """
+
+    timeline: otio.schema.Timeline
+    path: Path
+    adapter_name: str
+
+    @property
+    def folder(self) -> Path: ...
+
+    @property
+    def reading(self) -> Reading: ...
+
+
 class Dialect:
     """The default: a file OTIO's adapter reads as it is, markers in their owner's space."""
 
@@ -98,12 +112,12 @@ class Dialect:
         detail = " ".join(str(exc).split())[:300] or type(exc).__name__
         return f"cannot read as {adapter_name}: {detail}; check the file is a complete export"
 
-    def normalise(self, loaded: LoadedTimeline) -> Reading:
+    def normalise(self, loaded: TimelineFile) -> Reading:
         """Facts for planning that the file's writer implies; the timeline is left unchanged."""
         return Reading()
 
     def clip_marker_start(
-        self, loaded: LoadedTimeline, clip: otio.schema.Clip, marker: otio.schema.Marker
+        self, loaded: TimelineFile, clip: otio.schema.Clip, marker: otio.schema.Marker
     ) -> otio.opentime.RationalTime | None:
         """A clip marker's start in the clip's source space by the format's convention.
 

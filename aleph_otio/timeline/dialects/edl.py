@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import opentimelineio as otio
 
 from aleph_otio.errors import TimelineReadError
-from aleph_otio.timeline.dialects.base import Dialect, RateArg
+from aleph_otio.timeline.dialects.base import Dialect, RateArg, TimelineFile
 from aleph_otio.timeline.geometry import transformed_time
 from aleph_otio.timeline.rates import parse_rate
-
-if TYPE_CHECKING:
-    from aleph_otio.timeline.reading import LoadedTimeline
 
 
 class EdlDialect(Dialect):
@@ -44,6 +41,6 @@ class EdlDialect(Dialect):
         )
 
     def clip_marker_start(
-        self, loaded: LoadedTimeline, clip: otio.schema.Clip, marker: otio.schema.Marker
+        self, loaded: TimelineFile, clip: otio.schema.Clip, marker: otio.schema.Marker
     ) -> otio.opentime.RationalTime | None:
         return transformed_time(loaded.timeline.tracks, marker.marked_range.start_time, clip)

@@ -5,14 +5,9 @@ Clip markers count from the media file's first frame, without its start timecode
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import opentimelineio as otio
 
-from aleph_otio.timeline.dialects.base import Dialect
-
-if TYPE_CHECKING:
-    from aleph_otio.timeline.reading import LoadedTimeline
+from aleph_otio.timeline.dialects.base import Dialect, TimelineFile
 
 
 class Fcp7Dialect(Dialect):
@@ -21,7 +16,7 @@ class Fcp7Dialect(Dialect):
     comment_keys = (("fcp_xml", "comment"),)
 
     def clip_marker_start(
-        self, loaded: LoadedTimeline, clip: otio.schema.Clip, marker: otio.schema.Marker
+        self, loaded: TimelineFile, clip: otio.schema.Clip, marker: otio.schema.Marker
     ) -> otio.opentime.RationalTime | None:
         avail = clip.media_reference.available_range if clip.media_reference else None
         if avail is None:

@@ -10,15 +10,12 @@ named; ``--adapter fcpx_xml`` still reads with the old one. Writing stays with `
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import opentimelineio as otio
 
 from aleph_otio.timeline.access import items_of
-from aleph_otio.timeline.dialects.base import Dialect, RateArg, Reading
-
-if TYPE_CHECKING:
-    from aleph_otio.timeline.reading import LoadedTimeline
+from aleph_otio.timeline.dialects.base import Dialect, RateArg, Reading, TimelineFile
 
 #: The adapter name of the project's reader (plugin_manifest.json).
 ADAPTER = "aleph_fcpxml"
@@ -47,7 +44,7 @@ class FcpxmlDialect(Dialect):
             "report the file if it still fails"
         )
 
-    def normalise(self, loaded: LoadedTimeline) -> Reading:
+    def normalise(self, loaded: TimelineFile) -> Reading:
         reading = Reading()
         meta = loaded.timeline.metadata.get("fcpxml")
         if meta is None:

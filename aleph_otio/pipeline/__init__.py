@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from aleph_otio.api.client import AlephClient, TaskOutcome, WaitTimeoutError
 from aleph_otio.api.models import build_task
 from aleph_otio.config import APISettings, PlanSettings
+from aleph_otio.cost import estimate_cost
 from aleph_otio.errors import (
     AlephOtioError,
     APIError,
@@ -142,11 +143,6 @@ class RunSummary:
         if not self.shots:
             return 3  # every marker was refused at plan time
         return 4 if self.done else 5
-
-
-def estimate_cost(shot: Shot, price_per_second: float) -> float:
-    """Expected USD: price x seconds of input video x numberResults."""
-    return round(price_per_second * shot.duration_seconds * shot.options.number_results, 4)
 
 
 def endpoint_label(base_url: str) -> str:

@@ -1,94 +1,34 @@
-"""Put Aleph results back into a timeline. Pure: a timeline in, a new timeline out, no file I/O.
-
-Three modes (DESIGN.md "Relink convention"):
-
-``version`` (default)
-    A new video track ``ALEPH v001`` (next free number) directly above the shot's source track
-    (and above earlier ``ALEPH`` tracks sitting there), each result at the record time of the
-    range it replaces, gaps elsewhere. ``numberResults > 1`` gives one track per variation
-    (``v001a``, ``v001b``, ...). Shots whose record ranges overlap go to separate versions.
-    A shot across a cut is split back at the original cut points.
-``reference``
-    The result becomes an extra media reference on the original clip (key ``aleph_v001``, or
-    ``aleph_v001a``/``b``...), made active; the original stays under ``DEFAULT_MEDIA``.
-``replace``
-    The clip's active media reference is swapped for the result (lowest variation given); the
-    original is kept, serialised as OTIO JSON, in ``metadata["aleph_otio"]``.
-
-Frame accuracy: every result reference is an :class:`ExternalReference` whose ``available_range``
-is the result's own frames at the media rate, starting at the *source* time of the input clip's
-first frame (``available_start + media_start_frame - head_frames`` of segment 0). So the version
-clip has exactly the original clip's ``source_range`` (handles stay outside the record range but
-inside ``available_range``), and any conform tool lands on the same frames.
-
-A shot across a cut is split back at the original cut points, segment by segment: piece ``i``
-shows the part of the result made from segment ``i``, through a reference whose time code is
-shifted so that this part sits at segment ``i``'s own source time code (the result frame where
-segment ``i`` starts = ``available_start + media_start_frame`` of segment ``i``). Every piece thus
-keeps its original clip's ``source_range`` too, in every mode. Formats that identify media by path
-(FCP 7 XML) keep one time code per file: they write in/out points relative to each reference's
-start, so the frames stay right and only the time code shown for pieces after the first becomes
-the file's (segment 0's) one.
-
-Speed effects (``LinearTimeWarp``/``FreezeFrame``) are copied onto version clips, so they consume
-the same media frames as the original. Provenance is stored under ``metadata["aleph_otio"]``:
-taskUUID, model, prompt, seed, cost, source range, created time, shot id, variation. Never the
-API key.
-
-URLs: ``url_style="path"`` (default) writes plain absolute OS paths, which DaVinci Resolve
-requires (it rejects ``file://`` URLs, OTIO issue #1985) and the FCP 7 XML adapter passes through;
-``url_style="uri"`` writes ``file://`` URIs (:meth:`pathlib.PurePath.as_uri`) for tools that want
-them. Remote URLs (``http(s)://``) are kept as they are.
-"""
+"""The three relink modes over a copy of the timeline: version tracks, alternate references,
+replaced references; each result split back into its segments' clips first."""
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import PurePath
-from typing import Any, Literal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import opentimelineio as otio
 
-from aleph_otio.config import MODEL_ID
 from aleph_otio.errors import RelinkError
+from aleph_otio.relink.references import (
+    METADATA_KEY,
+    REFERENCE_PREFIX,
+    RelinkMode,
+    RelinkResult,
+    UrlStyle,
+    check_result,
+    describe,
+    provenance,
+    result_reference,
+)
 from aleph_otio.shots import Shot, SourceSegment, placement
 
 RT = otio.opentime.RationalTime
 TR = otio.opentime.TimeRange
 
-RelinkMode = Literal["version", "reference", "replace"]
-UrlStyle = Literal["path", "uri"]
-
-#: Namespace of everything aleph-otio writes into OTIO metadata.
-METADATA_KEY = "aleph_otio"
-TRACK_PREFIX = "ALEPH v"
-REFERENCE_PREFIX = "aleph_v"
 _VERSION_RE = re.compile(r"^ALEPH v(\d+)")
 _REF_KEY_RE = re.compile(r"^aleph_v(\d+)")
-
-
-@dataclass(frozen=True)
-class RelinkResult:
-    """One downloaded result (one variation of one shot) and where it came from."""
-
-    shot: Shot
-    variant: int
-    path: str
-    frame_count: int
-    rate: float
-    width: int = 0
-    height: int = 0
-    task_uuid: str = ""
-    model: str = MODEL_ID
-    prompt: str | None = None
-    seed: int | None = None
-    cost: float | None = None
-    created: str = ""
-    video_uuid: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -103,136 +43,11 @@ class _Piece:
     record: otio.opentime.TimeRange
 
 
-# --- reference building (also used by the media linker) --------------------------------------
-
-
-def result_url(path: str, url_style: UrlStyle = "path") -> str:
-    """The ``target_url`` for a result file: absolute OS path, or ``file://`` URI."""
-    if "://" in path:
-        return path
-    absolute = os.path.abspath(path)
-    if url_style == "uri":
-        return PurePath(absolute).as_uri()
-    return absolute
-
-
-def segment_offsets(shot: Shot) -> list[int]:
-    """Frame of the result where each segment starts (after the head handles)."""
-    offsets, at = [], shot.head_frames
-    for segment in shot.segments:
-        offsets.append(at)
-        at += segment.media_frame_count
-    return offsets
-
-
-def result_start_frame(shot: Shot, segment_index: int = 0) -> float:
-    """Source frame (time code at the media rate) of a result's first frame, aligned to a segment.
-
-    Segment 0 alignment is the result's natural time code: the source time of the input clip's
-    first frame, handles included. The pipeline stamps result files with it.
-    """
-    segment = shot.segments[segment_index]
-    offset = segment_offsets(shot)[segment_index]
-    return segment.available_start + segment.media_start_frame - offset
-
-
-def _describe(shot: Shot, segment: SourceSegment | None = None) -> str:
-    seg = segment or shot.segments[0]
-    return (
-        f"shot {shot.name!r} ({shot.id}, clip {seg.clip_name!r} on track {seg.track_name!r} "
-        f"at {seg.record_tc_in})"
-    )
-
-
-def _check_result(result: RelinkResult) -> None:
-    shot = result.shot
-    if result.frame_count < shot.frame_count:
-        raise RelinkError(
-            f"{_describe(shot)}: result {result.path} has {result.frame_count} frames, the shot "
-            f"needs {shot.frame_count}; download it again or re-run the shot"
-        )
-    if abs(result.rate - shot.media_rate) > 0.01:
-        raise RelinkError(
-            f"{_describe(shot)}: result {result.path} runs at {result.rate:g} fps, the source at "
-            f"{shot.media_rate:g} fps; conform it to the source rate before relinking"
-        )
-
-
-def result_reference(
-    result: RelinkResult,
-    *,
-    segment_index: int = 0,
-    url_style: UrlStyle = "path",
-    name: str | None = None,
-) -> otio.schema.ExternalReference:
-    """An ExternalReference for the result, its time code aligned to segment ``segment_index``.
-
-    Aligned to segment ``i``, the result frame where that segment starts sits at the segment's
-    own source time, so that segment's original ``source_range`` addresses the same frames in
-    the result. Segment 0 alignment is the result's natural time code.
-    """
-    shot = result.shot
-    rate = shot.segments[segment_index].media_rate
-    start = result_start_frame(shot, segment_index)
-    ref = otio.schema.ExternalReference(
-        target_url=result_url(result.path, url_style),
-        available_range=TR(RT(start, rate), RT(result.frame_count, rate)),
-    )
-    ref.name = name or PurePath(result.path).name
-    facts: dict[str, Any] = {"frame_count": result.frame_count, "rate": result.rate}
-    if result.width and result.height:
-        facts.update(width=result.width, height=result.height)
-    if result.video_uuid:
-        facts["video_uuid"] = result.video_uuid
-    ref.metadata[METADATA_KEY] = facts
-    return ref
-
-
-def provenance(result: RelinkResult, segment_index: int = 0, **more: Any) -> dict[str, Any]:
-    """What goes under ``metadata["aleph_otio"]`` for one piece of one result."""
-    shot = result.shot
-    segment = shot.segments[segment_index]
-    data: dict[str, Any] = {
-        "shot_id": shot.id,
-        "shot_name": shot.name,
-        "task_uuid": result.task_uuid,
-        "model": result.model,
-        "prompt": result.prompt if result.prompt is not None else shot.prompt,
-        "variant": result.variant,
-        "created": result.created,
-        "result_path": result.path,
-        "source_clip": segment.clip_name,
-        "source_track": segment.track_name,
-        "source_range": {
-            "start_time": segment.clip_source_start,
-            "duration": segment.clip_source_duration,
-            "rate": segment.clip_source_rate,
-            "tc_in": segment.source_tc_in,
-            "tc_out": segment.source_tc_out,
-        },
-        "record_tc_in": segment.record_tc_in,
-        "piece": segment_index,
-        "pieces": len(shot.segments),
-    }
-    if result.seed is not None:
-        data["seed"] = result.seed
-    if result.cost is not None:
-        data["cost"] = result.cost
-    if result.video_uuid:
-        data["video_uuid"] = result.video_uuid
-    data.update(result.extra)
-    data.update(more)
-    return data
-
-
-# --- locating clips ----------------------------------------------------------------------------
-
-
 def _locate(
     timeline: otio.schema.Timeline, shot: Shot, segment: SourceSegment
 ) -> tuple[otio.schema.Track, otio.schema.Clip]:
     tracks = timeline.tracks
-    where = f"{_describe(shot, segment)}: timeline {timeline.name!r}"
+    where = f"{describe(shot, segment)}: timeline {timeline.name!r}"
     if not 0 <= segment.track_index < len(tracks):
         raise RelinkError(
             f"{where} has no track #{segment.track_index}; relink against the timeline the plan "
@@ -292,9 +107,6 @@ def _record_range(
 
 def _speed_effects(clip: otio.schema.Clip) -> list[otio.schema.Effect]:
     return [fx.deepcopy() for fx in clip.effects if isinstance(fx, otio.schema.LinearTimeWarp)]
-
-
-# --- modes -------------------------------------------------------------------------------------
 
 
 def _overlaps(a: otio.opentime.TimeRange, b: otio.opentime.TimeRange) -> bool:
@@ -432,7 +244,7 @@ def _clip_owners(pieces_by_result: list[list[_Piece]]) -> dict[int, list[_Piece]
         if len(shots) > 1:
             names = ", ".join(sorted({p.result.shot.name for p in group}))
             raise RelinkError(
-                f"{_describe(group[0].result.shot, group[0].segment)}: clip "
+                f"{describe(group[0].result.shot, group[0].segment)}: clip "
                 f"{group[0].clip.name!r} is covered by {len(shots)} shots ({names}) and can hold "
                 "only one result per variation; relink with mode 'version'"
             )
@@ -509,11 +321,11 @@ def relink_timeline(
         key = (result.shot.id, result.variant, placement(result.shot))
         if key in seen:
             raise RelinkError(
-                f"{_describe(result.shot)}: variation {result.variant} given twice; pass one "
+                f"{describe(result.shot)}: variation {result.variant} given twice; pass one "
                 "result per shot and variation"
             )
         seen.add(key)
-        _check_result(result)
+        check_result(result)
         pieces = []
         for index, segment in enumerate(result.shot.segments):
             track, clip = _locate(out, result.shot, segment)
@@ -528,82 +340,3 @@ def relink_timeline(
     else:
         _relink_references(pieces_by_result, url_style, replace=mode == "replace")
     return out
-
-
-def original_media_reference(clip: otio.schema.Clip) -> otio.core.MediaReference | None:
-    """The reference a ``replace`` relink swapped out of ``clip`` (None if it was not replaced)."""
-    data = clip.metadata.get(METADATA_KEY, {}).get("original_media_reference")
-    if not data:
-        return None
-    ref = otio.adapters.read_from_string(str(data), "otio_json")
-    return ref if isinstance(ref, otio.core.MediaReference) else None
-
-
-# --- media linking (pure; the OTIO media linker feeds it the ledger's results) ---------------
-
-
-def _local_path(url: str) -> str:
-    if url.startswith("file://"):
-        return os.path.normpath(otio.url_utils.filepath_from_url(url))
-    if "://" in url:
-        return url
-    return os.path.normpath(os.path.abspath(url))
-
-
-def _same_media(planned: str, named: str) -> bool:
-    """Whether the file a shot was cut from is the clip's own media: the same path, or, for media
-    found elsewhere with ``--media-map``/``--media-search``, the same file name without its
-    suffix (a moved copy, or the transcode of a camera original)."""
-    planned = _local_path(planned)
-    if planned == named:
-        return True
-    return PurePath(planned).stem.casefold() == PurePath(named.replace("\\", "/")).stem.casefold()
-
-
-def reference_for_clip(
-    clip: otio.schema.Clip,
-    results: Sequence[RelinkResult],
-    *,
-    variant: int = 0,
-    url_style: UrlStyle = "path",
-) -> otio.schema.ExternalReference | None:
-    """The result reference ``clip`` should point at, or None when no result belongs to it.
-
-    A clip written by :func:`relink_timeline` is found by the shot id in its provenance; any
-    other clip by its source: same media file, same clip name, and a source range that holds the
-    shot's segment. The reference's time code makes the clip's own ``source_range`` land on the
-    right frames of the result.
-    """
-    prov = clip.metadata.get(METADATA_KEY, {})
-    if isinstance(prov, Mapping) and prov.get("shot_id"):
-        wanted = int(prov.get("variant", variant))
-        for result in results:
-            if result.shot.id == prov["shot_id"] and result.variant == wanted:
-                piece = int(prov.get("piece", 0))
-                if piece >= len(result.shot.segments):
-                    return None
-                return result_reference(result, segment_index=piece, url_style=url_style)
-        return None
-    ref = clip.media_reference
-    if not isinstance(ref, otio.schema.ExternalReference) or not ref.target_url:
-        return None
-    path = _local_path(ref.target_url)
-    try:
-        clip_range = clip.trimmed_range()
-    except otio.exceptions.CannotComputeAvailableRangeError:
-        return None
-    for result in results:
-        if result.variant != variant:
-            continue
-        for index, segment in enumerate(result.shot.segments):
-            if segment.clip_name != clip.name or not _same_media(segment.media_path, path):
-                continue
-            part = TR(
-                RT(segment.clip_source_start, segment.clip_source_rate),
-                RT(segment.clip_source_duration, segment.clip_source_rate),
-            )
-            if clip_range.contains(part.start_time) and part.end_time_exclusive() <= (
-                clip_range.end_time_exclusive()
-            ):
-                return result_reference(result, segment_index=index, url_style=url_style)
-    return None
