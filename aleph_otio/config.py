@@ -59,6 +59,15 @@ class PlanSettings(BaseModel):
     media_search: tuple[str, ...] = Field(
         default=(), description="folders searched by file name for media not where it was"
     )
+    shot_names: tuple[str, ...] = Field(
+        default=("marker", "regex", "template"),
+        description="where a shot's name comes from, first that gives one (see naming.py)",
+    )
+    shot_regex: str | None = Field(default=None, description="shot name found in clip names")
+    shot_template: str = Field(default="sh{index}", description="shot name from tokens")
+    result_template: str = Field(
+        default="{shot}_aleph_v{version:03}{variation}", description="result file stem"
+    )
 
 
 class APISettings(BaseModel):

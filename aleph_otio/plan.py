@@ -20,6 +20,17 @@ from pydantic import ValidationError
 from aleph_otio.config import PlanSettings
 from aleph_otio.errors import AlephOtioError, ConfigError
 from aleph_otio.locate import MediaLocator, media_locator
+from aleph_otio.naming import (
+    Named,
+    NameFields,
+    check_order,
+    check_regex,
+    check_shot_template,
+    marker_id,
+    part_name,
+    refuse_clashes,
+    shot_name,
+)
 from aleph_otio.shots import (
     GuideFrame,
     MediaFacts,
@@ -156,6 +167,10 @@ def plan_timeline(
     ``available_range`` is used, and a clip with neither is reported as offline.
     """
     shots: list[Shot] = []
+    # A bad naming option is the whole plan's error, found before any marker is read.
+    check_order(settings.shot_names)
+    check_regex(settings.shot_regex)
+    check_shot_template(settings.shot_template)
     # One locator for clips and guides: a search folder is read once per plan.
     memo = _Memo(locator=media_locator(settings))
     with planning_cache():
@@ -166,10 +181,13 @@ def plan_timeline(
                 shots += _plan_range(loaded, settings, marked, number, media_facts, memo)
             except _Refused as exc:
                 errors.append(f"{marked.location}: {exc}")
+    shots = _merge_identical(shots)
+    clashing, clash_errors = refuse_clashes(Named(s.id, s.name, s.marker_location) for s in shots)
+    errors += clash_errors
     return Plan(
         timeline_path=str(loaded.path),
         timeline_name=loaded.timeline.name or loaded.path.stem,
-        shots=_merge_identical(shots),
+        shots=[s for s in shots if s.name.casefold() not in clashing],
         errors=errors,
         warnings=scan.warnings,
     )
@@ -504,7 +522,19 @@ def _plan_range(
     guide_at.sort(key=lambda item: item[0])
 
     parts = _split(total, max_frames, min_frames) if total > max_frames else [(0, total)]
-    clip_names = "+".join(dict.fromkeys(s.clip_name or "?" for s in sources))
+    base_name = shot_name(
+        NameFields(
+            sequence=loaded.timeline.name or loaded.path.stem,
+            track=sources[0].track_name,
+            clip=sources[0].clip_name,
+            reel=_reel(sources[0]),
+            marker=marker_id(marked.marker_name, prompt, settings.prefix),
+            index=number,
+        ),
+        order=settings.shot_names,
+        regex=settings.shot_regex,
+        template=settings.shot_template,
+    )
     shots = []
     for part, (a, b) in enumerate(parts, start=1):
         segments = []
@@ -519,9 +549,7 @@ def _plan_range(
         guides = [
             _guide_frame(spec, index - a, b - a, rate) for index, spec in guide_at if a <= index < b
         ]
-        name = f"sh{number:03d} {clip_names}" + (
-            f" part {part}/{len(parts)}" if len(parts) > 1 else ""
-        )
+        name = part_name(base_name, part, len(parts))
         shots.append(
             Shot(
                 id=shot_id(prompt, segments, guides, part_head, part_tail, options),
@@ -533,6 +561,7 @@ def _plan_range(
                 tail_frames=part_tail,
                 options=options,
                 marker_name=marked.marker_name,
+                reel="+".join(dict.fromkeys(_reel(src) for src in sources)),
                 marker_location=marked.location,
                 part=part,
                 parts=len(parts),
@@ -549,3 +578,13 @@ def _guide_frame(spec: GuideSpec, index: int, frames: int, rate: float) -> Guide
         return GuideFrame(image=spec.image, frame="last", origin=spec.origin)
     stamp = min(round(index / rate, 2), math.floor(frames / rate * 100) / 100)
     return GuideFrame(image=spec.image, timestamp=stamp, origin=spec.origin)
+
+
+def _reel(source: _Source) -> str:
+    """The source's reel (tape) name: the EDL's, else the media file's name without extension."""
+    cmx = source.piece.clip.metadata.get("cmx_3600")
+    reel = cmx.get("reel") if hasattr(cmx, "get") else None
+    if isinstance(reel, str) and reel and reel.upper() not in ("AX", "BL"):
+        return reel
+    stem = source.media_path.replace("\\", "/").rsplit("/", 1)[-1]
+    return stem.rsplit(".", 1)[0] if "." in stem else stem

@@ -94,7 +94,7 @@ class Shot(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: str = Field(description="stable id derived from the content (see shot_id)")
-    name: str = Field(description="human label, e.g. 'sh003 clip A010C004'")
+    name: str = Field(description="shot name, safe as a file name: 'SQ010_SH020' (naming.py)")
     prompt: str
     segments: list[SourceSegment]
     guides: list[GuideFrame] = Field(default_factory=list)
@@ -102,6 +102,7 @@ class Shot(BaseModel):
     tail_frames: int = 0
     options: TaskOptions = Field(default_factory=TaskOptions)
     marker_name: str = ""
+    reel: str = Field(default="", description="source reel (tape) name(s), for sheets")
     marker_location: str = Field(default="", description="file/track/clip/TC of the marker")
     part: int = Field(default=1, description="1-based part number when a long shot was split")
     parts: int = 1

@@ -57,6 +57,7 @@ LAYERS: dict[str, int] = {
     "config": 0,
     "errors": 0,
     "files": 0,
+    "naming": 0,
 }
 #: Layers whose rooms may import each other (the acyclicity check still applies).
 SHARED_LAYERS = {0, 1}

@@ -107,7 +107,7 @@ def _file_first(clip: otio.schema.Clip, file: str) -> int:
 
 
 def _version_clips(timeline: otio.schema.Timeline) -> list[otio.schema.Clip]:
-    return [c for c in timeline.find_clips() if " ALEPH v" in c.name]
+    return [c for c in timeline.find_clips() if "_aleph_v" in c.name]
 
 
 def _shown(timeline: otio.schema.Timeline, folder: Path, *, record_offset: int = 0) -> list[Shown]:
@@ -165,7 +165,7 @@ def test_otio_keeps_everything_and_its_paths_still_resolve_elsewhere(
     # OTIO keeps the relink convention: version clips carry the original source range.
     originals = {c.name: c for c in run.relinked.video_tracks()[0].find_clips()}
     for clip in _version_clips(back):
-        original = originals[clip.name.split(" ALEPH")[0]]
+        original = originals[clip.metadata["aleph_otio"]["source_clip"]]
         assert original.source_range.contains(clip.source_range.start_time)
         assert clip.metadata["aleph_otio"]["task_uuid"]
 
@@ -283,7 +283,7 @@ def test_edl_one_file_per_version_with_record_tcs_reels_and_conform_comments(
             reel = _EVENT.match(lines[0]).group(2)
             assert len(reel) <= 8
             name = next(x for x in lines if x.startswith("* FROM CLIP NAME:"))
-            assert f"ALEPH v001{variant}" in name
+            assert f"_aleph_v001{variant}" in name
             file = next(x for x in lines if x.startswith("* FROM CLIP:")).split(":", 1)[1].strip()
             assert os.path.isfile(file)
             source = next(x for x in lines if x.startswith("* SOURCE FILE:"))
@@ -293,7 +293,7 @@ def test_edl_one_file_per_version_with_record_tcs_reels_and_conform_comments(
             reels_by_file.setdefault(file, set()).add(reel)
             assert any(x.startswith("* ALEPH TASK:") for x in lines)
         back = otio.adapters.read_from_file(str(path), rate=24)
-        mine = [s for s in expected if s.file.endswith(f"_{'ab'.index(variant)}.mp4")]
+        mine = [s for s in expected if s.file.endswith(f"_aleph_v001{variant}.mp4")]
         # Record timecodes are the original ranges', timeline start included.
         assert _shown(back, tmp_path, record_offset=start) == mine
     # One reel per result file, unique across both EDLs.
@@ -394,7 +394,7 @@ def test_reference_and_replace_relinks_split_clips_around_the_result(
     want_top = {f: v for f, v in enumerate(_picture(run.relinked, ["V1"], run.project, 0))}
     version = {}
     for clip in run.relinked.find_clips():
-        if clip.name.endswith("ALEPH v001a"):
+        if clip.name.endswith("_aleph_v001a"):
             record = _record(clip, run.relinked)
             file = _path(clip.media_reference.target_url, run.project)
             first = _file_first(clip, file)

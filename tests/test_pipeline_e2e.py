@@ -94,7 +94,7 @@ def _version_clips(timeline: otio.schema.Timeline) -> list[otio.schema.Clip]:
         clip
         for track in timeline.video_tracks()
         for clip in track.find_clips()
-        if track.name.startswith("ALEPH v") or " ALEPH v" in clip.name
+        if track.name.startswith("ALEPH v") or "_aleph_v" in clip.name
     ]
 
 

@@ -111,7 +111,7 @@ def test_every_segment_field_of_a_clip_marker(tmp_path: Path) -> None:
     ]
     assert (shot.head_frames, shot.tail_frames, shot.frame_count) == (0, 0, 60)
     assert shot.prompt == "make it snow"
-    assert shot.name == "sh001 A"
+    assert shot.name == "sh010"
     assert (
         shot.marker_location
         == "cut.otio, track V1, clip A, 01:00:00:06, marker 'aleph: make it snow'"
@@ -228,9 +228,9 @@ def test_seventy_seconds_split_into_valid_parts(tmp_path: Path) -> None:
         (3, 3, 240),
     ]
     assert [s.name for s in plan.shots] == [
-        "sh001 A part 1/3",
-        "sh001 A part 2/3",
-        "sh001 A part 3/3",
+        "sh010_p1",
+        "sh010_p2",
+        "sh010_p3",
     ]
     segs = [s.segments[0] for s in plan.shots]
     assert [g.media_start_frame for g in segs] == [100, 820, 1540]

@@ -206,7 +206,7 @@ def test_every_doc_example_runs(
     assert len(_submitted(emu)) == 3
     assert all(t["numberResults"] == 2 for t in emu.received if "numberResults" in t)
     v2 = otio.adapters.read_from_file(str(edit / "cut_v2.xml"))
-    assert len([c for c in v2.find_clips() if "ALEPH v001b" in c.name]) == 4
+    assert len([c for c in v2.find_clips() if "_aleph_v001b" in c.name]) == 4
     # In memory: the snow marker replaced clip B's request; relinked as alternate media.
     snow = otio.adapters.read_from_file(str(edit / "cut_snow.otio")).video_tracks()[0]
     clip_b = snow.find_clips()[1]

@@ -64,3 +64,36 @@ Budget = Annotated[
     float | None, typer.Option(help="Stop submitting once the estimate would pass this (USD).")
 ]
 BaseUrl = Annotated[str | None, typer.Option(help="API endpoint (default Runware's).")]
+
+# Shot and result names (aleph_otio/naming.py).
+ShotNames = Annotated[
+    str,
+    typer.Option(
+        help="Where shot names come from, first that gives one: marker (the marker's own name, "
+        "when it is not the request), regex (--shot-regex on clip names), template.",
+    ),
+]
+ShotRegex = Annotated[
+    str | None,
+    typer.Option(
+        help="Regular expression finding the shot name in clip names (group 'shot', else group "
+        r"1, else the match), e.g. '(?P<shot>SQ\d+_SH\d+)'.",
+    ),
+]
+ShotTemplate = Annotated[
+    str,
+    typer.Option(
+        help="Shot name from tokens {sequence} {track} {clip} {reel} {marker} {index} "
+        "({index}: 010, 020, ...).",
+    ),
+]
+ResultTemplate = Annotated[
+    str,
+    typer.Option(
+        help="Result file name (before the extension) from {shot} {version} {variation} {id} "
+        "{task}.",
+    ),
+]
+DEFAULT_SHOT_NAMES = "marker,regex,template"
+DEFAULT_SHOT_TEMPLATE = "sh{index}"
+DEFAULT_RESULT_TEMPLATE = "{shot}_aleph_v{version:03}{variation}"

@@ -82,6 +82,27 @@ def build_settings(
         ) from None
 
 
+def with_naming(
+    settings: PlanSettings,
+    *,
+    shot_names: str = options.DEFAULT_SHOT_NAMES,
+    shot_regex: str | None = None,
+    shot_template: str = options.DEFAULT_SHOT_TEMPLATE,
+    result_template: str = options.DEFAULT_RESULT_TEMPLATE,
+) -> PlanSettings:
+    """``settings`` with the naming options (each checked: a bad one is a ConfigError)."""
+    from aleph_otio import naming
+
+    return settings.model_copy(
+        update={
+            "shot_names": naming.check_order(shot_names.split(",")),
+            "shot_regex": naming.check_regex(shot_regex) and shot_regex,
+            "shot_template": naming.check_shot_template(shot_template),
+            "result_template": naming.check_result_template(result_template),
+        }
+    )
+
+
 def _clips_cell(shot: Shot) -> str:
     # Two lines per segment, so that each clip lines up with its in/out timecodes.
     return "\n".join(f"{s.clip_name}\n{s.track_name}" for s in shot.segments)
@@ -104,7 +125,7 @@ def shots_table(batch: Batch) -> Table:
     """The rich table ``plan`` prints: one row per shot."""
     # Names, prompts and paths come from the timeline: Text, never markup ("[/]" would crash).
     table = Table(title=Text(f"{batch.timeline_name or Path(batch.timeline).name}: Aleph shots"))
-    table.add_column("id", no_wrap=True)
+    table.add_column("shot", no_wrap=True)
     table.add_column("clip(s)", min_width=8)
     table.add_column("source in/out", no_wrap=True)
     table.add_column("duration", justify="right", no_wrap=True)
@@ -116,13 +137,14 @@ def shots_table(batch: Batch) -> Table:
         table.add_column("warnings", style="yellow", ratio=2)
     for shot in batch.shots:
         part = f"\npart {shot.part}/{shot.parts}" if shot.parts > 1 else ""
+        # The name people use first; the content id is what the ledger keys on.
         handles = (
             f"\n+{shot.head_frames}/{shot.tail_frames} fr"
             if shot.head_frames or shot.tail_frames
             else ""
         )
         cells = [
-            shot.id + part,
+            f"{shot.name}\n{shot.id}{part}",
             _clips_cell(shot),
             _timecodes_cell(shot),
             f"{shot.seconds:.2f} s\n{shot.frame_count} fr{handles}",
@@ -223,6 +245,9 @@ def register(app: typer.Typer) -> None:
         sequence: options.Sequence = None,
         media_map: options.MediaMap = None,
         media_search: options.MediaSearch = None,
+        shot_names: options.ShotNames = options.DEFAULT_SHOT_NAMES,
+        shot_regex: options.ShotRegex = None,
+        shot_template: options.ShotTemplate = options.DEFAULT_SHOT_TEMPLATE,
         estimate: Annotated[
             bool,
             typer.Option(
@@ -254,6 +279,12 @@ def register(app: typer.Typer) -> None:
                 media_map=media_map,
                 media_search=media_search,
                 sequence=sequence,
+            )
+            settings = with_naming(
+                settings,
+                shot_names=shot_names,
+                shot_regex=shot_regex,
+                shot_template=shot_template,
             )
             if sample:
                 from aleph_otio.sample import make_sample_project

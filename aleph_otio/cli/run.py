@@ -18,7 +18,7 @@ from aleph_otio.batch import read_batch
 from aleph_otio.cli import options
 from aleph_otio.cli.execute import execute
 from aleph_otio.cli.output import announce_emulator, err_console, print_summary
-from aleph_otio.cli.plan import build_settings
+from aleph_otio.cli.plan import build_settings, with_naming
 from aleph_otio.config import (
     EMULATOR_POLL_INTERVAL,
     PlanSettings,
@@ -90,6 +90,10 @@ def register(app: typer.Typer) -> None:
         sequence: options.Sequence = None,
         media_map: options.MediaMap = None,
         media_search: options.MediaSearch = None,
+        shot_names: options.ShotNames = options.DEFAULT_SHOT_NAMES,
+        shot_regex: options.ShotRegex = None,
+        shot_template: options.ShotTemplate = options.DEFAULT_SHOT_TEMPLATE,
+        result_template: options.ResultTemplate = options.DEFAULT_RESULT_TEMPLATE,
         base_url: options.BaseUrl = None,
         ttl: Annotated[
             int | None, typer.Option(help="Result URL lifetime, seconds (>= 60).")
@@ -162,6 +166,13 @@ def register(app: typer.Typer) -> None:
             media_map=media_map,
             media_search=media_search,
             sequence=sequence,
+        )
+        plan_settings = with_naming(
+            plan_settings,
+            shot_names=shot_names,
+            shot_regex=shot_regex,
+            shot_template=shot_template,
+            result_template=result_template,
         )
         source, plan_settings, rate = _timeline_and_settings(timeline, plan_settings, rate)
         if output is not None and output.resolve() == source.resolve():

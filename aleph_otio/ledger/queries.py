@@ -53,6 +53,28 @@ class LedgerQueries(LedgerStore):
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         return self._shot_records(where, tuple(params))
 
+    def version(self, shot_id: str) -> int:
+        """The shot's version: 1 + the requests of the same name sent before it (v001 first).
+
+        A changed prompt, guides or options on a named shot is a new id under the same name;
+        counted in the order their first tasks were made, so an earlier version never shifts.
+        Names compare without case, as result files do on macOS and Windows.
+        """
+        with self._lock:
+            name = self._shot_row(self._db, shot_id)["name"]
+            rows = self._db.execute(
+                "SELECT s.shot_id, s.name, min(t.rowid) AS first_task FROM shots s "
+                "LEFT JOIN tasks t ON t.shot_id = s.shot_id GROUP BY s.shot_id"
+            ).fetchall()
+        key = name.casefold()
+        sent = sorted(
+            (r["first_task"], r["shot_id"])
+            for r in rows
+            if r["name"].casefold() == key and r["first_task"] is not None
+        )
+        order = [sid for _, sid in sent]
+        return order.index(shot_id) + 1 if shot_id in order else len(order) + 1
+
     def _shot_records(self, where: str, params: tuple[Any, ...]) -> list[ShotRecord]:
         with self._lock:
             rows = self._db.execute(

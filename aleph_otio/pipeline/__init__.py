@@ -47,6 +47,7 @@ from aleph_otio.exports import write_output
 from aleph_otio.files import sha256_file
 from aleph_otio.ledger import Ledger, ResultRecord
 from aleph_otio.media import prepare_guide, prepare_shot, probe, stamp_timecode, verify_result
+from aleph_otio.naming import result_file_name
 from aleph_otio.plan import plan_timeline
 from aleph_otio.relink import relink_timeline, result_start_frame
 from aleph_otio.shots import MediaFacts, Plan, Shot, distinct
@@ -534,10 +535,20 @@ class Pipeline:
         for result in ledger.results(shot.id):
             if result.status != "success" or not result.video_url:
                 continue
+            # Named for people (SH020_aleph_v001a.mp4); a result downloaded under an older
+            # name keeps its recorded path, so existing work folders are not renamed.
             dest = (
                 self.work
                 / "results"
-                / f"{shot.id}_{result.task_uuid[:8]}_{result.result_index}{ext}"
+                / result_file_name(
+                    shot.name,
+                    version=ledger.version(shot.id),
+                    variant=result.result_index,
+                    ext=ext,
+                    template=self.config.plan_settings.result_template,
+                    shot_id=shot.id,
+                    task=result.task_uuid,
+                )
             )
 
             async def download(result: Any = result, dest: Path = dest) -> None:

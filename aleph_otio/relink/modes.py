@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 import opentimelineio as otio
@@ -146,7 +147,7 @@ def _version_track(
             )
         result = piece.result
         clip = otio.schema.Clip(
-            name=f"{piece.clip.name} ALEPH {version}",
+            name=_clip_name(piece, version),
             media_reference=result_reference(
                 result, segment_index=piece.index, url_style=url_style
             ),
@@ -164,6 +165,15 @@ def _version_track(
         # Pad to the source track's length so NLEs show versions as long as the edit.
         track.append(otio.schema.Gap(source_range=TR(RT(0, rate), end - cursor)))
     return track
+
+
+def _clip_name(piece: _Piece, version: str) -> str:
+    """The result file's name when it is named for its shot (``SH020_aleph_v001a``): what bins
+    and EDLs show. Results of older work folders, named by hash, keep the source clip's name."""
+    stem, name = PurePath(piece.result.path).stem, piece.result.shot.name
+    if name and stem.casefold().startswith(name.casefold()):
+        return stem
+    return f"{piece.clip.name} ALEPH {version}"
 
 
 def _relink_versions(
