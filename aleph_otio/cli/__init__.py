@@ -28,9 +28,9 @@ err_console = Console(stderr=True)
 def _register_all() -> None:
     if app.registered_commands:
         return  # main() may be called more than once in one process (tests, scripts)
-    from aleph_otio.cli import demo, emulator, jobs, plan, run, stills
+    from aleph_otio.cli import demo, emulator, jobs, plan, run, sheet, stills
 
-    for module in (plan, stills, run, jobs, emulator, demo):
+    for module in (plan, stills, run, jobs, sheet, emulator, demo):
         module.register(app)
 
 
