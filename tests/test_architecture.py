@@ -58,6 +58,7 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "files": 0,
     "naming": 0,
+    "revisions": 1,
 }
 #: Layers whose rooms may import each other (the acyclicity check still applies).
 SHARED_LAYERS = {0, 1}

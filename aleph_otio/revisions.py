@@ -1,0 +1,294 @@
+"""A new cut against what a work folder already holds: what changed, what is paid. Pure.
+
+Each shot of the new cut is matched to the ledger's shots (:class:`Prior`) by content id, then
+by shot name on the same source media, then by source media and overlapping frames with the
+same request (a renumbered ``{index}`` name) -- never by record position -- and classified:
+
+- ``unchanged``: the same request at the same place;
+- ``moved``: the same request elsewhere in the edit (relinked at its new place, nothing paid);
+- ``trimmed``: a range inside the frames already received, handles included (relinked as a
+  sub-range of the existing result, nothing paid);
+- ``extended``: past those frames (a new render, the next version; by how much at which end);
+- ``changed``: the request changed (prompt, guides, options, or the marker moved to another
+  clip): the next version, paid;
+- ``reinstated``: a shot the last cut omitted, back again (relinked from the ledger);
+- ``new``: nothing like it before (paid);
+- ``omitted``: in the last cut, not in this one (listed; the ledger keeps it).
+
+A trimmed shot is run as the prior shot (its ledger id) with the new cut's segments and handles
+that cover the rest of the received clip, so the result's frame ``i`` is still the source frame
+the input clip had at ``i``: the relink lands the new range on the same frames, and the
+received range stays recorded for the next revision.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from aleph_otio.shots import Shot, distinct, placement
+
+ChangeKind = Literal[
+    "unchanged", "moved", "trimmed", "extended", "changed", "reinstated", "new", "omitted"
+]
+#: Kinds that send a task (and are paid for).
+PAID: frozenset[str] = frozenset({"extended", "changed", "new"})
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A shot the ledger holds: the request, whether its results came, and whether the cut
+    before this one had it."""
+
+    shot: Shot
+    received: bool
+    in_last_cut: bool = True
+    version: int = 1
+
+
+@dataclass(frozen=True)
+class Change:
+    """One row of the diff: a shot of the new cut (or an omitted one) and what it needs."""
+
+    kind: ChangeKind
+    name: str
+    shot: Shot | None  # what to run; for ``trimmed``, the prior id with the new segments
+    prior: Shot | None
+    detail: str = ""
+    origin: str = ""  # the new cut's own content id of the shot ('' for omitted)
+
+    @property
+    def paid(self) -> bool:
+        return self.kind in PAID
+
+
+def received_range(shot: Shot) -> tuple[str, int, int] | None:
+    """(media, first, end) of the media frames a one-segment shot's result holds, handles in."""
+    if len(shot.segments) != 1:
+        return None
+    seg = shot.segments[0]
+    return (
+        seg.media_path,
+        seg.media_start_frame - shot.head_frames,
+        seg.media_start_frame + seg.media_frame_count + shot.tail_frames,
+    )
+
+
+def _core(shot: Shot) -> tuple[str, int, int] | None:
+    if len(shot.segments) != 1:
+        return None
+    seg = shot.segments[0]
+    return seg.media_path, seg.media_start_frame, seg.media_start_frame + seg.media_frame_count
+
+
+def _same_request(a: Shot, b: Shot) -> bool:
+    return (a.prompt, a.guides, a.options) == (b.prompt, b.guides, b.options)
+
+
+def _sources(shot: Shot) -> tuple[str, ...]:
+    return tuple(s.media_path for s in shot.segments)
+
+
+def _overlaps(a: Shot, b: Shot) -> bool:
+    ca, cb = _core(a), received_range(b)
+    return ca is not None and cb is not None and ca[0] == cb[0] and ca[1] < cb[2] and cb[1] < ca[2]
+
+
+def _best(candidates: Sequence[Prior]) -> Prior | None:
+    # The latest version that has results, else the latest.
+    if not candidates:
+        return None
+    ranked = sorted(candidates, key=lambda p: (p.received, p.version))
+    return ranked[-1]
+
+
+def _match(shot: Shot, priors: Sequence[Prior], used: set[str]) -> tuple[Prior | None, str]:
+    """The prior this shot continues, and how it was found (``used`` priors are taken)."""
+    free = [p for p in priors if p.shot.id not in used]
+    by_id = [p for p in free if p.shot.id == shot.id]
+    if by_id:
+        return by_id[0], "id"
+    named = [p for p in free if p.shot.name.casefold() == shot.name.casefold()]
+    same_source = [p for p in named if _sources(p.shot) == _sources(shot)]
+    if same_source:
+        return _best(same_source), "name"
+    by_source = [
+        p
+        for p in free
+        if _sources(p.shot) == _sources(shot)
+        and _same_request(p.shot, shot)
+        and _overlaps(shot, p.shot)
+    ]
+    if by_source:
+        return _best(by_source), "source"
+    return None, ""
+
+
+def _moved_marker(shot: Shot, priors: Sequence[Prior], used: set[str]) -> Prior | None:
+    """A prior of the same name on other media: the marker moved to another clip."""
+    named = [
+        p
+        for p in priors
+        if p.shot.id not in used and p.shot.name.casefold() == shot.name.casefold()
+    ]
+    return _best(named)
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """``name``, or the next free one (``sh010`` -> ``sh011``; ``X`` -> ``X_2``)."""
+    if name.casefold() not in taken:
+        return name
+    match = re.match(r"^(.*?)(\d+)$", name)
+    if match:
+        stem, digits = match.groups()
+        for number in range(int(digits) + 1, int(digits) + 10_000):
+            tried = f"{stem}{number:0{len(digits)}d}"
+            if tried.casefold() not in taken:
+                return tried
+    counter = 2
+    while f"{name}_{counter}".casefold() in taken:
+        counter += 1
+    return f"{name}_{counter}"
+
+
+def _trimmed(shot: Shot, prior: Shot) -> Shot | None:
+    """``shot`` run as ``prior``'s result when its range lies inside what was received."""
+    core, got = _core(shot), received_range(prior)
+    if core is None or got is None or core[0] != got[0]:
+        return None
+    if prior.segments[0].time_scalar != shot.segments[0].time_scalar:
+        return None
+    if not (got[1] <= core[1] and core[2] <= got[2]):
+        return None
+    return shot.model_copy(
+        update={
+            "id": prior.id,
+            "head_frames": core[1] - got[1],
+            "tail_frames": got[2] - core[2],
+            "guides": prior.guides,
+            "options": prior.options,
+        }
+    )
+
+
+def _extension(shot: Shot, prior: Shot) -> str:
+    core, got = _core(shot), received_range(prior)
+    if core is None or got is None:
+        return "the range changed across a cut"
+    parts = []
+    if core[1] < got[1]:
+        parts.append(f"{got[1] - core[1]} frame(s) at the head")
+    if core[2] > got[2]:
+        parts.append(f"{core[2] - got[2]} frame(s) at the tail")
+    return "extended by " + " and ".join(parts) + " past the frames received"
+
+
+def _what_changed(shot: Shot, prior: Shot) -> str:
+    if _sources(shot) != _sources(prior):
+        return f"moved to clip {shot.segments[0].clip_name} (was {prior.segments[0].clip_name})"
+    what = [
+        label
+        for label, differs in (
+            ("prompt", shot.prompt != prior.prompt),
+            ("guides", shot.guides != prior.guides),
+            ("options", shot.options != prior.options),
+        )
+        if differs
+    ]
+    return (", ".join(what) or "range") + " changed"
+
+
+def classify(shots: Iterable[Shot], priors: Sequence[Prior]) -> list[Change]:
+    """The diff of a new cut's shots against the ledger's, in the new cut's order, omitted last.
+
+    Matched in two passes: first by id, name on the same media, or media and frames; then a
+    name alone (a marker moved to another clip), so that a renumbered ``{index}`` name never
+    takes a shot that is still in the cut.
+    """
+    planned = distinct(shots)
+    used: set[str] = set()
+    found: dict[str, tuple[Prior | None, str]] = {}
+    for shot in planned:
+        prior, how = _match(shot, priors, used)
+        if prior is not None:
+            used.add(prior.shot.id)
+        found[shot.id] = (prior, how)
+    for shot in planned:
+        if found[shot.id][0] is None:
+            prior = _moved_marker(shot, priors, used)
+            if prior is not None:
+                used.add(prior.shot.id)
+                found[shot.id] = (prior, "moved clip")
+    # Matched shots keep the names they had; the others take free ones.
+    taken = {p.shot.name.casefold() for p, _ in found.values() if p is not None}
+    changes: list[Change] = []
+    for shot in planned:
+        prior, how = found[shot.id]
+        if prior is None:
+            name = _free_name(shot.name, taken)
+            taken.add(name.casefold())
+            fresh = shot if name == shot.name else shot.model_copy(update={"name": name})
+            changes.append(Change("new", name, fresh, None, origin=shot.id))
+            continue
+        old = prior.shot
+        named = shot if shot.name == old.name else shot.model_copy(update={"name": old.name})
+        back = not prior.in_last_cut
+
+        def add(
+            kind: ChangeKind, run: Shot, detail: str, old: Shot = old, new: str = shot.id
+        ) -> None:
+            changes.append(Change(kind, run.name, run, old, detail, origin=new))
+
+        if how == "id":
+            moved = placement(shot) != placement(old)
+            if back:
+                add("reinstated", named, "relinked from the ledger")
+            else:
+                add("moved" if moved else "unchanged", named, "at a new place" if moved else "")
+        elif how == "moved clip" or not _same_request(shot, old):
+            add("changed", named, _what_changed(shot, old))
+        elif not prior.received:
+            # Nothing received yet to cut the new range from: a new render of it.
+            add("extended", named, "range changed; nothing was received for the old one")
+        elif (trimmed := _trimmed(named, old)) is not None:
+            core = _core(shot)
+            assert core is not None
+            add(
+                "reinstated" if back else "trimmed",
+                trimmed,
+                f"media frames {core[1]}-{core[2] - 1}, inside the {old.frame_count} received",
+            )
+        else:
+            add("extended", named, _extension(shot, old))
+    names_in_cut = {c.name.casefold() for c in changes}
+    for prior in priors:
+        if not prior.in_last_cut or prior.shot.id in used:
+            continue
+        if prior.shot.name.casefold() in names_in_cut:
+            continue  # an earlier version of a shot still in the cut
+        names_in_cut.add(prior.shot.name.casefold())
+        changes.append(Change("omitted", prior.shot.name, None, prior.shot, "kept in the ledger"))
+    return changes
+
+
+def revised_shots(changes: Iterable[Change], shots: Sequence[Shot]) -> list[Shot]:
+    """The new cut's shots (every place of each) as they run: a trimmed one as its prior
+    result, a matched one under the name it had."""
+    runs = {c.origin: c.shot for c in changes if c.shot is not None and c.origin}
+    return [shot_as(shot, runs[shot.id]) if shot.id in runs else shot for shot in shots]
+
+
+def shot_as(shot: Shot, run: Shot) -> Shot:
+    """``shot`` (one place in the new cut) run as ``run``: its id, name and handles."""
+    return shot.model_copy(
+        update={
+            "id": run.id,
+            "name": run.name,
+            "head_frames": run.head_frames,
+            "tail_frames": run.tail_frames,
+            "guides": run.guides,
+            "options": run.options,
+        }
+    )
