@@ -83,8 +83,13 @@ def _core(shot: Shot) -> tuple[str, int, int] | None:
     return seg.media_path, seg.media_start_frame, seg.media_start_frame + seg.media_frame_count
 
 
+def _guides(shot: Shot) -> list[tuple[str, str | None, float | None]]:
+    # Not ``origin``: it names the guide's record time code, which a ripple moves.
+    return [(g.image, g.frame, g.timestamp) for g in shot.guides]
+
+
 def _same_request(a: Shot, b: Shot) -> bool:
-    return (a.prompt, a.guides, a.options) == (b.prompt, b.guides, b.options)
+    return (a.prompt, _guides(a), a.options) == (b.prompt, _guides(b), b.options)
 
 
 def _sources(shot: Shot) -> tuple[str, ...]:
@@ -192,7 +197,7 @@ def _what_changed(shot: Shot, prior: Shot) -> str:
         label
         for label, differs in (
             ("prompt", shot.prompt != prior.prompt),
-            ("guides", shot.guides != prior.guides),
+            ("guides", _guides(shot) != _guides(prior)),
             ("options", shot.options != prior.options),
         )
         if differs

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import os
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
+import av
 import opentimelineio as otio
 import pytest
 
 from aleph_otio.config import PlanSettings
 from aleph_otio.plan import plan_timeline
 from aleph_otio.revisions import Change, Prior, classify, revised_shots
+from aleph_otio.sample import SampleProject, make_sample_project
 from aleph_otio.shots import Shot
+from aleph_otio.synth import decode_index
 from aleph_otio.timeline import read_timeline, write_timeline
 
 RT = otio.opentime.RationalTime
@@ -211,3 +219,166 @@ def test_revised_shots_run_every_place_as_its_prior(tmp_path: Path, before: list
     assert [s.id for s in run] == [before[0].id, before[0].id]
     assert [(s.head_frames, s.tail_frames) for s in run] == [(12, 12), (12, 12)]
     assert run[1].segments == after[1].segments  # each at its own place
+
+
+# --- end to end: a second cut run against the first one's work folder ---------------------------
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "RUNWARE_API_KEY": "test-key-not-secret"}
+    return subprocess.run(
+        [sys.executable, "-m", "aleph_otio", *args],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def _tasks(ledger: Path) -> int:
+    with sqlite3.connect(ledger) as db:
+        return int(
+            db.execute("SELECT count(*) FROM tasks WHERE submitted_at IS NOT NULL").fetchone()[0]
+        )
+
+
+def _frame_codes(path: str, first: int, count: int) -> list[int]:
+    """Code-strip indices of media frames ``first .. first+count`` of a file."""
+    out: list[int] = []
+    with av.open(path) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i >= first + count:
+                break
+            if i >= first:
+                out.append(decode_index(frame.to_ndarray(format="rgb24")))
+    return out
+
+
+def _shown(clip: otio.schema.Clip) -> tuple[str, int, int]:
+    """(file, first media frame, count) a clip shows."""
+    ref = clip.media_reference
+    start = ref.available_range.start_time
+    first = round((clip.source_range.start_time - start).rescaled_to(start.rate).value)
+    return ref.target_url, first, round(clip.source_range.duration.rescaled_to(start.rate).value)
+
+
+def _second_cut(project: SampleProject) -> Path:
+    """The sample re-cut: a second of black in front (everything ripples 24 frames later, the
+    guide track too); A's marker 8 frames shorter at its tail (inside the 8 handles received);
+    clip B 14 frames longer at its tail (6 past what was received, whose file ends 4 frames
+    later; C and D ripple 14 more);
+    a new marker on clip D after the boom-mic range."""
+    tl = otio.adapters.read_from_file(str(project.timeline))
+    v1, guides = tl.tracks[0], tl.tracks[1]
+    for track in (v1, guides):
+        track.insert(0, otio.schema.Gap(source_range=tr(0, 24)))
+    a, b, d = (
+        next(c for c in v1.find_clips() if c.name == n)
+        for n in ("A010C004", "B020C001", "D040C003")
+    )
+    swap = a.markers[0]
+    swap.marked_range = TR(
+        swap.marked_range.start_time, RT(swap.marked_range.duration.value - 8, 24)
+    )
+    b.source_range = TR(b.source_range.start_time, RT(b.source_range.duration.value + 14, 24))
+    boom = v1.markers[0]
+    boom.marked_range = TR(boom.marked_range.start_time + RT(38, 24), boom.marked_range.duration)
+    d.markers.append(
+        otio.schema.Marker(
+            name="aleph: add rain",
+            marked_range=TR(d.source_range.start_time + RT(42, 24), RT(24, 24)),
+        )
+    )
+    path = project.folder / "cut_v2.otio"
+    otio.adapters.write_to_file(tl, str(path))
+    return path
+
+
+def test_a_second_cut_pays_only_for_what_changed(tmp_path: Path) -> None:
+    project = make_sample_project(tmp_path / "proj")
+    work = tmp_path / "work"
+    common = ["--emulator", "--emulator-latency", "0.1", "--handles", str(HANDLES)]
+    first = _cli(
+        "run",
+        str(project.timeline),
+        "-o",
+        str(tmp_path / "v1.otio"),
+        "--work-dir",
+        str(work),
+        *common,
+    )
+    assert first.returncode == 0, first.stderr
+    ledger = work / "ledger.sqlite"
+    assert _tasks(ledger) == 3
+    cut2 = _second_cut(project)
+
+    planned = _cli("plan", str(cut2), "--against", str(work), "--handles", str(HANDLES), "--json")
+    assert planned.returncode == 0, planned.stderr
+    diff = json.loads(planned.stdout)
+    rows = [(c["kind"], c["shot"]) for c in diff["changes"]]
+    assert rows == [
+        ("trimmed", "sh010"),
+        ("extended", "sh020"),
+        ("moved", "sh030"),
+        ("new", "sh040"),
+    ]
+    by_shot = {c["shot"]: c for c in diff["changes"]}
+    assert (
+        by_shot["sh020"]["detail"] == "extended by 6 frame(s) at the tail past the frames received"
+    )
+    # Only the paid rows cost: B is 98 frames + 8 handles before and the 4 its file has after;
+    # the new 1 s shot is 8 + 24 + 8 frames, widened to Aleph's 2 s: (110 + 48) / 24 x $0.28.
+    assert [c["paid"] for c in diff["changes"]] == [False, True, False, True]
+    assert by_shot["sh010"]["estimate_usd"] == 0 and by_shot["sh030"]["estimate_usd"] == 0
+    assert diff["estimate_usd"] == pytest.approx((110 + 48) / 24 * 0.28, abs=0.01)
+    assert _tasks(ledger) == 3  # plan pays nothing
+
+    out = tmp_path / "v2.otio"
+    second = _cli("run", str(cut2), "-o", str(out), "--against", str(work), *common)
+    assert second.returncode == 0, second.stderr
+    assert "trimmed" in second.stderr and "2 shot(s) to pay" in second.stderr
+    assert _tasks(ledger) == 5  # B's new version and the new shot, nothing else
+    results = {p.name for p in (work / "results").iterdir()}
+    assert {"sh010_aleph_v001a.mp4", "sh020_aleph_v001a.mp4", "sh020_aleph_v002a.mp4",
+            "sh030_aleph_v001a.mp4", "sh040_aleph_v001a.mp4"} == results  # fmt: skip
+
+    # The trimmed shot is the first cut's result, relinked as a sub-range of it: decoded, its
+    # frames are the source frames under it in the new cut, frame for frame.
+    written = otio.adapters.read_from_file(str(out))
+    versions = [
+        c for t in written.video_tracks() if t.name.startswith("ALEPH v") for c in t.find_clips()
+    ]
+    swap = next(c for c in versions if c.name == "sh010_aleph_v001a")
+    file, first_frame, count = _shown(swap)
+    assert count == 64 and first_frame == HANDLES  # 72 - 8 frames, after the 8 head handles
+    record = swap.range_in_parent()
+    under = next(
+        c
+        for c in written.video_tracks()[0].find_clips()
+        if c.range_in_parent().contains(record.start_time)
+    )
+    src = under.media_reference.target_url
+    src_path = src if os.path.isabs(src) else str(out.parent / src)
+    src_first = round(
+        (under.source_range.start_time - under.media_reference.available_range.start_time).value
+        + (record.start_time - under.range_in_parent().start_time).value
+    )
+    assert _frame_codes(file, first_frame, count) == _frame_codes(src_path, src_first, count)
+    # Every version clip sits over its own source frames (B's v002 too).
+    assert {c.name for c in versions} >= {
+        "sh020_aleph_v002a",
+        "sh040_aleph_v001a",
+        "sh030_aleph_v001a",
+    }
+
+    # A third cut drops B; a fourth brings it back: reinstated, nothing paid.
+    tl = otio.adapters.read_from_file(str(cut2))
+    for clip in tl.tracks[0].find_clips():
+        if clip.name == "B020C001":
+            clip.markers.pop()
+    cut3 = project.folder / "cut_v3.otio"
+    otio.adapters.write_to_file(tl, str(cut3))
+    third = _cli("run", str(cut3), "-o", str(tmp_path / "v3.otio"), "--against", str(work), *common)
+    assert third.returncode == 0, third.stderr
+    assert "omitted" in third.stderr
+    fourth = _cli("plan", str(cut2), "--against", str(work), "--handles", str(HANDLES), "--json")
+    kinds4 = {c["shot"]: c["kind"] for c in json.loads(fourth.stdout)["changes"]}
+    assert kinds4["sh020"] == "reinstated" and json.loads(fourth.stdout)["paid"] == 0
+    assert _tasks(ledger) == 5

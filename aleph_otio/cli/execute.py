@@ -16,7 +16,11 @@ from aleph_otio.config import APISettings
 
 
 def execute(
-    config: Any, settings: APISettings, webhook_listen: tuple[str, int] | None = None
+    config: Any,
+    settings: APISettings,
+    webhook_listen: tuple[str, int] | None = None,
+    *,
+    revise: Callable[[Any], Any] | None = None,
 ) -> Any:
     """Plan, then run the pipeline with progress bars; Ctrl-C leaves everything resumable.
 
@@ -29,6 +33,8 @@ def execute(
     from aleph_otio.pipeline import plan_file, run_pipeline
 
     planned = plan_file(config.timeline, config.plan_settings, rate=config.rate)
+    if revise is not None:  # run --against: the new cut as it runs against the work folder
+        planned = (planned[0], revise(planned[1]))
 
     with Progress(
         TextColumn("{task.description:<24}"),

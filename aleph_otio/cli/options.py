@@ -97,3 +97,11 @@ ResultTemplate = Annotated[
 DEFAULT_SHOT_NAMES = "marker,regex,template"
 DEFAULT_SHOT_TEMPLATE = "sh{index}"
 DEFAULT_RESULT_TEMPLATE = "{shot}_aleph_v{version:03}{variation}"
+Against = Annotated[
+    Path | None,
+    typer.Option(
+        help="The work folder of a run of an earlier cut: classify this cut against it "
+        "(unchanged, moved, trimmed, extended, changed, reinstated, new, omitted) and pay only "
+        "for what changed.",
+    ),
+]

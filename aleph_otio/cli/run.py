@@ -10,7 +10,7 @@ relinked); 5 nothing relinked; 2 bad input or options; 3 markers that could not 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -54,6 +54,22 @@ def _check_output_format(output: Path) -> None:
         )
 
 
+def _reviser(work: Path, price: float) -> Any:
+    """``run --against``: the plan of the new cut as it runs, its diff printed first."""
+
+    def revise_plan(plan: Any) -> Any:
+        # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
+        from aleph_otio.cli.revision import print_revision
+        from aleph_otio.scripting.revising import record_cut, revise
+
+        revision = revise(plan, work, price=price)
+        print_revision(revision, err_console)
+        record_cut(work, revision)
+        return revision.plan
+
+    return revise_plan
+
+
 def register(app: typer.Typer) -> None:
     """Add ``run`` and ``submit`` to the app."""
 
@@ -94,6 +110,7 @@ def register(app: typer.Typer) -> None:
         shot_regex: options.ShotRegex = None,
         shot_template: options.ShotTemplate = options.DEFAULT_SHOT_TEMPLATE,
         result_template: options.ResultTemplate = options.DEFAULT_RESULT_TEMPLATE,
+        against: options.Against = None,
         base_url: options.BaseUrl = None,
         ttl: Annotated[
             int | None, typer.Option(help="Result URL lifetime, seconds (>= 60).")
@@ -179,7 +196,12 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(
                 f"{output}: is the input timeline; choose another -o (inputs are never overwritten)"
             )
-        work = work_dir or default_work_dir(output, source, rehearsal=emulator)
+        if against is not None and work_dir is not None and work_dir.resolve() != against.resolve():
+            raise ConfigError(
+                f"--against {against} and --work-dir {work_dir}: a revision runs in the work "
+                "folder it is compared with; give one of them"
+            )
+        work = against or work_dir or default_work_dir(output, source, rehearsal=emulator)
         with maybe_emulator(
             emulator, work, emulator_latency, announce=announce_emulator
         ) as emulator_url:
@@ -209,7 +231,12 @@ def register(app: typer.Typer) -> None:
                 submit_only=submit_only,
                 resubmit_expired=resubmit_expired,
             )
-            summary = execute(config, settings, None if submit_only else listen)
+            summary = execute(
+                config,
+                settings,
+                None if submit_only else listen,
+                revise=_reviser(work, settings.price_per_second) if against else None,
+            )
         print_summary(summary)
         if submit_only and not summary.failed and not summary.plan_errors:
             if not summary.stopped_by_budget:

@@ -75,6 +75,12 @@ class LedgerQueries(LedgerStore):
         order = [sid for _, sid in sent]
         return order.index(shot_id) + 1 if shot_id in order else len(order) + 1
 
+    def last_cut(self) -> set[str] | None:
+        """Shot ids of the cut last run against this ledger (None: never recorded)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'last_cut'").fetchone()
+        return set(json.loads(row["value"])) if row is not None else None
+
     def _shot_records(self, where: str, params: tuple[Any, ...]) -> list[ShotRecord]:
         with self._lock:
             rows = self._db.execute(

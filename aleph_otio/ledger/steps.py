@@ -13,6 +13,7 @@ record.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,6 +44,15 @@ class ShotSteps(LedgerStore):
                     f"{self.path}: this job ledger belongs to {row['value']}, not {endpoint}; "
                     "use another --work-dir for this run (or delete that folder to start over)"
                 )
+
+    def record_cut(self, shot_ids: Sequence[str]) -> None:
+        """Remember the shots of the cut being run: the next revision's omitted/reinstated."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('last_cut', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (json.dumps(sorted(set(shot_ids))),),
+            )
 
     # --- shots ------------------------------------------------------------------------------
 
