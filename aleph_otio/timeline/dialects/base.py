@@ -30,13 +30,16 @@ class MarkerReading:
     ``whole_clip``: the marker means its whole clip, wherever it sits (Hiero's ``applieswhole``
     tags). ``ignored``: why the marker is not a request of its own (a copy of another marker),
     counted in one plan warning instead of an error each. ``comment``/``color``: the note and
-    colour the NLE gave it where OTIO's adapter dropped or buried them.
+    colour the NLE gave it where OTIO's adapter dropped or buried them. ``color_replaces``:
+    ``color`` is the marker's only colour (the adapter's own is a placeholder, e.g. the RED
+    OTIO gives every FCP 7 XML marker).
     """
 
     whole_clip: bool = False
     ignored: str | None = None
     comment: str = ""
     color: str = ""
+    color_replaces: bool = False
     name: str | None = None
     duration: otio.opentime.RationalTime | None = None
 
