@@ -9,12 +9,14 @@ the copy on the video clipitem that uses the marked frame is a request.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import opentimelineio as otio
 import pytest
 
 from aleph_otio.config import PlanSettings
+from aleph_otio.errors import TimelineReadError
 from aleph_otio.plan import plan_timeline
 from aleph_otio.timeline import read_timeline, timecode
 from aleph_otio.timeline.dialects.fcp7 import ppro_color
@@ -350,3 +352,135 @@ def test_a_stray_marker_outside_its_clip_in_one_clipitem_keeps_its_error(tmp_pat
         "marker at source 10:00:01:06 is outside its clip: it is 170 frames before its first "
         "frame (the clip uses 10:00:08:08-10:00:12:12); move it onto the clip"
     ]
+
+
+def resolve_xml() -> str:
+    """A DaVinci Resolve 18 export (xmeml 5): 25 fps timeline at 01:00:00:00, clip B012C004.mov
+    (TC 14:20:00:00 = 1290000 at 25 fps, 500 frames) cut in at record 0-75 from file frames
+    100-175; Resolve writes each marker once, on the clipitem it was put on."""
+    rate = "<rate>\n\t<timebase>25</timebase>\n\t<ntsc>FALSE</ntsc>\n</rate>"
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE xmeml>
+<xmeml version="5">
+    <sequence id="Timeline 1">
+        <name>Timeline 1</name>
+        <duration>75</duration>
+        {rate}
+        <in>-1</in>
+        <out>-1</out>
+        <timecode>
+            <string>01:00:00:00</string>
+            <frame>90000</frame>
+            <displayformat>NDF</displayformat>
+            {rate}
+        </timecode>
+        <media>
+            <video>
+                <track>
+                    <clipitem id="B012C004.mov 0">
+                        <name>B012C004.mov</name>
+                        <duration>500</duration>
+                        {rate}
+                        <start>0</start>
+                        <end>75</end>
+                        <enabled>TRUE</enabled>
+                        <in>100</in>
+                        <out>175</out>
+                        <file id="B012C004.mov 2">
+                            <duration>500</duration>
+                            {rate}
+                            <name>B012C004.mov</name>
+                            <pathurl>file:///Users/grade/Media/B012C004.mov</pathurl>
+                            <timecode>
+                                <string>14:20:00:00</string>
+                                <displayformat>NDF</displayformat>
+                                {rate}
+                            </timecode>
+                            <media>
+                                <video>
+                                    <duration>500</duration>
+                                    <samplecharacteristics>
+                                        <width>3840</width>
+                                        <height>2160</height>
+                                    </samplecharacteristics>
+                                </video>
+                            </media>
+                        </file>
+                        <compositemode>normal</compositemode>
+                        <marker>
+                            <name>aleph: remove the boom</name>
+                            <comment></comment>
+                            <in>120</in>
+                            <out>170</out>
+                        </marker>
+                        <marker>
+                            <name>aleph: left over</name>
+                            <comment></comment>
+                            <in>400</in>
+                            <out>-1</out>
+                        </marker>
+                        <comments/>
+                    </clipitem>
+                    <enabled>TRUE</enabled>
+                    <locked>FALSE</locked>
+                </track>
+                <format>
+                    <samplecharacteristics>
+                        <width>3840</width>
+                        <height>2160</height>
+                        <pixelaspectratio>square</pixelaspectratio>
+                        {rate}
+                    </samplecharacteristics>
+                </format>
+            </video>
+        </media>
+    </sequence>
+</xmeml>
+"""
+
+
+def test_resolve_xmeml_5_marker_once_is_a_request_or_its_own_error(tmp_path: Path) -> None:
+    path = tmp_path / "Timeline 1.xml"
+    path.write_text(resolve_xml(), encoding="utf-8")
+    scan = scan_markers(read_timeline(path), PlanSettings())
+    # "remove the boom": file frames 120..170 on a clip using 100..175: source
+    # 1290120..1290170 = 14:20:04:20-14:20:06:20, record 20..70 -> 01:00:00:20-01:00:02:20.
+    (boom,) = scan.ranges
+    piece = boom.pieces[0]
+    assert (boom.prompt, piece.clip.name) == ("remove the boom", "B012C004.mov")
+    assert piece.source_range == TR(RT(1290120, 25), RT(50, 25))
+    start = piece.record_range.start_time + RT(90000, 25)
+    assert (timecode(start), timecode(start + piece.record_range.duration)) == (
+        "01:00:00:20", "01:00:02:20",
+    )  # fmt: skip
+    # "left over" (file frame 400 = 14:20:16:00) exists once: not a copy, so its own error;
+    # no ignored-copies line. The clip ends at 175, so it is 400 - 175 + 1 = 226 frames after
+    # the clip's last frame; the location is the clip's last record frame (74 = 01:00:02:24).
+    assert scan.warnings == []
+    assert scan.errors == [
+        "Timeline 1.xml, track V1, clip B012C004.mov, 01:00:02:24, marker 'aleph: left over': "
+        "marker at source 14:20:16:00 is outside its clip: it is 226 frames after its last "
+        "frame (the clip uses 14:20:04:00-14:20:07:00); move it onto the clip"
+    ]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        lambda t: t[: len(t) // 2],  # truncated
+        lambda t: t.replace("<in>30</in>", "", 1),  # a marker without its in point
+        lambda t: t.replace("<timebase>24</timebase>", "<timebase>0</timebase>", 1),
+        lambda t: t.replace("<pproColor>4281740498</pproColor>", "<pproColor>x</pproColor>"),
+    ],
+)
+def test_damaged_premiere_files_are_one_line_never_a_traceback(
+    tmp_path: Path, broken: Callable[[str], str]
+) -> None:
+    path = tmp_path / "damaged.xml"
+    path.write_text(broken(premiere_xml()), encoding="utf-8")
+    try:
+        plan = plan_timeline(read_timeline(path), PlanSettings())
+    except TimelineReadError as exc:
+        assert str(exc).startswith(f"{path}: ") and "\n" not in str(exc)
+    else:
+        assert all("\n" not in line for line in plan.errors + plan.warnings)
