@@ -1,0 +1,47 @@
+"""Native OTIO files by the tools that export them: Hiero/Nuke Studio, Resolve, Premiere.
+
+Each writer is known by its metadata (:mod:`.hiero`, :mod:`.resolve`, :mod:`.premiere`); a
+file none of them wrote reads as plain OTIO. Per-marker facts are worked out when the planner
+first asks for a marker, so an OTIO file pays nothing per clip for writers it is not from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import opentimelineio as otio
+
+from aleph_otio.timeline.access import keys_of
+from aleph_otio.timeline.dialects.base import MarkerReading, Reading
+from aleph_otio.timeline.dialects.otio import hiero, premiere, resolve
+
+if TYPE_CHECKING:
+    from aleph_otio.timeline.reading import LoadedTimeline
+
+
+@dataclass
+class _WriterReading(Reading):
+    """A Reading whose per-marker facts come from the marker's own metadata on first ask."""
+
+    def marker(self, marker: otio.schema.Marker) -> MarkerReading | None:
+        found = super().marker(marker) if self._markers else None
+        if found is not None:
+            return found
+        meta = marker.metadata
+        if not (isinstance(meta, Mapping) and len(meta)):
+            return None
+        keys = keys_of(meta)
+        facts = hiero.facts(meta, keys) or resolve.facts(meta, keys)
+        if facts is not None:
+            self._markers[id(marker)] = (marker, facts)
+        return facts
+
+
+def read_writers(loaded: LoadedTimeline) -> Reading:
+    """What the writer of an OTIO file implies for planning (see the module docstring)."""
+    reading = _WriterReading()
+    if premiere.wrote(loaded.timeline):
+        premiere.note_copies(loaded.timeline, reading)
+    return reading
