@@ -8,8 +8,8 @@ first asks for a marker, so an OTIO file pays nothing per clip for writers it is
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import opentimelineio as otio
 
@@ -25,17 +25,25 @@ if TYPE_CHECKING:
 class _WriterReading(Reading):
     """A Reading whose per-marker facts come from the marker's own metadata on first ask."""
 
+    # Markers asked about that have no facts (kept alive so their ids are never reused).
+    _plain: dict[int, Any] = field(default_factory=dict)
+
     def marker(self, marker: otio.schema.Marker) -> MarkerReading | None:
-        found = super().marker(marker) if self._markers else None
-        if found is not None:
-            return found
-        meta = marker.metadata
-        if not (isinstance(meta, Mapping) and len(meta)):
+        key = id(marker)
+        hit = self._markers.get(key)
+        if hit is not None and hit[0] is marker:
+            return hit[1]
+        if self._plain.get(key) is marker:
             return None
-        keys = keys_of(meta)
-        facts = hiero.facts(meta, keys) or resolve.facts(meta, keys)
-        if facts is not None:
-            self._markers[id(marker)] = (marker, facts)
+        meta = marker.metadata
+        facts = None
+        if isinstance(meta, Mapping) and len(meta):
+            keys = keys_of(meta)
+            facts = hiero.facts(meta, keys) or resolve.facts(meta, keys)
+        if facts is None:
+            self._plain[key] = marker
+        else:
+            self._markers[key] = (marker, facts)
         return facts
 
 
