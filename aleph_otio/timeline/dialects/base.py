@@ -29,7 +29,9 @@ class MarkerReading:
     counted in one plan warning instead of an error each. ``comment``/``color``: the note and
     colour the NLE gave it where OTIO's adapter dropped or buried them. ``refused``: why the
     marker cannot be planned, known from the file alone (its clip names no media, a multicam
-    shows no video angle); the request becomes that error line.
+    shows no video angle); the request becomes that error line. ``color_replaces``:
+    ``color`` is the marker's only colour (the adapter's own is a placeholder, e.g. the RED
+    OTIO gives every FCP 7 XML marker).
     """
 
     whole_clip: bool = False
@@ -37,6 +39,7 @@ class MarkerReading:
     refused: str | None = None
     comment: str = ""
     color: str = ""
+    color_replaces: bool = False
     name: str | None = None
     duration: otio.opentime.RationalTime | None = None
 
