@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import opentimelineio as otio
 
 from aleph_otio.timeline.dialects.edl.events import ResolveMarker
-from aleph_otio.timeline.dialects.edl.prepare import Prepared, names_of, tag_of
+from aleph_otio.timeline.dialects.edl.prepare import Prepared, names_of, speed_of, tag_of
 
 RT, TR = otio.opentime.RationalTime, otio.opentime.TimeRange
 
@@ -81,6 +81,17 @@ def decorate(timeline: otio.schema.Timeline, prepared: Prepared) -> None:
         if event.media.reel.upper() != "AX":
             cmx["reel"] = event.media.reel
         clip.metadata["cmx_3600"] = cmx
+        speed = speed_of(event)
+        if speed is not None:
+            # M2: frames of source per second of record (reverse < 0, a freeze 0), as OTIO
+            # models a retime: the source range is the record's length, scaled by the effect.
+            del clip.effects[:]
+            scalar = speed / rate
+            clip.effects.append(
+                otio.schema.FreezeFrame()
+                if scalar == 0
+                else otio.schema.LinearTimeWarp(time_scalar=scalar)
+            )
         video = track.kind == otio.schema.TrackKind.Video
         if index in seen or not video:
             # An AA/V or B event is one event on several tracks: its markers mean the picture.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import opentimelineio as otio
 
@@ -243,29 +244,30 @@ def prepare(doc: EdlDocument, rate: float, path: str) -> Prepared:
             if record[1] is not None:
                 ends[track] = record[1]
         tcs = media.tcs
-        m2_lines = []
-        for _, reel, speed, tc in event.m2:
-            # The adapter reads only the speed, and only from ':' timecodes.
-            m2_lines.append(f"M2 {_one_word(reel)} {speed} {tc.replace(';', ':')}")
-        if not event.m2 and _differs(media, rate):
-            source, rec = _lengths(media, rate) or (0, 0)
+        speed = speed_of(event)
+        if speed is not None or _differs(media, rate):
+            # The source as long as the record: a speed is applied to the clip afterwards
+            # (clips.decorate), and a length that differs without one reads as the record says.
+            _, rec = _lengths(media, rate) or (0, 0)
             s_in = otio.opentime.from_timecode(tcs[0], rate)
             s_out = otio.opentime.to_timecode(
                 s_in + otio.opentime.RationalTime(rec, rate), rate, ";" in tcs[0]
             )
+        if speed is None and _differs(media, rate):
+            source, rec = _lengths(media, rate) or (0, 0)
             warn(
                 f"{label} ({display_name(media.reel, 40)}): source {tcs[0]}-{tcs[1]} is "
                 f"{source} frames but record {tcs[2]}-{tcs[3]} is {rec}, with no M2 speed "
                 f"line; read as the record says (source out {s_out}): a high-frame-rate or "
                 "retimed clip? check it in the editing application"
             )
+        if speed is not None or _differs(media, rate):
             tcs = (tcs[0], s_out, tcs[2], tcs[3])
         out.append("")
         for line in lines[:-1]:
             out.append(line.text())
         out.append(media.text(kind=kind, tcs=tcs))
-        out.extend(m2_lines)
-        out.extend(text for _, text in event.comments)
+        out.extend(_readable(event, rate, warn))
         out.append(f"* {tag_of(index)}")
         prepared.events[index] = event
     if not doc.events:
@@ -282,5 +284,67 @@ def prepare(doc: EdlDocument, rate: float, path: str) -> Prepared:
     return prepared
 
 
-def _one_word(reel: str) -> str:
-    return re.sub(r"\s+", "_", reel)
+def speed_of(event: Event) -> float | None:
+    """The event's M2 speed (frames per second of source played) for its own source.
+
+    A dissolve's M2 lines may name the outgoing reel too: the incoming reel's wins.
+    """
+    reel = re.sub(r"\s+", "_", event.media.reel).upper()
+    chosen = None
+    for _, m2_reel, speed, _ in event.m2:
+        if chosen is None or re.sub(r"\s+", "_", m2_reel).upper() == reel:
+            chosen = (m2_reel, speed)
+    if chosen is None:
+        return None
+    if len(event.lines) > 1 and re.sub(r"\s+", "_", chosen[0]).upper() != reel:
+        return None  # the outgoing clip's speed: it is not this event's source
+    return float(chosen[1])
+
+
+_TRIPLE = r"([-+]?[\d.]+),? ([-+]?[\d.]+),? ([-+]?[\d.]+),?"
+_SOP = re.compile(rf"\({_TRIPLE}\)\s*\({_TRIPLE}\)\s*\({_TRIPLE}\)")
+
+
+def _readable(event: Event, rate: float, warn: Any) -> list[str]:
+    """The event's comments, less CDL lines OTIO's adapter would refuse the file for."""
+    kept = []
+    for number, text in event.comments:
+        m = re.match(r"^\*?\s*(ASC_SOP|ASC_SAT)\s*:?\s*(.*)$", text, re.IGNORECASE)
+        if m:
+            body = m.group(2).strip()
+            ok = bool(_SOP.match(body)) if m.group(1).upper() == "ASC_SOP" else _is_float(body)
+            if not ok:
+                warn(f"event {event.number:03d}: {m.group(1).upper()} on line {number} is "
+                     "unreadable, ignored")  # fmt: skip
+                continue
+            text = f"* {m.group(1).upper()} {body}"
+        loc = _LOC.match(text)
+        if loc:
+            text = _loc_line(event, number, loc, rate, warn)
+            if not text:
+                continue
+        kept.append(text)
+    return kept
+
+
+_LOC = re.compile(r"^\*?\s*LOC\s*:?\s*(?P<tc>\S+)\s*(?P<rest>.*)$", re.IGNORECASE)
+
+
+def _loc_line(event: Event, number: int, loc: re.Match[str], rate: float, warn: Any) -> str:
+    """A ``* LOC:`` line whose timecode the adapter reads as meant: it reads ``:`` only, so a
+    drop-frame ``;`` timecode is written as the non-drop one of the same frame."""
+    tc = loc.group("tc")
+    frames = _frames(tc, rate) if re.fullmatch(r"\d{2}[:;]\d{2}[:;]\d{2}[:;]\d{2}", tc) else None
+    if frames is None:
+        warn(f"event {event.number:03d}: LOC on line {number} has no timecode, ignored")
+        return ""
+    plain = otio.opentime.to_timecode(otio.opentime.RationalTime(frames, rate), rate, False)
+    return f"* LOC: {plain} {loc.group('rest')}"
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
