@@ -90,6 +90,8 @@ class Dialect:
 
     #: Short name shown in messages and docs.
     name = "otio"
+    #: What its files are called in messages ("this EDL names no media file").
+    file_kind = "timeline"
     #: OTIO adapter names whose files this dialect reads.
     adapters: tuple[str, ...] = ()
     #: File suffixes (no dot) read with ``adapters[0]`` unless an adapter is named, whichever
@@ -118,6 +120,14 @@ class Dialect:
     def normalise(self, loaded: TimelineFile) -> Reading:
         """Facts for planning that the file's writer implies; the timeline is left unchanged."""
         return Reading()
+
+    def media_names(self, clip: otio.schema.Clip) -> list[tuple[str, str]]:
+        """Names a clip that names no media file may be found by, best first.
+
+        Each is (name, where it came from): ``--media-search`` looks for a file of that name
+        (any movie suffix, case ignored). The default: the clip's own name.
+        """
+        return [(clip.name, "clip name")] if clip.name else []
 
     def clip_marker_start(
         self, loaded: TimelineFile, clip: otio.schema.Clip, marker: otio.schema.Marker
