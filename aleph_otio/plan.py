@@ -416,7 +416,8 @@ def _named_media(
     known = memo.named.get(key)
     if known is not None:
         return known
-    first = names[0][0]
+    # The hint names the most file-like name (a SOURCE FILE over a clip name with spaces).
+    first = min((n for n, _ in names), key=lambda n: ("." not in n, " " in n.strip()))
     holds = first if "." in first else f"{first}.mov"
     where = f"pass --media-search with the folder that holds {display_name(holds, 120)}"
     scalar = _time_scalar(clip)  # a reverse or freeze is refused for what it is, first
