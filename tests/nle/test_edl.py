@@ -138,7 +138,7 @@ def test_avid_cut_without_media_search_says_what_to_do(tmp_path: Path) -> None:
         "clip A001C003_220101_R1AB: this EDL names no media file: pass --media-search with the "
         "folder that holds A001C003_220101_R1AB.mov",
         "clip B002C001 WIDE: this EDL names no media file: pass --media-search with the folder "
-        "that holds B002C001 WIDE.mov",
+        "that holds B002C001_220101_R2CD.mov",
     ]
     empty = tmp_path / "empty"
     empty.mkdir()
