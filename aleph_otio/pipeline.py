@@ -185,9 +185,15 @@ def media_threads(concurrency: int) -> int:
 def plan_file(
     timeline: Path, settings: PlanSettings, *, rate: float | None = None
 ) -> tuple[LoadedTimeline, Plan]:
-    """Read a timeline and plan it against its real media."""
+    """Read a timeline and plan it against its real media (and its colour, when managed)."""
     loaded = read_timeline(timeline, rate=rate, sequence=settings.sequence)
-    return loaded, plan_timeline(loaded, settings, media_facts=media_facts_from_probe)
+    plan = plan_timeline(loaded, settings, media_facts=media_facts_from_probe)
+    if settings.colour is not None:
+        # Imported here: OpenColorIO loads only for runs that manage colour.
+        from aleph_otio.media.colour.choose import attach_colour
+
+        plan = attach_colour(loaded, plan, settings.colour)
+    return loaded, plan
 
 
 class Pipeline:
