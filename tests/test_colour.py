@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -363,3 +366,50 @@ def test_the_inverse_brings_the_display_picture_back_to_log() -> None:
     shown = (display > 0.02).all(-1) & (display < 0.98).all(-1)
     assert shown.mean() > 0.5
     assert np.abs(back - pixels)[shown].max() < 1e-3
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    """The installed command line, as a user runs it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "aleph_otio", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_plan_shows_each_shots_colour_pipeline_and_the_json_holds_it(
+    tmp_path: Path, logc_movie: Path
+) -> None:
+    timeline = write_otio(tmp_path, logc_movie)
+    code, out, _ = cli("plan", str(timeline), "--input-colorspace", "arri_logc3_ei800")
+    assert code == 0, out
+    assert (
+        "colour: ARRI LogC3 (EI800) -> Rec.1886 Rec.709 - Display / ACES 2.0 - SDR 100 nits"
+        " (Rec.709) [--input-colorspace]; return: display-referred" in " ".join(out.split())
+    )
+    code, out, _ = cli(
+        "plan", str(timeline), "--json", "--input-colorspace", LOGC, "--view", "sRGB - Display"
+    )
+    assert code == 0
+    (shot,) = json.loads(out)["shots"]
+    assert shot["colour"]["display"] == "sRGB - Display"
+    assert shot["colour"]["view"] == VIEW  # the display's default view
+    code, _, err = cli("plan", str(timeline), "--colorspace-rule", "nothing")
+    assert code == 2 and "use REGEX=SPACE" in err
+
+
+def test_stills_go_through_the_shots_colour(tmp_path: Path, logc_movie: Path) -> None:
+    timeline = write_otio(tmp_path, logc_movie)
+    code, out, _ = cli(
+        "stills", str(timeline), "-o", str(tmp_path / "stills"), "--input-colorspace", LOGC
+    )
+    assert code == 0, out
+    (png,) = (tmp_path / "stills").glob("*.png")
+    expected = np.clip(exact(colour(), plate(LOGC, SIZE[1], SIZE[0])), 0, 1)
+    assert psnr(decoded_rgb(png, 0), expected) >= 40.0

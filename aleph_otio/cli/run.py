@@ -325,7 +325,7 @@ def _check_output_format(output: Path) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``run``, ``submit``, ``status`` and ``relink`` to the app."""
-    from aleph_otio.cli.plan import build_settings
+    from aleph_otio.cli.plan import build_colour, build_settings
 
     @app.command("run")
     def run_command(
@@ -360,6 +360,13 @@ def register(app: typer.Typer) -> None:
         sequence: options.Sequence = None,
         media_map: options.MediaMap = None,
         media_search: options.MediaSearch = None,
+        ocio_config: options.OcioConfig = None,
+        input_colorspace: options.InputColorspace = None,
+        colorspace_rule: options.ColorspaceRule = None,
+        view: options.View = None,
+        lut: options.Lut = None,
+        cdl: options.Cdl = None,
+        return_colorspace: options.ReturnColorspace = "display",
         base_url: options.BaseUrl = None,
         ttl: Annotated[
             int | None, typer.Option(help="Result URL lifetime, seconds (>= 60).")
@@ -431,6 +438,15 @@ def register(app: typer.Typer) -> None:
             media_map=media_map,
             media_search=media_search,
             sequence=sequence,
+            colour=build_colour(
+                ocio_config=ocio_config,
+                input_colorspace=input_colorspace,
+                colorspace_rule=colorspace_rule,
+                view=view,
+                lut=lut,
+                cdl=cdl,
+                return_colorspace=return_colorspace,
+            ),
         )
         source, plan_settings, rate = _timeline_and_settings(timeline, plan_settings, rate)
         if output is not None and output.resolve() == source.resolve():
