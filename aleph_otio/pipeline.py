@@ -553,6 +553,10 @@ class Pipeline:
             async def download(result: Any = result, dest: Path = dest) -> None:
                 if result.path is None or not Path(result.path).is_file():
                     await self._download_result(ledger, result, dest)
+                    if shot.colour is not None and shot.colour.return_colorspace == "source":
+                        from aleph_otio.media.colour.returns import return_to_source
+
+                        await self._media(return_to_source, dest, shot.colour)
                     # Before it is recorded: a crash here leaves an unrecorded file, which the
                     # next run downloads again, so a recorded result is always stamped.
                     await self._media(

@@ -29,6 +29,7 @@ from aleph_otio.media.colour.config import (
     config_id,
     config_source,
     display_view,
+    is_scene_linear,
     load_config,
 )
 from aleph_otio.media.colour.transform import CDL_SUFFIXES, cdl_ids, lut_file
@@ -99,6 +100,12 @@ def attach_colour(
                 )
             name, origin = spaces.pop()
             name = colorspace(config, source, name, f"{origin}")
+            if settings.return_colorspace == "source" and is_scene_linear(config, name):
+                raise ConfigError(
+                    f"--return-colorspace source: {name} is scene-linear, which a movie cannot"
+                    " carry (values above 1.0); results come back display-referred: drop the"
+                    " option, or convert them in the compositing package"
+                )
             cdl, warning = _cdl(settings.cdl, shot)
             colour = ShotColour(
                 **base,  # type: ignore[arg-type]
