@@ -450,3 +450,43 @@ def test_a_result_returned_to_source_is_the_log_plate_again(
     linear = ColourSettings(input_colorspace="ACEScg", return_colorspace="source")
     _, refused = plan_file(write_otio(tmp_path, logc_movie), PlanSettings(colour=linear))
     assert refused.shots == [] and "ACEScg is scene-linear" in refused.errors[0]
+
+
+def test_a_run_sends_display_referred_and_returns_log_through_the_emulator(
+    tmp_path: Path, logc_movie: Path
+) -> None:
+    import asyncio
+
+    from aleph_otio.api.client import AlephClient
+    from aleph_otio.config import APISettings
+    from aleph_otio.emulator import Emulator, EmulatorConfig
+    from aleph_otio.pipeline import RunConfig, run_pipeline
+
+    key = "test-key-not-secret-colour"
+    timeline = write_otio(tmp_path, logc_movie)
+    colour_settings = ColourSettings(input_colorspace=LOGC, return_colorspace="source")
+    config = EmulatorConfig(latency=0.2, concurrency=2, storage_dir=tmp_path / "emu", api_key=key)
+    with Emulator(config) as emu:
+        api = APISettings(base_url=emu.base_url, poll_interval=0.05, poll_max_interval=0.2)
+        run = RunConfig(
+            timeline=timeline,
+            output=tmp_path / "out.otio",
+            work_dir=tmp_path / "work",
+            api_settings=api,
+            plan_settings=PlanSettings(colour=colour_settings),
+        )
+
+        async def go():  # type: ignore[no-untyped-def]
+            async with AlephClient(api_key=key, settings=api) as client:
+                return await run_pipeline(run, client)
+
+        summary = asyncio.run(go())
+    assert summary.exit_code == 0, [(s.name, s.state, s.reason) for s in summary.shots]
+    sent = next((tmp_path / "work" / "clips").glob("*.mp4"))
+    assert probe(sent).color_trc == 1  # Aleph got display-referred Rec.709
+    (result,) = (tmp_path / "work" / "results").glob("*.mp4")
+    info = probe(result)
+    assert info.pix_fmt == "yuv444p10le" and info.color_trc == 2 and info.timecode
+    relinked = otio.adapters.read_from_file(str(tmp_path / "out.otio"))
+    urls = [c.media_reference.target_url for c in relinked.find_clips()]
+    assert any(result.name in url for url in urls)
