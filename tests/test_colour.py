@@ -490,3 +490,40 @@ def test_a_run_sends_display_referred_and_returns_log_through_the_emulator(
     relinked = otio.adapters.read_from_file(str(tmp_path / "out.otio"))
     urls = [c.media_reference.target_url for c in relinked.find_clips()]
     assert any(result.name in url for url in urls)
+
+
+CC = (
+    '<ColorCorrection id="{id}" xmlns="urn:ASC:CDL:v1.01">'
+    "<SOPNode><Slope>{s} {s} {s}</Slope><Offset>0 0 0</Offset><Power>1 1 1</Power></SOPNode>"
+    "</ColorCorrection>\n"
+)
+
+
+def test_cdls_are_matched_by_clip_name_and_a_show_lut_replaces_the_view(
+    tmp_path: Path, logc_movie: Path
+) -> None:
+    grades = tmp_path / "grades"
+    grades.mkdir()
+    (grades / "A010C004.cc").write_text(CC.format(id="A010C004", s="1.1"))
+    (grades / "B020C001.cc").write_text(CC.format(id="B020C001", s="0.9"))
+    # A show LUT as a colourist exports it: 2-point .cube that squares each channel's code value
+    # is too coarse, so 17 points of x**0.8, red fastest.
+    axis = np.linspace(0, 1, 17)
+    rows = [f"{r**0.8:.6f} {g**0.8:.6f} {b**0.8:.6f}" for b in axis for g in axis for r in axis]
+    lut = tmp_path / "show.cube"
+    lut.write_text("LUT_3D_SIZE 17\n" + "\n".join(rows) + "\n")
+    timeline = write_otio(tmp_path, logc_movie)
+    settings = ColourSettings(input_colorspace=LOGC, cdl=str(grades), lut=str(lut))
+    _, plan = plan_file(timeline, PlanSettings(colour=settings))
+    (shot,) = plan.shots
+    assert shot.colour is not None
+    assert (Path(shot.colour.cdl or "").name, shot.colour.cdl_id) == ("A010C004.cc", "A010C004")
+    assert shot.colour.view is None and shot.colour.lut_sha256
+    pixels = plate(LOGC, 60, 96) * np.float32(0.8)
+    by_hand = np.clip(pixels * 1.1, 0, 1) ** 0.8  # the CDL, then the LUT
+    assert np.allclose(exact(shot.colour, pixels), by_hand, atol=2e-3)
+    # A CDL folder with no grade for the clip: planned without one, and the plan says so.
+    (grades / "A010C004.cc").unlink()
+    _, ungraded = plan_file(timeline, PlanSettings(colour=settings))
+    assert ungraded.shots[0].colour is not None and ungraded.shots[0].colour.cdl is None
+    assert any("no CDL in" in w for w in ungraded.shots[0].warnings)

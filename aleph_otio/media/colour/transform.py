@@ -79,7 +79,7 @@ def cdl_ids(path: str) -> list[str]:
         group = ocio.CDLTransform.CreateGroupFromFile(path)
     except ocio.Exception as exc:
         raise ConfigError(f"{path}: not a readable CDL ({_first_line(exc)})") from None
-    return [str(group.getTransform(i).getID()) for i in range(group.getNumTransforms())]
+    return [str(cdl.getID()) for cdl in group]
 
 
 @functools.lru_cache(maxsize=32)
