@@ -488,8 +488,9 @@ def test_a_run_sends_display_referred_and_returns_log_through_the_emulator(
     info = probe(result)
     assert info.pix_fmt == "yuv444p10le" and info.color_trc == 2 and info.timecode
     relinked = otio.adapters.read_from_file(str(tmp_path / "out.otio"))
-    urls = [c.media_reference.target_url for c in relinked.find_clips()]
-    assert any(result.name in url for url in urls)
+    (returned,) = [c for c in relinked.find_clips() if result.name in c.media_reference.target_url]
+    # The conform sees what the pictures are: the plates' own space.
+    assert returned.metadata["aleph_otio"]["colorspace"] == LOGC
 
 
 CC = (
