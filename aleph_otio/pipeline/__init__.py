@@ -181,9 +181,15 @@ def media_threads(concurrency: int) -> int:
 def plan_file(
     timeline: Path, settings: PlanSettings, *, rate: float | None = None
 ) -> tuple[LoadedTimeline, Plan]:
-    """Read a timeline and plan it against its real media."""
+    """Read a timeline and plan it against its real media (and its colour, when managed)."""
     loaded = read_timeline(timeline, rate=rate, sequence=settings.sequence)
-    return loaded, plan_timeline(loaded, settings, media_facts=media_facts_from_probe)
+    plan = plan_timeline(loaded, settings, media_facts=media_facts_from_probe)
+    if settings.colour is not None:
+        # Imported here: OpenColorIO loads only for runs that manage colour.
+        from aleph_otio.media.colour.choose import attach_colour
+
+        plan = attach_colour(loaded, plan, settings.colour)
+    return loaded, plan
 
 
 class Pipeline:
@@ -543,6 +549,10 @@ class Pipeline:
             async def download(result: Any = result, dest: Path = dest) -> None:
                 if result.path is None or not Path(result.path).is_file():
                     await self._download_result(ledger, result, dest)
+                    if shot.colour is not None and shot.colour.return_colorspace == "source":
+                        from aleph_otio.media.colour.returns import return_to_source
+
+                        await self._media(return_to_source, dest, shot.colour)
                     # Before it is recorded: a crash here leaves an unrecorded file, which the
                     # next run downloads again, so a recorded result is always stamped.
                     await self._media(
