@@ -18,7 +18,7 @@ from aleph_otio.batch import read_batch
 from aleph_otio.cli import options
 from aleph_otio.cli.execute import execute
 from aleph_otio.cli.output import announce_emulator, err_console, print_summary
-from aleph_otio.cli.plan import build_settings, with_naming
+from aleph_otio.cli.plan import build_colour, build_settings, with_naming
 from aleph_otio.config import (
     EMULATOR_POLL_INTERVAL,
     PlanSettings,
@@ -111,6 +111,13 @@ def register(app: typer.Typer) -> None:
         shot_template: options.ShotTemplate = options.DEFAULT_SHOT_TEMPLATE,
         result_template: options.ResultTemplate = options.DEFAULT_RESULT_TEMPLATE,
         against: options.Against = None,
+        ocio_config: options.OcioConfig = None,
+        input_colorspace: options.InputColorspace = None,
+        colorspace_rule: options.ColorspaceRule = None,
+        view: options.View = None,
+        lut: options.Lut = None,
+        cdl: options.Cdl = None,
+        return_colorspace: options.ReturnColorspace = "display",
         base_url: options.BaseUrl = None,
         ttl: Annotated[
             int | None, typer.Option(help="Result URL lifetime, seconds (>= 60).")
@@ -183,6 +190,15 @@ def register(app: typer.Typer) -> None:
             media_map=media_map,
             media_search=media_search,
             sequence=sequence,
+            colour=build_colour(
+                ocio_config=ocio_config,
+                input_colorspace=input_colorspace,
+                colorspace_rule=colorspace_rule,
+                view=view,
+                lut=lut,
+                cdl=cdl,
+                return_colorspace=return_colorspace,
+            ),
         )
         plan_settings = with_naming(
             plan_settings,
