@@ -260,11 +260,18 @@ def classify(shots: Iterable[Shot], priors: Sequence[Prior]) -> list[Change]:
         elif (trimmed := _trimmed(named, old)) is not None:
             core = _core(shot)
             assert core is not None
-            add(
-                "reinstated" if back else "trimmed",
-                trimmed,
-                f"media frames {core[1]}-{core[2] - 1}, inside the {old.frame_count} received",
-            )
+            if back:
+                add("reinstated", trimmed, "relinked from the ledger")
+            elif core == _core(old):
+                # Trimmed by an earlier revision (the ledger holds that range): as it was.
+                moved = placement(shot) != placement(old)
+                add("moved" if moved else "unchanged", trimmed, "at a new place" if moved else "")
+            else:
+                add(
+                    "trimmed",
+                    trimmed,
+                    f"media frames {core[1]}-{core[2] - 1}, inside the {old.frame_count} received",
+                )
         else:
             add("extended", named, _extension(shot, old))
     names_in_cut = {c.name.casefold() for c in changes}

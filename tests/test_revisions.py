@@ -17,6 +17,7 @@ from aleph_otio.config import PlanSettings
 from aleph_otio.plan import plan_timeline
 from aleph_otio.revisions import Change, Prior, classify, revised_shots
 from aleph_otio.sample import SampleProject, make_sample_project
+from aleph_otio.scripting import revise_file, run_timeline
 from aleph_otio.shots import Shot
 from aleph_otio.synth import decode_index
 from aleph_otio.timeline import read_timeline, write_timeline
@@ -375,10 +376,40 @@ def test_a_second_cut_pays_only_for_what_changed(tmp_path: Path) -> None:
             clip.markers.pop()
     cut3 = project.folder / "cut_v3.otio"
     otio.adapters.write_to_file(tl, str(cut3))
-    third = _cli("run", str(cut3), "-o", str(tmp_path / "v3.otio"), "--against", str(work), *common)
-    assert third.returncode == 0, third.stderr
-    assert "omitted" in third.stderr
+    # This time through the Python API: the diff, then the run.
+    revision = revise_file(cut3, PlanSettings(handles=HANDLES), work)
+    assert [(c.kind, c.name) for c in revision.changes] == [
+        ("unchanged", "sh010"),
+        ("unchanged", "sh030"),
+        ("unchanged", "sh040"),
+        ("omitted", "sh020"),
+    ]
+    assert revision.total == 0
+    third = run_timeline(
+        cut3, output=tmp_path / "v3.otio", emulator=True, against=work, handles=HANDLES,
+        emulator_latency=0.1,
+    )  # fmt: skip
+    assert third.summary.exit_code == 0
     fourth = _cli("plan", str(cut2), "--against", str(work), "--handles", str(HANDLES), "--json")
     kinds4 = {c["shot"]: c["kind"] for c in json.loads(fourth.stdout)["changes"]}
     assert kinds4["sh020"] == "reinstated" and json.loads(fourth.stdout)["paid"] == 0
     assert _tasks(ledger) == 5
+
+
+def test_a_trim_run_once_is_unchanged_in_the_next_cut(tmp_path: Path, before: list[Shot]) -> None:
+    trimmed_cut = [shot_clip("B020", 104, 44, "SH020", "make it snow")]
+    second = plan(tmp_path, trimmed_cut, "v2")
+    changes = classify(second, priors(before[1:2]))
+    assert kinds(changes) == [("trimmed", "SH020")]
+    # What the ledger holds after that run: the prior id with the trimmed range.
+    ledger = revised_shots(changes, second)
+    third = classify(plan(tmp_path, trimmed_cut, "v3"), priors(ledger))
+    assert kinds(third) == [("unchanged", "SH020")]
+    assert third[0].shot is not None and third[0].shot.id == before[1].id
+    # Trimmed again, further in: still inside the first cut's received frames.
+    fourth = classify(
+        plan(tmp_path, [shot_clip("B020", 110, 30, "SH020", "make it snow")], "v4"), priors(ledger)
+    )
+    assert kinds(fourth) == [("trimmed", "SH020")]
+    assert fourth[0].shot is not None
+    assert (fourth[0].shot.head_frames, fourth[0].shot.tail_frames) == (18, 16)

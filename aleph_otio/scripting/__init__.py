@@ -21,7 +21,9 @@ from aleph_otio.cost import CostEstimate, ShotCost, estimate_shots
 from aleph_otio.pipeline import EventFn, RunSummary, ShotReport
 from aleph_otio.scripting.planning import TimelineLike, estimate, load_timeline, plan_timeline
 from aleph_otio.scripting.relinking import relink_timeline
+from aleph_otio.scripting.revising import Revision, revise, revise_file
 from aleph_otio.scripting.running import RunResult, run_timeline, run_timeline_async
+from aleph_otio.scripting.sheets import sheet_entries, write_turnover_sheet
 from aleph_otio.shots import Plan, Shot
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "EventFn",
     "Plan",
     "PlanSettings",
+    "Revision",
     "RunResult",
     "RunSummary",
     "Shot",
@@ -41,6 +44,10 @@ __all__ = [
     "load_timeline",
     "plan_timeline",
     "relink_timeline",
+    "revise",
+    "revise_file",
     "run_timeline",
     "run_timeline_async",
+    "sheet_entries",
+    "write_turnover_sheet",
 ]

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from aleph_otio.api.client import AlephClient
 from aleph_otio.config import (
+    DEFAULT_PRICE_PER_SECOND,
     EMULATOR_KEY,
     EMULATOR_POLL_INTERVAL,
     EMULATOR_POLL_MAX_INTERVAL,
@@ -42,6 +43,7 @@ from aleph_otio.scripting.planning import (
     settings_with_options,
 )
 from aleph_otio.scripting.relinking import RELINK_MODES
+from aleph_otio.scripting.revising import record_cut, revise
 from aleph_otio.scripting.sync import run_sync
 from aleph_otio.shots import Plan
 from aleph_otio.timeline import LoadedTimeline, known_suffixes
@@ -114,6 +116,7 @@ async def run_timeline_async(
     rate: float | str | None = None,
     submit_only: bool = False,
     emulator_latency: float = 0.5,
+    against: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> RunResult:
     """:func:`run_timeline` for code that already runs an asyncio event loop (await it)."""
@@ -138,6 +141,12 @@ async def run_timeline_async(
                 f"{out}: no timeline format writes {out.suffix or 'files without a suffix'}; "
                 f"use one of {', '.join('.' + s for s in suffixes)}"
             )
+    if against is not None and work_dir is not None and Path(against) != Path(work_dir):
+        raise ConfigError(
+            f"against={against} and work_dir={work_dir}: a revision runs in the work folder "
+            "it is compared with; give one of them"
+        )
+    work_dir = against if against is not None else work_dir
     # Without work_dir, the command line's folder: `aleph-otio status/relink` find it too.
     work = (
         Path(work_dir).expanduser().absolute()
@@ -145,6 +154,12 @@ async def run_timeline_async(
         else default_work_dir(out, loaded.path)
     )
     plan = await asyncio.to_thread(plan_loaded_timeline, loaded, plan_settings)
+    if against is not None:
+        # A new cut against the work folder of an earlier one: pay only for what changed.
+        price = api.price_per_second if api is not None else DEFAULT_PRICE_PER_SECOND
+        revision = revise(plan, work, price=price)
+        record_cut(work, revision)
+        plan = revision.plan
 
     with ExitStack() as stack:
         emulator_url = stack.enter_context(maybe_emulator(emulator, work, emulator_latency))
@@ -209,6 +224,7 @@ def run_timeline(
     rate: float | str | None = None,
     submit_only: bool = False,
     emulator_latency: float = 0.5,
+    against: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> RunResult:
     """Plan, prepare, upload, submit, wait, download, verify and relink; resumable.
@@ -222,8 +238,12 @@ def run_timeline(
     settings (``number_results=2``). The work folder (clips, results, job ledger) defaults to
     ``<output stem>.aleph-work`` next to the output, as for ``aleph-otio run``; calling again
     with the same arguments resumes and never pays twice. ``submit_only`` returns after
-    submitting; ``emulator_latency`` is the emulator's seconds per task. Works inside a running
-    event loop (Jupyter) by running in a worker thread, which KeyboardInterrupt stops;
+    submitting; ``emulator_latency`` is the emulator's seconds per task. ``against`` (a work
+    folder of an earlier cut) runs this cut as a revision of it: moved, trimmed and reinstated
+    shots come from its ledger, only changed, extended and new ones are paid
+    (:func:`aleph_otio.scripting.revising.revise` gives the diff without running). Works
+    inside a running event loop (Jupyter) by running in a worker thread, which
+    KeyboardInterrupt stops;
     ``await run_timeline_async(...)`` is the async form.
     """
     return run_sync(
@@ -242,6 +262,7 @@ def run_timeline(
             rate=rate,
             submit_only=submit_only,
             emulator_latency=emulator_latency,
+            against=against,
             **options,
         )
     )
