@@ -178,6 +178,13 @@ def _trimmed(shot: Shot, prior: Shot) -> Shot | None:
     )
 
 
+def as_result_of(shot: Shot, earlier: Shot) -> Shot | None:
+    """``shot`` shown with ``earlier``'s result (another version), when its frames lie inside
+    what ``earlier`` received; None when they do not."""
+    run = _trimmed(shot, earlier)
+    return run.model_copy(update={"prompt": earlier.prompt}) if run is not None else None
+
+
 def _extension(shot: Shot, prior: Shot) -> str:
     core, got = _core(shot), received_range(prior)
     if core is None or got is None:

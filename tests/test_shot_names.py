@@ -419,6 +419,35 @@ def test_results_are_named_for_their_shots_in_every_output(tmp_path: Path) -> No
         "SQ010_SH010_aleph_v002b.mp4",
     }
 
+    def swap_clips(path: Path) -> list[tuple[str, str]]:
+        written = otio.adapters.read_from_file(str(path))
+        return sorted(
+            (Path(c.media_reference.target_url).name, c.metadata["aleph_otio"]["prompt"])
+            for t in written.tracks
+            if t.name.startswith("ALEPH v")
+            for c in t.find_clips()
+            if c.name.startswith("SQ010_SH010")
+        )
+
+    assert swap_clips(tmp_path / "out2.otio") == [
+        ("SQ010_SH010_aleph_v002a.mp4", "swap the can for a green bottle"),
+        ("SQ010_SH010_aleph_v002b.mp4", "swap the can for a green bottle"),
+    ]
+    # --version 1 puts the first version back at the same place, without paying.
+    back = tmp_path / "back.otio"
+    done = _cli("relink", str(edited), "-o", str(back), "--ledger", str(ledger), "--version", "1")
+    assert done.returncode == 0, done.stderr
+    assert swap_clips(back) == [
+        ("SQ010_SH010_aleph_v001a.mp4", "swap the can for a bottle"),
+        ("SQ010_SH010_aleph_v001b.mp4", "swap the can for a bottle"),
+    ]
+    # The other shots have no earlier version: the latest (v001) is relinked, and said so.
+    assert "SQ010_SH020: no v001" not in done.stdout  # v001 is theirs: found
+    assert _tasks(ledger) == paid + 1
+    done = _cli("relink", str(edited), "-o", str(back), "--ledger", str(ledger), "--version", "2")
+    assert done.returncode == 0, done.stderr
+    assert "SQ010_SH020: no v002 covering this shot" in done.stdout
+
 
 def test_an_older_work_folder_keeps_its_files_and_pays_nothing(tmp_path: Path) -> None:
     project = make_sample_project(tmp_path / "proj")

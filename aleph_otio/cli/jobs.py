@@ -62,6 +62,14 @@ def register(app: typer.Typer) -> None:
         relink: Annotated[str, typer.Option(help="version, reference or replace.")] = "version",
         rate: Annotated[str | None, typer.Option(help="Frame rate for EDLs.")] = None,
         sequence: options.Sequence = None,
+        version: Annotated[
+            int | None,
+            typer.Option(
+                min=1,
+                help="Relink version N of each shot (v001 = 1) where the ledger has it, instead "
+                "of the latest; nothing is paid.",
+            ),
+        ] = None,
     ) -> None:
         """Relink results already in a job ledger into a timeline, without running anything."""
         # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
@@ -80,6 +88,16 @@ def register(app: typer.Typer) -> None:
         loaded = read_timeline(timeline, rate=rate, sequence=sequence)
         with Ledger(path) as ledger:
             results = ledger.relink_results(timeline_path=str(loaded.path))
+        if version is not None:
+            from aleph_otio.scripting.revising import version_results
+
+            results, missing = version_results(path, results, version)
+            for name in missing:
+                out_console.print(
+                    f"{name}: no v{version:03d} covering this shot in {path}; its latest "
+                    "version is relinked",
+                    markup=False,
+                )
         relinked = relink_timeline(loaded.timeline, results, mode=relink)  # type: ignore[arg-type]
         written = write_outputs(relinked, output, media_base=loaded.folder)
         shots = len({r.shot.id for r in results})

@@ -266,37 +266,6 @@ def run_plan(
     return plan_to_batch(plan, settings, price_per_second=price)
 
 
-def _plan_against(
-    timeline: Path,
-    settings: PlanSettings,
-    against: Path,
-    *,
-    rate: str | None,
-    price: float,
-    as_json: bool,
-) -> None:
-    """``plan NEW_CUT --against WORK_DIR``: the diff, paid rows costed; exit 3 on refusals."""
-    # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
-    from aleph_otio.cli.revision import print_revision
-    from aleph_otio.scripting.revising import revise_file
-    from aleph_otio.timeline import parse_rate
-
-    revision = revise_file(
-        timeline, settings, against, rate=parse_rate(rate) if rate else None, price=price
-    )
-    out = Console()
-    if not out.is_terminal:
-        out = Console(width=max(out.width, 120))
-    print_revision(revision, out, as_json=as_json)
-    err = Console(stderr=True, soft_wrap=True, highlight=False)
-    for line in revision.plan.warnings:
-        err.print(f"warning: {line}", markup=False)
-    for line in revision.plan.errors:
-        err.print(f"error: {line}", markup=False)
-    if revision.plan.errors:
-        raise typer.Exit(PlanError.exit_code)
-
-
 def register(app: typer.Typer) -> None:
     """Add ``plan`` to the app."""
 
@@ -402,7 +371,9 @@ def register(app: typer.Typer) -> None:
                     "no timeline given: aleph-otio plan TIMELINE (or --sample to try the sample)"
                 )
             if against is not None:
-                _plan_against(timeline, settings, against, rate=rate, price=price, as_json=as_json)
+                from aleph_otio.cli.revision import plan_against
+
+                plan_against(timeline, settings, against, rate=rate, price=price, as_json=as_json)
                 return
             batch = run_plan(timeline, settings, rate=rate, price=price)
             if output is not None:

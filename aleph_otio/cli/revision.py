@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from aleph_otio.errors import PlanError
 
 #: Row colours: free rows plain, paid rows stand out.
 _STYLE = {"extended": "yellow", "changed": "yellow", "new": "yellow", "omitted": "dim"}
@@ -50,3 +54,33 @@ def print_revision(revision: Any, console: Console, *, as_json: bool = False) ->
         return
     console.print(revision_table(revision))
     console.print(summary_line(revision), markup=False, highlight=False)
+
+
+def plan_against(
+    timeline: Path,
+    settings: Any,
+    against: Path,
+    *,
+    rate: str | None,
+    price: float,
+    as_json: bool,
+) -> None:
+    """``plan NEW_CUT --against WORK_DIR``: the diff, paid rows costed; exit 3 on refusals."""
+    # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
+    from aleph_otio.scripting.revising import revise_file
+    from aleph_otio.timeline import parse_rate
+
+    revision = revise_file(
+        timeline, settings, against, rate=parse_rate(rate) if rate else None, price=price
+    )
+    out = Console()
+    if not out.is_terminal:
+        out = Console(width=max(out.width, 120))
+    print_revision(revision, out, as_json=as_json)
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
+    for line in revision.plan.warnings:
+        err.print(f"warning: {line}", markup=False)
+    for line in revision.plan.errors:
+        err.print(f"error: {line}", markup=False)
+    if revision.plan.errors:
+        raise typer.Exit(PlanError.exit_code)

@@ -7,6 +7,7 @@ the diff, with the estimate of only the rows that are paid.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,9 @@ from aleph_otio.cost import estimate_cost
 from aleph_otio.errors import ConfigError
 from aleph_otio.ledger import Ledger
 from aleph_otio.pipeline import plan_file
-from aleph_otio.revisions import Change, Prior, classify, revised_shots
-from aleph_otio.shots import Plan
+from aleph_otio.relink import RelinkResult
+from aleph_otio.revisions import Change, Prior, as_result_of, classify, revised_shots
+from aleph_otio.shots import Plan, Shot
 
 LEDGER_NAME = "ledger.sqlite"
 #: Shot states whose results came (or are being fetched): a trim can be cut from them.
@@ -112,3 +114,30 @@ def revise_file(
     """Plan ``timeline`` (a new cut) against its media and classify it against ``work_dir``."""
     _, plan = plan_file(timeline, settings, rate=rate)
     return revise(plan, work_dir, price=price)
+
+
+def version_results(
+    ledger_file: Path, current: list[RelinkResult], version: int
+) -> tuple[list[RelinkResult], list[str]]:
+    """``current`` (the results a relink would use) with version ``version`` of each shot
+    instead, where the ledger has it and its frames cover the shot; (results, names without)."""
+    out: list[RelinkResult] = []
+    missing: list[str] = []
+    with Ledger(ledger_file) as ledger:
+        every = ledger.relink_results()
+        earlier: dict[str, Shot] = {}
+        for record in ledger.shots():
+            if ledger.version(record.shot.id) == version:
+                earlier.setdefault(record.shot.name.casefold(), record.shot)
+        for shot_id in dict.fromkeys(r.shot.id for r in current):
+            mine = [r for r in current if r.shot.id == shot_id]
+            shot = mine[0].shot
+            other = earlier.get(shot.name.casefold())
+            shown = as_result_of(shot, other) if other is not None else None
+            theirs = [r for r in every if other is not None and r.shot.id == other.id]
+            if shown is None or not theirs:
+                missing.append(shot.name)
+                out += mine
+                continue
+            out += [dataclasses.replace(r, shot=shown, prompt=shown.prompt) for r in theirs]
+    return out, missing
