@@ -75,11 +75,14 @@ def safe_name(text: str) -> str:
 def marker_id(marker_name: str, prompt: str, prefix: str) -> str:
     """The marker's own name when it is an id, not the request ('' otherwise).
 
-    A name that carries the prefix or the prompt is the request; ``Marker 1`` is an NLE's
-    default, not a name anyone gave.
+    An id is one word with a digit in it (``SH020``, ``SQ010_SH020``, ``VFX-0231``): a name
+    that carries the prefix or the prompt is the request, ``Marker 1`` is an NLE's default,
+    and words (``VFX``, ``sky``, ``see notes``, Avid's user name) are labels many markers share.
     """
-    name = " ".join(marker_name.split())
+    name = marker_name.strip()
     if not name or _DEFAULT_MARKER.match(name):
+        return ""
+    if any(ch.isspace() for ch in name) or not any(ch.isdigit() for ch in name):
         return ""
     if prefix and name.lower().startswith(prefix.lower()):
         return ""

@@ -102,7 +102,10 @@ def test_safe_name_is_cut_to_a_length_every_file_system_takes() -> None:
         ("remove the sign", "remove the sign", ""),  # by colour: the name is the prompt
         ("Marker 1", "remove the sign", ""),  # an NLE's default name
         ("", "remove the sign", ""),
-        ("SQ010 SH020", "x", "SQ010_SH020"),
+        ("SQ010 SH020", "x", ""),  # words, not an id
+        ("VFX", "remove the sign", ""),  # a label (or Avid's user name) many markers share
+        ("see notes", "remove the sign", ""),
+        ("VFX-0231", "remove the sign", "VFX-0231"),
     ],
 )
 def test_marker_id_is_a_name_that_is_not_the_request(name: str, prompt: str, expected: str) -> None:

@@ -39,8 +39,9 @@ def register(app: typer.Typer) -> None:
                 results = ledger.results(record.shot.id)
                 costs = [r.cost for r in results if r.cost is not None]
                 detail = "\n".join(r.path for r in results if r.path) or (record.reason or "")
+                clips = "+".join(dict.fromkeys(s.clip_name for s in record.shot.segments))
                 table.add_row(
-                    Text(record.shot.name),
+                    Text(f"{record.shot.name}\n{clips}"),
                     record.state,
                     record.task_uuid,
                     f"${sum(costs):.2f}" if costs else "-",

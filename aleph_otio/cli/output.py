@@ -53,7 +53,7 @@ def summary_table(summary: Any) -> Table:
             # e.g. variations that failed next to the ones relinked
             detail.append("\n" + shot.reason, style="yellow")
         table.add_row(
-            Text(shot.name),
+            Text(f"{shot.name}\n{shot.clips}" if shot.clips else shot.name),
             Text(shot.state, style=colour),
             f"${shot.estimate:.2f}",
             f"${shot.cost:.2f}" if shot.cost is not None else "-",

@@ -59,6 +59,7 @@ class ShotReport:
     estimate: float = 0.0
     cost: float | None = None
     results: list[str] = field(default_factory=list)
+    clips: str = ""  # the source clip(s), shown beside the shot name
 
 
 @dataclass

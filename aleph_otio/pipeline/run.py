@@ -229,6 +229,7 @@ class Pipeline(SendStages, CollectStages):
                     estimate=0.0 if again else estimate_cost(shot, price),
                     cost=sum(costs) if costs and not again else None,
                     results=[r.path for r in results if r.path and r.verified],
+                    clips="+".join(dict.fromkeys(s.clip_name for s in shot.segments)),
                 )
             )
         return RunSummary(
