@@ -3,17 +3,12 @@
 No system ffmpeg is needed: everything goes through PyAV's bundled libraries.
 """
 
-from aleph_otio.media.cut import (
-    PreparedClip,
-    extract_still,
-    frame_levels,
-    iter_frames,
-    output_size,
-    prepare_guide,
-    prepare_shot,
-)
+from aleph_otio.media.cut import PreparedClip, prepare_shot
+from aleph_otio.media.frames import iter_frames, output_size
+from aleph_otio.media.pixels import frame_levels
 from aleph_otio.media.probe import MediaInfo, probe, timecode_to_frame
 from aleph_otio.media.stamp import stamp_timecode
+from aleph_otio.media.stills import extract_still, prepare_guide
 from aleph_otio.media.verify import verify_result
 
 __all__ = [
