@@ -7,13 +7,15 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
 import opentimelineio as otio
 import pytest
 
-from aleph_otio.config import PlanSettings
+from aleph_otio.config import APISettings, PlanSettings
+from aleph_otio.emulator import Emulator, EmulatorConfig
 from aleph_otio.plan import plan_timeline
 from aleph_otio.revisions import Change, Prior, classify, revised_shots
 from aleph_otio.sample import SampleProject, make_sample_project
@@ -26,6 +28,7 @@ RT = otio.opentime.RationalTime
 TR = otio.opentime.TimeRange
 HOUR = 86400  # 01:00:00:00 at 24 fps
 HANDLES = 8
+KEY = "test-key-revisions-not-secret"
 
 
 def tr(start: float, duration: float) -> otio.opentime.TimeRange:
@@ -226,7 +229,7 @@ def test_revised_shots_run_every_place_as_its_prior(tmp_path: Path, before: list
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RUNWARE_API_KEY": "test-key-not-secret"}
+    env = {**os.environ, "RUNWARE_API_KEY": KEY}
     return subprocess.run(
         [sys.executable, "-m", "aleph_otio", *args],
         env=env, capture_output=True, text=True, timeout=300,
@@ -292,10 +295,19 @@ def _second_cut(project: SampleProject) -> Path:
     return path
 
 
-def test_a_second_cut_pays_only_for_what_changed(tmp_path: Path) -> None:
+@pytest.fixture()
+def emu(tmp_path: Path) -> Iterator[Emulator]:
+    """One emulator for every run of the test, as one service would be (a run cut short after
+    submitting is collected by the next against the same server)."""
+    config = EmulatorConfig(latency=0.1, concurrency=4, storage_dir=tmp_path / "emu", api_key=KEY)
+    with Emulator(config) as server:
+        yield server
+
+
+def test_a_second_cut_pays_only_for_what_changed(tmp_path: Path, emu: Emulator) -> None:
     project = make_sample_project(tmp_path / "proj")
     work = tmp_path / "work"
-    common = ["--emulator", "--emulator-latency", "0.1", "--handles", str(HANDLES)]
+    common = ["--base-url", emu.base_url, "--poll-interval", "0.05", "--handles", str(HANDLES)]
     first = _cli(
         "run",
         str(project.timeline),
@@ -332,10 +344,20 @@ def test_a_second_cut_pays_only_for_what_changed(tmp_path: Path) -> None:
     assert _tasks(ledger) == 3  # plan pays nothing
 
     out = tmp_path / "v2.otio"
-    second = _cli("run", str(cut2), "-o", str(out), "--against", str(work), *common)
+    # Stopped after submitting (as a run cut short would be), then run again: the second
+    # invocation finds the two new tasks in the ledger and pays for nothing more.
+    second = _cli(
+        "run", str(cut2), "-o", str(out), "--against", str(work), "--submit-only", *common
+    )  # fmt: skip
     assert second.returncode == 0, second.stderr
     assert "trimmed" in second.stderr and "2 shot(s) to pay" in second.stderr
     assert _tasks(ledger) == 5  # B's new version and the new shot, nothing else
+    second = _cli("run", str(cut2), "-o", str(out), "--against", str(work), *common)
+    assert second.returncode == 0, second.stderr
+    assert "0 shot(s) to pay" in second.stderr
+    assert _tasks(ledger) == 5
+    submitted = [t["taskUUID"] for t in emu.received if t.get("taskType") == "videoInference"]
+    assert len(submitted) == len(set(submitted)) == 5  # no task sent twice
     results = {p.name for p in (work / "results").iterdir()}
     assert {"sh010_aleph_v001a.mp4", "sh020_aleph_v001a.mp4", "sh020_aleph_v002a.mp4",
             "sh030_aleph_v001a.mp4", "sh040_aleph_v001a.mp4"} == results  # fmt: skip
@@ -385,10 +407,8 @@ def test_a_second_cut_pays_only_for_what_changed(tmp_path: Path) -> None:
         ("omitted", "sh020"),
     ]
     assert revision.total == 0
-    third = run_timeline(
-        cut3, output=tmp_path / "v3.otio", emulator=True, against=work, handles=HANDLES,
-        emulator_latency=0.1,
-    )  # fmt: skip
+    api = APISettings(base_url=emu.base_url, api_key=KEY, poll_interval=0.05)
+    third = run_timeline(cut3, output=tmp_path / "v3.otio", api=api, against=work, handles=HANDLES)
     assert third.summary.exit_code == 0
     fourth = _cli("plan", str(cut2), "--against", str(work), "--handles", str(HANDLES), "--json")
     kinds4 = {c["shot"]: c["kind"] for c in json.loads(fourth.stdout)["changes"]}
