@@ -61,6 +61,12 @@ class LedgerError(AlephOtioError):
     """The job ledger is unreadable, from a newer version, or inconsistent."""
 
 
+class WorkFolderBusyError(AlephOtioError):
+    """Another run (its pid and host in the message) holds the work folder's lock."""
+
+    exit_code = 6
+
+
 class RelinkError(AlephOtioError):
     """Results could not be placed back into the timeline."""
 
