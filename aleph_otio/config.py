@@ -21,6 +21,10 @@ MODEL_ID = "runway:aleph@2.0"
 #: Documented price of Aleph 2.0 on Runware, USD per second of input video, per result.
 DEFAULT_PRICE_PER_SECOND = 0.28
 API_KEY_ENV = "RUNWARE_API_KEY"
+#: The Runway backend's key and endpoint, as the official runwayml SDK reads them.
+RUNWAY_KEY_ENV = "RUNWAYML_API_SECRET"
+RUNWAY_BASE_URL_ENV = "RUNWAYML_BASE_URL"
+DEFAULT_RUNWAY_BASE_URL = "https://api.dev.runwayml.com"
 CONFIG_ENV = "ALEPH_OTIO_CONFIG"
 
 OutputFormat = Literal["MP4", "WEBM", "MOV"]
@@ -97,7 +101,7 @@ def read_config_file(path: Path | None = None) -> dict[str, object]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: not a readable TOML config file ({exc})") from None
-    if "api_key" in data:
+    if "api_key" in data or "runway_api_key" in data:
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:
             raise ConfigError(
@@ -119,6 +123,30 @@ def resolve_api_key(
     if isinstance(value, str) and value:
         return SecretStr(value)
     return None
+
+
+def resolve_runway_key(
+    explicit: str | None = None, config_path: Path | None = None
+) -> SecretStr | None:
+    """Explicit value > ``RUNWAYML_API_SECRET`` > config file ``runway_api_key`` > None."""
+    if explicit:
+        return SecretStr(explicit)
+    if os.environ.get(RUNWAY_KEY_ENV):
+        return SecretStr(os.environ[RUNWAY_KEY_ENV])
+    value = read_config_file(config_path).get("runway_api_key")
+    if isinstance(value, str) and value:
+        return SecretStr(value)
+    return None
+
+
+def resolve_runway_base_url(explicit: str | None = None, config_path: Path | None = None) -> str:
+    """Explicit value > ``RUNWAYML_BASE_URL`` > config file ``runway_base_url`` > Runway's API."""
+    if explicit:
+        return explicit
+    if os.environ.get(RUNWAY_BASE_URL_ENV):
+        return os.environ[RUNWAY_BASE_URL_ENV]
+    value = read_config_file(config_path).get("runway_base_url")
+    return value if isinstance(value, str) and value else DEFAULT_RUNWAY_BASE_URL
 
 
 def resolve_base_url(explicit: str | None = None, config_path: Path | None = None) -> str:

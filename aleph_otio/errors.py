@@ -117,6 +117,13 @@ class TaskConflictError(APIError):
     """The taskUUID was already used (conflictTaskUUID)."""
 
 
+class SubmissionUncertainError(APIError):
+    """A create request went out and its answer was lost: the task may exist (and be billed).
+
+    Raised by backends without an idempotency key (Runway); sent again only on request.
+    """
+
+
 class TaskNotFoundError(APIError):
     """getResponse does not know the taskUUID (unknown or expired)."""
 

@@ -1,0 +1,387 @@
+"""The Runway backend and the Runway emulator, each proven against the official runwayml SDK.
+
+- the emulator's request tables are the SDK's published aleph2 types, field for field;
+- the SDK itself drives the emulator (ephemeral upload, create, retrieve, download, errors), and
+  every task state it answers validates against the SDK's ``TaskRetrieveResponse``;
+- the backend (which uses the SDK's async client) runs shots through the emulator, records the
+  seed of every result, and never creates a task twice: a create whose answer is lost is
+  "submission uncertain" until the user says to send it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import typing
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import av
+import httpx
+import pydantic
+import pytest
+import runwayml
+from runwayml.types import task_retrieve_response, video_to_video_create_params
+
+from aleph_otio.api.models import VideoInferenceTask
+from aleph_otio.api.runway import (
+    RunwayBackend,
+    RunwayOptions,
+    create_arguments,
+    refuse_runware_only,
+    remote_key,
+)
+from aleph_otio.config import APISettings
+from aleph_otio.emulator import runway_validate as rules
+from aleph_otio.emulator.runway import API_VERSION, RunwayEmulator
+from aleph_otio.errors import (
+    AuthenticationError,
+    ConfigError,
+    InvalidParameterError,
+    SubmissionUncertainError,
+)
+from aleph_otio.synth import make_still, make_video
+
+KEY = "runway-test-secret-9f8e7d6c"
+FRAMES = 48
+SIZE = (160, 90)
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("runway-media")
+    return {
+        "clip": make_video(root / "clip.mp4", frames=FRAMES, size=SIZE),
+        "still": make_still(root / "guide.png", size=SIZE),
+    }
+
+
+@pytest.fixture
+def emu(tmp_path: Path) -> Iterator[RunwayEmulator]:
+    with RunwayEmulator(tmp_path / "runway-emu", api_key=KEY, latency=0.4) as server:
+        yield server
+
+
+def frames_of(path: Path) -> tuple[int, int, int]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return (
+            sum(1 for _ in container.decode(stream)),
+            stream.codec_context.width,
+            stream.codec_context.height,
+        )
+
+
+# --- the emulator's tables are the SDK's types --------------------------------------------------
+
+
+def _wire_fields(typed_dict: Any, required: set[str] | None = None) -> dict[str, Any]:
+    """Wire name -> annotation of a runwayml TypedDict (aliases from PropertyInfo).
+
+    The wire names of ``Required[...]`` fields are added to ``required``.
+    """
+    hints = typing.get_type_hints(typed_dict, include_extras=True)
+    out = {}
+    for name, hint in hints.items():
+        is_required = typing.get_origin(hint) is typing.Required
+        while typing.get_origin(hint) in (typing.Required, typing.NotRequired):
+            hint = typing.get_args(hint)[0]
+        alias = name
+        for meta in getattr(hint, "__metadata__", ()):
+            alias = getattr(meta, "alias", None) or alias
+        out[alias] = hint
+        if is_required and required is not None:
+            required.add(alias)
+    return out
+
+
+def _literals(hint: Any) -> set[Any]:
+    found: set[Any] = set()
+    for arg in typing.get_args(hint):
+        if typing.get_origin(arg) is typing.Literal:
+            found |= set(typing.get_args(arg))
+        else:
+            found |= _literals(arg)
+    if typing.get_origin(hint) is typing.Literal:
+        found |= set(typing.get_args(hint))
+    return found
+
+
+def test_the_emulators_aleph2_fields_are_the_sdks_published_types() -> None:
+    required: set[str] = set()
+    fields = _wire_fields(video_to_video_create_params.Variant0, required)
+    assert set(fields) == set(rules.REQUIRED) | set(rules.OPTIONAL)
+    assert required == set(rules.REQUIRED) == {"model", "videoUri"}
+    assert _literals(fields["outputFormat"]) == set(rules.OUTPUT_FORMATS)
+    assert _literals(fields["proresProfile"]) == set(rules.PRORES_PROFILES)
+    assert _literals(fields["targetAspectRatio"]) == set(rules.TARGET_ASPECT_RATIOS)
+    assert _literals(fields["model"]) == {"aleph2"}
+    keyframe_keys = set()
+    for member in (
+        video_to_video_create_params.Variant0KeyframeUnionMember0,
+        video_to_video_create_params.Variant0KeyframeUnionMember1,
+    ):
+        keyframe_keys |= set(_wire_fields(member))
+    assert keyframe_keys == {"uri", "seconds", "at", "range"}
+    window = _wire_fields(video_to_video_create_params.Variant0KeyframeUnionMember0Range)
+    assert set(window) == {"start_seconds", "end_seconds"}  # no alias: snake_case on the wire
+
+
+# --- the official SDK against the emulator ------------------------------------------------------
+
+TASK_STATE: Any = pydantic.TypeAdapter(task_retrieve_response.TaskRetrieveResponse)
+
+
+def test_official_sdk_uploads_creates_polls_and_downloads(
+    emu: RunwayEmulator, media: dict[str, Path], tmp_path: Path
+) -> None:
+    async def go() -> tuple[str, list[str], list[dict[str, Any]]]:
+        async with runwayml.AsyncRunwayML(api_key=KEY, base_url=emu.base_url) as client:
+            clip = await client.uploads.create_ephemeral(file=media["clip"])
+            still = await client.uploads.create_ephemeral(file=media["still"])
+            created = await client.video_to_video.create(
+                model="aleph2",
+                video_uri=clip.uri,
+                prompt_text="Make it dusk.",
+                seed=42,
+                keyframes=[{"uri": still.uri, "at": 0.0}],
+            )
+            states: list[dict[str, Any]] = []
+            statuses: list[str] = []
+            async with httpx.AsyncClient() as raw:
+                for _ in range(100):
+                    state = await client.tasks.retrieve(created.id)
+                    statuses.append(state.status)
+                    answer = await raw.get(
+                        f"{emu.base_url}/v1/tasks/{created.id}",
+                        headers={"Authorization": f"Bearer {KEY}", "X-Runway-Version": API_VERSION},
+                    )
+                    states.append(answer.json())
+                    if state.status == "SUCCEEDED":
+                        assert state.output
+                        return state.output[0], statuses, states
+                    await asyncio.sleep(0.05)
+            raise AssertionError(statuses)
+
+    url, statuses, states = asyncio.run(go())
+    # PENDING, then RUNNING, then SUCCEEDED (a loaded machine may poll past the first).
+    assert statuses[-1] == "SUCCEEDED" and "RUNNING" in statuses
+    assert statuses == sorted(statuses, key=["PENDING", "RUNNING", "SUCCEEDED"].index)
+    for state in states:  # every answer is what the SDK's published type says, strictly
+        TASK_STATE.validate_python(state)
+    out = tmp_path / "result.mp4"
+    out.write_bytes(httpx.get(url).raise_for_status().content)
+    assert frames_of(out) == (FRAMES, *SIZE)
+    (task,) = emu.tasks.values()
+    assert task.request.seed == 42 and task.request.keyframes[0].at == 0.0
+
+
+def test_official_sdk_sees_runways_error_shapes(
+    emu: RunwayEmulator, media: dict[str, Path]
+) -> None:
+    async def go() -> tuple[runwayml.APIStatusError, runwayml.APIStatusError]:
+        async with runwayml.AsyncRunwayML(
+            api_key=KEY, base_url=emu.base_url, max_retries=0
+        ) as client:
+            clip = await client.uploads.create_ephemeral(file=media["clip"])
+            with pytest.raises(runwayml.BadRequestError) as bad:
+                await client.video_to_video.create(
+                    model="aleph2",
+                    video_uri=clip.uri,
+                    output_format="prores",
+                    prores_profile="4444 XQ",
+                    seed=-1,
+                )
+        async with runwayml.AsyncRunwayML(api_key="wrong", base_url=emu.base_url) as client:
+            with pytest.raises(runwayml.AuthenticationError) as auth:
+                await client.tasks.retrieve(str(uuid.uuid4()))
+        return bad.value, auth.value
+
+    bad, auth = asyncio.run(go())
+    assert bad.status_code == 400
+    assert isinstance(bad.body, dict) and bad.body["issues"][0]["path"] == ["seed"]
+    assert auth.status_code == 401
+    # Without the version header the API refuses the request, naming the header.
+    answer = httpx.get(
+        f"{emu.base_url}/v1/tasks/{uuid.uuid4()}", headers={"Authorization": f"Bearer {KEY}"}
+    )
+    assert answer.status_code == 400 and "X-Runway-Version" in answer.json()["error"]
+    assert emu.tasks == {}
+
+
+# --- the backend --------------------------------------------------------------------------------
+
+
+def plan_task(
+    video: str, frame_images: list[Any] | None = None, **extra: Any
+) -> VideoInferenceTask:
+    inputs: dict[str, Any] = {"video": video}
+    if frame_images:
+        inputs["frameImages"] = frame_images
+    return VideoInferenceTask.model_validate(
+        {
+            "taskType": "videoInference",
+            "taskUUID": str(uuid.uuid4()),
+            "model": "runway:aleph@2.0",
+            "positivePrompt": "Turn the sky purple.",
+            "inputs": inputs,
+            **extra,
+        }
+    )
+
+
+def backend(emu: RunwayEmulator, **kwargs: Any) -> RunwayBackend:
+    settings = APISettings(poll_interval=0.05, poll_max_interval=0.1, deadline_seconds=30)
+    return RunwayBackend(api_key=KEY, base_url=emu.base_url, settings=settings, **kwargs)
+
+
+def test_backend_runs_a_shot_with_two_seeded_results_and_a_guide(
+    emu: RunwayEmulator, media: dict[str, Path], tmp_path: Path
+) -> None:
+    async def go(client: RunwayBackend) -> tuple[VideoInferenceTask, list[Path], list[int]]:
+        async with client:
+            clip = await client.upload_media(media["clip"])
+            again = await client.upload_media(media["clip"])
+            assert again == clip  # the same bytes are not uploaded twice
+            still = await client.upload_media(media["still"])
+            task = plan_task(clip.ref, [{"image": still.ref, "timestamp": 1.0}], numberResults=2)
+            await client.submit(task)
+            outcome = (await client.wait([task.task_uuid], expected={task.task_uuid: 2}))[
+                task.task_uuid
+            ]
+            assert outcome.ok and len(outcome.successes) == 2
+            paths = []
+            for index, result in enumerate(outcome.successes):
+                assert result.video_url is not None
+                paths.append(await client.download(result.video_url, tmp_path / f"r{index}.mp4"))
+            return task, paths, [r.seed or 0 for r in outcome.successes]
+
+    client = backend(emu, options=RunwayOptions(seed=1000))
+    task, paths, seeds = asyncio.run(go(client))
+    assert seeds == [1000, 1001]
+    assert [client.remote_tasks[remote_key(task.task_uuid, i)].seed for i in (0, 1)] == seeds
+    assert all(frames_of(p) == (FRAMES, *SIZE) for p in paths)
+    bodies = [t.body for t in emu.tasks.values()]
+    assert sorted(b["seed"] for b in bodies) == [1000, 1001]
+    assert all(b["videoUri"].startswith("runway://") for b in bodies)
+    assert all(b["keyframes"][0]["seconds"] == 1.0 for b in bodies)
+    assert all(b["keyframes"][0]["uri"].startswith("runway://") for b in bodies)
+    assert len(emu.creates) == 2
+
+
+def test_a_create_whose_answer_is_lost_is_uncertain_and_never_sent_again_unasked(
+    emu: RunwayEmulator, media: dict[str, Path]
+) -> None:
+    remote: dict[str, Any] = {}
+    uploads: dict[str, tuple[str, str]] = {}
+
+    async def submit(task: VideoInferenceTask | None, **kwargs: Any) -> VideoInferenceTask:
+        async with backend(emu, remote_tasks=remote, upload_cache=uploads, **kwargs) as client:
+            if task is None:
+                clip = await client.upload_media(media["clip"])
+                task = plan_task(clip.ref)
+                emu.faults.drop_after_create = 1
+            await client.submit(task, assume_sent=True)
+            return task
+
+    with pytest.raises(SubmissionUncertainError) as info:
+        asyncio.run(submit(None))
+    message = str(info.value)
+    sent = next(iter(remote.values())).sent_at
+    assert sent in message and "--resubmit-uncertain" in message
+    assert len(emu.creates) == len(emu.tasks) == 1  # made on the server, its answer lost
+    task_uuid = info.value.task_uuid
+    assert task_uuid is not None
+    task = VideoInferenceTask.model_validate(
+        {**plan_task(next(iter(uploads.values()))[0]).to_api(), "taskUUID": task_uuid}
+    )
+    # A later run, the same backend: still uncertain, nothing sent.
+    with pytest.raises(SubmissionUncertainError):
+        asyncio.run(submit(task))
+    assert len(emu.creates) == 1
+    # Only when the user says so (having checked Runway's task list) is it created again.
+    asyncio.run(submit(task, resubmit_uncertain=True))
+    assert len(emu.creates) == 2
+    assert remote[remote_key(task_uuid, 0)].remote_id in emu.tasks
+
+
+def test_a_rate_limited_create_is_retried_and_a_refused_one_is_not_uncertain(
+    emu: RunwayEmulator, media: dict[str, Path]
+) -> None:
+    remote: dict[str, Any] = {}
+    refused = plan_task(str(uuid.uuid4()))  # a reference no upload stands for
+
+    async def go() -> None:
+        async with backend(emu, remote_tasks=remote, sleep=lambda s: asyncio.sleep(0)) as client:
+            clip = await client.upload_media(media["clip"])
+            emu.faults.rate_limit = 1
+            await client.submit(plan_task(clip.ref))
+            with pytest.raises(InvalidParameterError, match="HTTP 400: Invalid videoUri"):
+                await client.submit(refused)
+            with pytest.raises(ConfigError, match="WEBM is a Runware format"):
+                await client.submit(plan_task(clip.ref, outputFormat="WEBM"))
+
+    asyncio.run(go())
+    assert len(emu.tasks) == 1
+    # The 429 was answered before anything was made; the 400 is a definite "no": neither is
+    # left behind as uncertain, so the next run simply sends the shot.
+    assert [r.remote_id for r in remote.values()] == [next(iter(emu.tasks))]
+    assert remote_key(refused.task_uuid, 0) not in remote
+    assert len(emu.creates) == 2
+
+
+def test_a_wrong_key_is_an_authentication_error_without_the_key(
+    emu: RunwayEmulator, media: dict[str, Path]
+) -> None:
+    async def go() -> None:
+        async with RunwayBackend(api_key="sk-wrong-key-123456", base_url=emu.base_url) as client:
+            await client.upload_media(media["clip"])
+
+    with pytest.raises(AuthenticationError) as info:
+        asyncio.run(go())
+    assert "RUNWAYML_API_SECRET" in str(info.value) and "sk-wrong" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("settings", "option"),
+    [
+        (APISettings(ttl=3600), "--ttl"),
+        (APISettings(webhook_url="https://example.test/hook"), "--webhook-url"),
+        (APISettings(upload_endpoint="https://example.test/put"), "--upload-endpoint"),
+        (APISettings(safety_mode="fast"), "--safety"),
+    ],
+)
+def test_runware_only_options_are_refused_for_the_runway_backend(
+    settings: APISettings, option: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"{option} is a Runware option.*--backend runware"):
+        refuse_runware_only(settings)
+
+
+def test_plan_options_translate_to_runway_and_refusals_say_what_to_do() -> None:
+    video = str(uuid.uuid4())
+    stills = [str(uuid.uuid4()) for _ in range(3)]
+    task = plan_task(
+        video,
+        [stills[0], {"image": stills[1], "frame": "last"}, {"image": stills[2], "timestamp": 2.5}],
+    )
+    args = create_arguments(
+        task,
+        uris={video: "runway://v", stills[0]: "runway://a"},
+        options=RunwayOptions(output_format="prores", prores_profile="422 HQ"),
+        seed=7,
+    )
+    assert args["video_uri"] == "runway://v" and args["seed"] == 7
+    assert args["keyframes"] == [
+        {"uri": "runway://a", "at": 0.0},
+        {"uri": stills[1], "at": 1.0},
+        {"uri": stills[2], "seconds": 2.5},
+    ]
+    assert (args["output_format"], args["prores_profile"]) == ("prores", "422 HQ")
+    with pytest.raises(ConfigError, match="--prores-profile needs --output-format prores"):
+        RunwayOptions(prores_profile="4444")
+    with pytest.raises(ConfigError, match="Runway has no quality setting"):
+        create_arguments(
+            plan_task(video, outputQuality=80), uris={}, options=RunwayOptions(), seed=1
+        )
