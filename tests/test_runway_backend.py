@@ -11,6 +11,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 import typing
 import uuid
 from collections.abc import Iterator
@@ -39,8 +45,10 @@ from aleph_otio.errors import (
     AuthenticationError,
     ConfigError,
     InvalidParameterError,
+    LedgerError,
     SubmissionUncertainError,
 )
+from aleph_otio.ledger import Ledger
 from aleph_otio.synth import make_still, make_video
 
 KEY = "runway-test-secret-9f8e7d6c"
@@ -260,7 +268,7 @@ def test_backend_runs_a_shot_with_two_seeded_results_and_a_guide(
     client = backend(emu, options=RunwayOptions(seed=1000))
     task, paths, seeds = asyncio.run(go(client))
     assert seeds == [1000, 1001]
-    assert [client.remote_tasks[remote_key(task.task_uuid, i)].seed for i in (0, 1)] == seeds
+    assert [client.remote_tasks[remote_key(task.task_uuid, i)][1] for i in (0, 1)] == seeds
     assert all(frames_of(p) == (FRAMES, *SIZE) for p in paths)
     bodies = [t.body for t in emu.tasks.values()]
     assert sorted(b["seed"] for b in bodies) == [1000, 1001]
@@ -288,7 +296,7 @@ def test_a_create_whose_answer_is_lost_is_uncertain_and_never_sent_again_unasked
     with pytest.raises(SubmissionUncertainError) as info:
         asyncio.run(submit(None))
     message = str(info.value)
-    sent = next(iter(remote.values())).sent_at
+    sent = next(iter(remote.values()))[2]
     assert sent in message and "--resubmit-uncertain" in message
     assert len(emu.creates) == len(emu.tasks) == 1  # made on the server, its answer lost
     task_uuid = info.value.task_uuid
@@ -303,7 +311,7 @@ def test_a_create_whose_answer_is_lost_is_uncertain_and_never_sent_again_unasked
     # Only when the user says so (having checked Runway's task list) is it created again.
     asyncio.run(submit(task, resubmit_uncertain=True))
     assert len(emu.creates) == 2
-    assert remote[remote_key(task_uuid, 0)].remote_id in emu.tasks
+    assert remote[remote_key(task_uuid, 0)][0] in emu.tasks
 
 
 def test_a_rate_limited_create_is_retried_and_a_refused_one_is_not_uncertain(
@@ -326,7 +334,7 @@ def test_a_rate_limited_create_is_retried_and_a_refused_one_is_not_uncertain(
     assert len(emu.tasks) == 1
     # The 429 was answered before anything was made; the 400 is a definite "no": neither is
     # left behind as uncertain, so the next run simply sends the shot.
-    assert [r.remote_id for r in remote.values()] == [next(iter(emu.tasks))]
+    assert [r[0] for r in remote.values()] == [next(iter(emu.tasks))]
     assert remote_key(refused.task_uuid, 0) not in remote
     assert len(emu.creates) == 2
 
@@ -385,3 +393,111 @@ def test_plan_options_translate_to_runway_and_refusals_say_what_to_do() -> None:
         create_arguments(
             plan_task(video, outputQuality=80), uris={}, options=RunwayOptions(), seed=1
         )
+
+
+# --- the ledger: one backend per work folder, and a SIGKILL around the create -------------------
+
+_SUBMITTER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from pathlib import Path
+    from aleph_otio.api.models import VideoInferenceTask
+    from aleph_otio.api.runway import RunwayBackend
+    from aleph_otio.errors import AlephOtioError
+    from aleph_otio.ledger import Ledger
+
+    work, base_url, clip, task_uuid, resubmit, key = sys.argv[1:7]
+
+    async def main(ledger):
+        ledger.bind_backend("runway")
+        client = RunwayBackend(
+            api_key=key, base_url=base_url, upload_cache=ledger.upload_cache(),
+            remote_tasks=ledger.remote_tasks(), resubmit_uncertain=resubmit == "yes",
+        )
+        async with client:
+            media = await client.upload_media(Path(clip))
+            print("uploaded", flush=True)
+            task = VideoInferenceTask.model_validate({
+                "taskType": "videoInference", "taskUUID": task_uuid,
+                "model": "runway:aleph@2.0", "positivePrompt": "Make it snow.",
+                "inputs": {"video": media.ref},
+            })
+            await client.submit(task, assume_sent=True)
+            print("created", flush=True)
+
+    with Ledger(Path(work) / "ledger.sqlite") as ledger:
+        try:
+            asyncio.run(main(ledger))
+        except AlephOtioError as exc:
+            print(f"{type(exc).__name__}: {exc}", flush=True)
+            sys.exit(exc.exit_code)
+    """
+)
+
+
+def run_submitter(
+    work: Path, emu: RunwayEmulator, clip: Path, task_uuid: str, resubmit: bool = False
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", _SUBMITTER, str(work), emu.base_url, str(clip), task_uuid]
+        + ["yes" if resubmit else "no", KEY],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_sigkill_during_the_create_never_creates_the_shot_twice(
+    emu: RunwayEmulator, media: dict[str, Path], tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    task_uuid = str(uuid.uuid4())
+    emu.faults.hold_create = 30.0  # the task is made; its answer has not come back yet
+    proc = run_submitter(work, emu, media["clip"], task_uuid)
+    deadline = time.monotonic() + 60
+    while not emu.tasks and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    assert len(emu.tasks) == 1, proc.communicate(timeout=5)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    emu.faults.hold_create = 0.0
+    # The next run finds the marker the killed one committed before sending: uncertain.
+    again = run_submitter(work, emu, media["clip"], task_uuid)
+    out, _ = again.communicate(timeout=60)
+    assert again.returncode == SubmissionUncertainError.exit_code
+    assert "SubmissionUncertainError" in out and "--resubmit-uncertain" in out
+    assert len(emu.creates) == len(emu.tasks) == 1
+    with Ledger(work / "ledger.sqlite") as ledger:
+        ((_, (remote_id, _, sent_at)),) = ledger.remote_tasks().items()
+        assert remote_id is None and sent_at in out
+    # With the flag (the user found no such task), it is sent once more, and recorded.
+    forced = run_submitter(work, emu, media["clip"], task_uuid, resubmit=True)
+    out, err = forced.communicate(timeout=60)
+    assert forced.returncode == 0, (out, err)
+    assert len(emu.creates) == 2
+    with Ledger(work / "ledger.sqlite") as ledger:
+        ((_, (remote_id, _, _)),) = ledger.remote_tasks().items()
+        assert remote_id in emu.tasks
+
+
+def test_a_work_folder_holds_one_backends_tasks(tmp_path: Path) -> None:
+    from tests.test_ledger import make_shot, walk_to_submitted
+
+    with Ledger(tmp_path / "old.sqlite") as ledger:
+        shot = make_shot()
+        ledger.add_shots([shot], "/edit/cut.otio")
+        task_uuid = walk_to_submitted(ledger, shot)  # a ledger from before backends: Runware
+        assert ledger.task_backend(task_uuid) == "runware"
+        with pytest.raises(LedgerError, match="went to the runware backend, not runway"):
+            ledger.bind_backend("runway")
+        ledger.bind_backend("runware")
+    with Ledger(tmp_path / "new.sqlite") as ledger:
+        ledger.bind_backend("runway")
+        shot = make_shot()
+        ledger.add_shots([shot], "/edit/cut.otio")
+        task_uuid = walk_to_submitted(ledger, shot)
+        ledger.remote_tasks()[remote_key(task_uuid, 0)] = ("t-1", 5, "2026-01-01T00:00:00+00:00")
+        assert ledger.task_backend(task_uuid) == "runway"
+        with pytest.raises(LedgerError, match="--backend runway to resume"):
+            ledger.bind_backend("runware")

@@ -50,6 +50,8 @@ class RunwayFaults:
     fail_code: str = "SAFETY.INPUT.VIDEO"
     #: Answer the next N ``/v1`` requests with 429 before doing anything.
     rate_limit: int = 0
+    #: Seconds to hold every create's answer back after the task was made (crash tests).
+    hold_create: float = 0.0
 
 
 @dataclass
@@ -347,6 +349,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(200, self.emu.start_upload(body))
             if method == "POST" and path == "/v1/video_to_video":
                 answer = self.emu.create(body)
+                if self.emu.faults.hold_create > 0:
+                    time.sleep(self.emu.faults.hold_create)
                 if self.emu._take("drop_after_create"):
                     self.close_connection = True
                     self.connection.close()  # the task exists; its answer is lost

@@ -26,9 +26,9 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import runwayml
@@ -65,9 +65,11 @@ log = logging.getLogger("aleph_otio.api.runway")
 _RUNNING = ("PENDING", "THROTTLED", "RUNNING")
 
 
-@dataclass(frozen=True)
-class RemoteTask:
-    """One Runway task made (or perhaps made) for one result of a planned task."""
+class RemoteTask(NamedTuple):
+    """One Runway task made (or perhaps made) for one result of a planned task.
+
+    A tuple, so the ledger stores it as ``(remote_id, seed, sent_at)`` without knowing the API.
+    """
 
     remote_id: str | None  # None: sent, answer never seen
     seed: int
@@ -124,7 +126,7 @@ class RunwayBackend(Downloads):
         settings: APISettings | None = None,
         options: RunwayOptions | None = None,
         upload_cache: MutableMapping[str, tuple[str, str]] | None = None,
-        remote_tasks: MutableMapping[str, RemoteTask] | None = None,
+        remote_tasks: MutableMapping[str, tuple[str | None, int, str]] | None = None,
         resubmit_uncertain: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
         max_retries: int = 5,
@@ -140,7 +142,7 @@ class RunwayBackend(Downloads):
         self.upload_cache: MutableMapping[str, tuple[str, str]] = (
             upload_cache if upload_cache is not None else {}
         )
-        self.remote_tasks: MutableMapping[str, RemoteTask] = (
+        self.remote_tasks: MutableMapping[str, tuple[str | None, int, str]] = (
             remote_tasks if remote_tasks is not None else {}
         )
         self.resubmit_uncertain = resubmit_uncertain
@@ -222,14 +224,15 @@ class RunwayBackend(Downloads):
 
     # --- submit -----------------------------------------------------------------------------
 
+    def remote(self, task_uuid: str, index: int) -> RemoteTask | None:
+        """The Runway task made (or perhaps made) for one result, if any."""
+        entry = self.remote_tasks.get(remote_key(task_uuid, index))
+        return None if entry is None else RemoteTask(*entry)
+
     def uncertain(self, task_uuid: str) -> list[RemoteTask]:
         """Creates of this task that were sent and never answered."""
-        out = []
-        for index in range(4):
-            entry = self.remote_tasks.get(remote_key(task_uuid, index))
-            if entry is not None and entry.remote_id is None:
-                out.append(entry)
-        return out
+        entries = [self.remote(task_uuid, index) for index in range(4)]
+        return [e for e in entries if e is not None and e.remote_id is None]
 
     async def submit(self, task: VideoInferenceTask, *, assume_sent: bool = False) -> None:
         """Create one Runway task per result; results already created are not created again.
@@ -240,8 +243,7 @@ class RunwayBackend(Downloads):
         uris = {ref: uri for ref, uri in self.upload_cache.values()}
         base_seed = self.options.seed
         for index in range(task.number_results):
-            key = remote_key(task.task_uuid, index)
-            entry = self.remote_tasks.get(key)
+            entry = self.remote(task.task_uuid, index)
             if entry is not None and entry.remote_id is not None:
                 continue
             if entry is not None and not self.resubmit_uncertain:
@@ -336,9 +338,7 @@ class RunwayBackend(Downloads):
         for task_uuid in dict.fromkeys(task_uuids):
             count = max(1, int(expected.get(task_uuid, 1)))
             known = [
-                (i, e)
-                for i in range(count)
-                if (e := self.remote_tasks.get(remote_key(task_uuid, i))) and e.remote_id
+                (i, e) for i in range(count) if (e := self.remote(task_uuid, i)) and e.remote_id
             ]
             remote[task_uuid] = known
             outcomes[task_uuid] = TaskOutcome(task_uuid=task_uuid, expected=max(1, len(known)))
