@@ -29,6 +29,16 @@ CONFIG_ENV = "ALEPH_OTIO_CONFIG"
 
 OutputFormat = Literal["MP4", "WEBM", "MOV"]
 SafetyMode = Literal["none", "fast", "full"]
+ReturnColorspace = Literal["display", "source"]
+
+#: The OCIO config used when none is given and ``$OCIO`` is unset: OCIO's built-in studio
+#: config, the one that has the camera log spaces ("ARRI LogC3 (EI800)", "S-Log3 S-Gamut3", ...).
+DEFAULT_OCIO_CONFIG = "ocio://studio-config-latest"
+#: "Display-referred Rec.709", the picture Aleph receives: a Rec.709 display with BT.1886 (2.4
+#: gamma), as a grading suite's reference monitor shows HD video, through the config's default
+#: view for it (ACES 2.0 SDR 100 nits in the studio config). Candidates (sRGB display, gamma 2.2,
+#: the un-tone-mapped view) differ by far more than compression, so this one is named and settable.
+DEFAULT_DISPLAY = "Rec.1886 Rec.709 - Display"
 
 
 def default_config_path() -> Path:
@@ -37,6 +47,34 @@ def default_config_path() -> Path:
         return Path(os.environ[CONFIG_ENV])
     base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     return base / "aleph-otio" / "config.toml"
+
+
+class ColourSettings(BaseModel):
+    """How source pictures become the display-referred clip Aleph receives (OpenColorIO).
+
+    Input colour space, first that applies: a ``rules`` regex on the clip or file name, the
+    clip's OTIO metadata (Hiero through AYON/OpenPype), ``input_colorspace`` for the run, the
+    media's own tags. Explicit beats inferred: camera ProRes is often tagged BT.709 while it
+    holds log. Then, in the ``working_colorspace`` (default: the input space, where on-set CDLs
+    and camera show LUTs are made), the shot's CDL, then the show LUT or the view transform.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ocio_config: str | None = Field(
+        default=None,
+        description=f"config file or ocio:// URI; None: $OCIO, else {DEFAULT_OCIO_CONFIG}",
+    )
+    input_colorspace: str | None = None
+    rules: tuple[tuple[str, str], ...] = Field(
+        default=(), description="(REGEX, COLOURSPACE) on clip or file names, first match wins"
+    )
+    display: str = DEFAULT_DISPLAY
+    view: str | None = Field(default=None, description="None: the config's default view")
+    lut: str | None = Field(default=None, description="show LUT (.cube, ...) replacing the view")
+    cdl: str | None = Field(default=None, description=".cdl/.cc/.ccc file or a folder of them")
+    working_colorspace: str | None = None
+    return_colorspace: ReturnColorspace = "display"
 
 
 class PlanSettings(BaseModel):
@@ -62,6 +100,9 @@ class PlanSettings(BaseModel):
     )
     media_search: tuple[str, ...] = Field(
         default=(), description="folders searched by file name for media not where it was"
+    )
+    colour: ColourSettings | None = Field(
+        default=None, description="colour management; None sends the media's pictures as they are"
     )
 
 

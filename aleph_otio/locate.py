@@ -11,7 +11,7 @@ camera original by a movie of the same name (its transcode). The timeline itself
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
@@ -134,6 +134,53 @@ class MediaLocator:
             f"cut from {found} in place of {name} ({why}); it must be a transcode with the "
             "same frames and timecode",
         )
+
+    def find_named(
+        self,
+        names: Sequence[tuple[str, str]],
+        holds: Callable[[Path], bool | None] | None = None,
+    ) -> Located | None:
+        """The file for a clip that names no path, by the names it has (best first).
+
+        ``names`` are (name, where it came from), e.g. ``("A001C003", "reel name")``; a name
+        finds a file of that name or of that stem with a movie suffix (case ignored). When
+        several files share a name, ``holds(path)`` (True when the file's own timecode holds
+        the clip's source range, None when unknown) picks the one; a tie is a
+        :class:`ConfigError` listing them. None when no name finds a file.
+        """
+        if not self.search:
+            return None
+        by_name, by_stem = self._index()
+        for name, where in names:
+            stem = PurePosixPath(name).stem if PurePosixPath(name).suffix else name
+            found = [] if camera_raw(name) else by_name.get(name.lower(), [])
+            movies = [
+                p for p in by_stem.get(stem.lower(), []) if p.suffix.lower() in MOVIE_SUFFIXES
+            ]
+            candidates = sorted({p for p in [*found, *movies] if not camera_raw(p)})
+            if not candidates:
+                continue
+            if len(candidates) > 1 and holds is not None:
+                held = [p for p in candidates if holds(p)]
+                if len(held) == 1:
+                    others = len(candidates) - 1
+                    return Located(
+                        str(held[0]),
+                        f"matched to {held[0]} by {where} (its timecode holds the clip's "
+                        f"source; {others} other file(s) of that name do not)",
+                    )
+                if not held:
+                    shown = ", ".join(str(p) for p in candidates[:4])
+                    raise ConfigError(
+                        f"{name}: {len(candidates)} files of that name under {self.searched()} "
+                        f"({shown}) and none holds the clip's source timecode; relink the clip "
+                        "or search the folder of the right take"
+                    )
+                candidates = held
+            if len(candidates) > 1:
+                self._unique(candidates, name)  # raises, naming them
+            return Located(str(candidates[0]), f"matched to {candidates[0]} by {where}")
+        return None
 
     def searched(self) -> str:
         """The search folders, for messages."""

@@ -77,6 +77,7 @@ class _Memo:
     locator: MediaLocator = field(default_factory=MediaLocator)
     paths: dict[str, str] = field(default_factory=dict)  # target_url -> local path
     notes: dict[str, str] = field(default_factory=dict)  # target_url -> the locator's note
+    named: dict[Any, tuple[str, str]] = field(default_factory=dict)  # media found by name
     track_names: dict[int, str] = field(default_factory=dict)  # track index -> label
     options: dict[Any, TaskOptions] = field(default_factory=dict)  # marker options -> TaskOptions
 
@@ -290,6 +291,9 @@ def _resolve(
                 if located.note:
                     memo.notes[url] = located.note
             memo.paths[url] = path
+    named_note: str | None = None
+    if path is None and (url is None and not isinstance(ref, otio.schema.GeneratorReference)):
+        path, named_note = _named_media(loaded, clip, label, media_facts, memo)
     if path is None:
         raise _Refused(
             f"{label} has no source media (offline or {type(ref).__name__}); relink it to a file"
@@ -309,6 +313,8 @@ def _resolve(
         raise _Refused(f"{label}: {exc}") from None
     avail = ref.available_range
     warnings: list[str] = [f"{label}: {memo.notes[url]}"] if url in memo.notes else []
+    if named_note:
+        warnings.append(f"{label}: {named_note}")
     if facts is not None:
         if not facts.has_video or facts.frame_count <= 0 or facts.rate <= 0:
             raise _Refused(f"{label}: media {shown} has no video frames; relink it")
@@ -390,6 +396,61 @@ def _resolve(
         clip_duration=frames_at(src.duration, clip_rate),
         warnings=tuple(warnings),
     )
+
+
+def _named_media(
+    loaded: LoadedTimeline,
+    clip: otio.schema.Clip,
+    label: str,
+    media_facts: MediaFactsFn | None,
+    memo: _Memo,
+) -> tuple[str | None, str | None]:
+    """(path, note) of the media of a clip that names no file, found by the names its file's
+    dialect gives it under ``--media-search``; None when it gives none. Refuses with what to
+    do when none is found."""
+    names = loaded.dialect.media_names(clip)
+    if not names:
+        return None, None
+    used = clip.trimmed_range()
+    key = (tuple(names), used.start_time.to_seconds(), used.duration.to_seconds())
+    known = memo.named.get(key)
+    if known is not None:
+        return known
+    # The hint names the most file-like name (a SOURCE FILE over a clip name with spaces).
+    first = min((n for n, _ in names), key=lambda n: ("." not in n, " " in n.strip()))
+    holds = first if "." in first else f"{first}.mov"
+    where = f"pass --media-search with the folder that holds {display_name(holds, 120)}"
+    scalar = _time_scalar(clip)  # a reverse or freeze is refused for what it is, first
+    if not memo.locator.search:
+        raise _Refused(f"{label}: this {loaded.dialect.file_kind} names no media file: {where}")
+
+    def holds_source(candidate: Any) -> bool | None:
+        try:
+            facts = media_facts(str(candidate)) if media_facts is not None else None
+        except AlephOtioError:
+            return False
+        if facts is None or facts.rate <= 0:
+            return None
+        rate = normalise_rate(facts.rate)
+        start = frames_at(used.start_time, rate)
+        end = start + frames_at(used.duration, rate) * scalar
+        return bool(
+            facts.start_frame <= start + 1e-6
+            and end <= facts.start_frame + facts.frame_count + 1e-6
+        )
+
+    try:
+        located = memo.locator.find_named(names, holds_source)
+    except ConfigError as exc:
+        raise _Refused(f"{label}: {exc}") from None
+    if located is None:
+        tried = ", ".join(f"{display_name(n, 60)} ({w})" for n, w in names)
+        raise _Refused(
+            f"{label}: this {loaded.dialect.file_kind} names no media file and no file is "
+            f"named {tried} under {memo.locator.searched()}: {where}"
+        )
+    memo.named[key] = (located.path, located.note or "")
+    return located.path, located.note
 
 
 def _guide_index(spec: GuideSpec, sources: list[_Source], head: int, core: int) -> int:

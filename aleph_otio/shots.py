@@ -88,6 +88,49 @@ class TaskOptions(BaseModel):
     output_quality: int = Field(default=95, ge=20, le=99)
 
 
+class ShotColour(BaseModel):
+    """The colour pipeline of one shot, fully resolved: what identifies its transform.
+
+    Files are named with their content hash, so a changed LUT or CDL is a changed request.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    config: str = Field(description="OCIO config file or ocio:// URI")
+    config_id: str = Field(description="the config's name (built-in) or file sha256")
+    input_colorspace: str
+    input_from: str = Field(default="", description="where the input space came from")
+    working_colorspace: str
+    display: str
+    view: str | None = Field(default=None, description="None when a show LUT replaces it")
+    lut: str | None = None
+    lut_sha256: str | None = None
+    cdl: str | None = None
+    cdl_id: str | None = Field(default=None, description="the ColorCorrection id used")
+    cdl_sha256: str | None = None
+    return_colorspace: str = "display"
+
+    def identity(self) -> dict[str, object]:
+        """What the transform depends on (not where the choice came from)."""
+        return self.model_dump(exclude={"input_from"})
+
+    def describe(self) -> str:
+        """One line for the plan: the pipeline in order and what comes back."""
+        steps = [self.input_colorspace]
+        if self.working_colorspace != self.input_colorspace:
+            steps.append(self.working_colorspace)
+        if self.cdl:
+            steps.append(f"CDL {self.cdl_id or ''}".strip())
+        steps.append(f"LUT {self.lut}" if self.lut else f"{self.display} / {self.view}")
+        back = (
+            f"converted back to {self.input_colorspace} (approximate)"
+            if self.return_colorspace == "source"
+            else f"display-referred ({self.display}, tagged BT.709)"
+        )
+        origin = f" [{self.input_from}]" if self.input_from else ""
+        return f"colour: {' -> '.join(steps)}{origin}; return: {back}"
+
+
 class Shot(BaseModel):
     """One Aleph task: a prompt, an input clip made of segments, and guide frames."""
 
@@ -106,6 +149,7 @@ class Shot(BaseModel):
     part: int = Field(default=1, description="1-based part number when a long shot was split")
     parts: int = 1
     warnings: list[str] = Field(default_factory=list)
+    colour: ShotColour | None = Field(default=None, description="None: pictures sent as they are")
 
     @property
     def media_rate(self) -> float:
@@ -172,10 +216,13 @@ def shot_id(
     head: int,
     tail: int,
     options: TaskOptions,
+    colour: ShotColour | None = None,
 ) -> str:
-    """A stable id: the same prompt, media range, guides and options give the same id.
+    """A stable id: the same prompt, media range, guides, options and colour give the same id.
 
-    A changed prompt or range gives a new id, so the ledger treats it as a new shot.
+    A changed prompt, range or colour transform gives a new id, so the ledger treats it as a new
+    shot. Without colour the hashed text is exactly what it was before colour existed, so
+    ledgers written then still resume.
     """
     payload = {
         "prompt": prompt,
@@ -187,5 +234,7 @@ def shot_id(
         "handles": [head, tail],
         "options": _options_payload(options),
     }
+    if colour is not None:
+        payload["colour"] = colour.identity()
     digest = hashlib.sha256(_CANONICAL.encode(payload).encode()).hexdigest()
     return digest[:12]

@@ -167,3 +167,16 @@ def test_cached_track_geometry_gives_otios_own_ranges(tmp_path: Path) -> None:
         track = piece.clip.parent()
         assert piece.record_range == piece.clip.transformed_time_range(piece.source_range, track)
         assert piece.stack_range == piece.clip.transformed_time_range(piece.source_range, stack)
+
+
+def test_bench_colour_cuts_through_colour_and_reports_its_ratios(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bench = load("bench_colour")
+    assert bench.main(["--quick", "--cache", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert number(r"\| plain decode \+ encode \| (\d+\.\d+)", out) > 0
+    assert number(r"\| colour \(baked LUT, lut3d\) \| \d+\.\d+ \| (\d+\.\d+)", out) > 0
+    assert number(r"over the exact processor: (\d+\.\d+)x", out) > 0
+    # Both memory runs cut every frame they were asked for (6 and 24 of the 1 s plate).
+    assert re.findall(r"\((\d+) frames cut", out) == ["6", "24"]

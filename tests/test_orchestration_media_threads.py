@@ -16,6 +16,7 @@ from aleph_otio import pipeline
 from aleph_otio.api.client import AlephClient
 from aleph_otio.config import APISettings
 from aleph_otio.emulator import Emulator, EmulatorConfig
+from aleph_otio.pipeline import send
 from tests.test_crash_consistency import make_tiny_project
 
 KEY = "test-key-not-secret-media-threads"
@@ -26,7 +27,7 @@ def test_cuts_use_at_most_one_thread_per_core(
 ) -> None:
     project = make_tiny_project(tmp_path / "proj", shots=3)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    real_prepare = pipeline.prepare_shot
+    real_prepare = send.prepare_shot
     lock = threading.Lock()
     running = 0
     most = 0
@@ -45,7 +46,7 @@ def test_cuts_use_at_most_one_thread_per_core(
             with lock:
                 running -= 1
 
-    monkeypatch.setattr(pipeline, "prepare_shot", slow_prepare)
+    monkeypatch.setattr(send, "prepare_shot", slow_prepare)
     with Emulator(EmulatorConfig(latency=0.2, concurrency=3, api_key=KEY)) as emu:
         settings = APISettings(base_url=emu.base_url, poll_interval=0.05, poll_max_interval=0.2)
         config = pipeline.RunConfig(

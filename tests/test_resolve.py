@@ -11,6 +11,7 @@ exactly the source frames it replaces.
 from __future__ import annotations
 
 import json
+import os
 import runpy
 from pathlib import Path
 
@@ -362,3 +363,15 @@ def test_timeline_rate_reads_resolve_settings(
     monkeypatch.setattr(timeline, "GetSetting", lambda name="": "fast")
     with pytest.raises(ResolveError, match="unreadable frame rate 'fast'"):
         aleph_resolve.timeline_rate(timeline)
+
+
+def test_resolve_settings_search_media_folders_from_the_environment(tmp_path: Path) -> None:
+    from aleph_otio.resolve.script import settings_from_env
+
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    settings = settings_from_env({"ALEPH_OTIO_MEDIA_SEARCH": f"{one}{os.pathsep}{two}"})
+    assert settings.media_search == (str(one.resolve()), str(two.resolve()))
+    with pytest.raises(ConfigError, match="ALEPH_OTIO_MEDIA_SEARCH: .*missing is not a folder"):
+        settings_from_env({"ALEPH_OTIO_MEDIA_SEARCH": str(tmp_path / "missing")})

@@ -41,6 +41,52 @@ MediaSearch = Annotated[
         "file name; camera raw (R3D, BRAW, ARRIRAW) by a movie of the same name (repeatable).",
     ),
 ]
+OcioConfig = Annotated[
+    str | None,
+    typer.Option(
+        help="OCIO config file or ocio:// URI for colour (default: $OCIO, else the built-in "
+        "ocio://studio-config-latest, which has the camera log spaces)."
+    ),
+]
+InputColorspace = Annotated[
+    str | None,
+    typer.Option(
+        help="Colour space of the sources, e.g. 'ARRI LogC3 (EI800)', 'S-Log3 S-Gamut3.Cine', "
+        "ACEScg: turns colour management on (clips are sent display-referred Rec.709)."
+    ),
+]
+ColorspaceRule = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="REGEX=SPACE: clips whose clip or file name matches REGEX are in SPACE (first "
+        "match wins; beats clip metadata and --input-colorspace; repeatable).",
+    ),
+]
+View = Annotated[
+    str | None,
+    typer.Option(
+        help="DISPLAY or DISPLAY/VIEW Aleph's clip is made for (default 'Rec.1886 Rec.709 - "
+        "Display' with the config's default view)."
+    ),
+]
+Lut = Annotated[
+    Path | None,
+    typer.Option(help="Show LUT (.cube, .3dl, .clf, ...) applied instead of the view."),
+]
+Cdl = Annotated[
+    Path | None,
+    typer.Option(
+        help="CDL (.cdl/.cc/.ccc) or a folder of them, matched to shots by clip, file or "
+        "marker name; applied in the source's space, before the LUT or view."
+    ),
+]
+ReturnColorspace = Annotated[
+    str,
+    typer.Option(
+        help="display: results come back display-referred Rec.709 (tagged so); source: "
+        "converted back through the inverse (approximate)."
+    ),
+]
 Price = Annotated[float, typer.Option(min=0.0, help="USD per second of input video, per result.")]
 
 #: How ``run`` and ``relink`` bring results in (``--relink``).

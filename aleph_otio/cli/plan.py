@@ -20,7 +20,7 @@ from rich.text import Text
 
 from aleph_otio.batch import Batch, batch_json, default_media_facts, plan_to_batch, write_batch
 from aleph_otio.cli import options
-from aleph_otio.config import DEFAULT_PRICE_PER_SECOND, PlanSettings
+from aleph_otio.config import DEFAULT_PRICE_PER_SECOND, ColourSettings, PlanSettings
 from aleph_otio.errors import AlephOtioError, ConfigError, PlanError
 from aleph_otio.locate import parse_media_map
 from aleph_otio.shots import Shot
@@ -54,6 +54,7 @@ def build_settings(
     media_map: list[str] | None = None,
     media_search: list[Path] | None = None,
     sequence: str | None = None,
+    colour: ColourSettings | None = None,
 ) -> PlanSettings:
     """PlanSettings from CLI values; a bad value is a ConfigError naming its option."""
     for folder in media_search or []:
@@ -71,6 +72,7 @@ def build_settings(
             number_results=number_results,
             output_format=output_format.upper(),  # type: ignore[arg-type]
             output_quality=output_quality,
+            colour=colour,
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -80,6 +82,52 @@ def build_settings(
         raise ConfigError(
             f"{option} {first['input']!r}: {msg}; see aleph-otio plan --help"
         ) from None
+
+
+def build_colour(
+    *,
+    ocio_config: str | None = None,
+    input_colorspace: str | None = None,
+    colorspace_rule: list[str] | None = None,
+    view: str | None = None,
+    lut: Path | None = None,
+    cdl: Path | None = None,
+    return_colorspace: str = "display",
+) -> ColourSettings | None:
+    """ColourSettings from the CLI's colour options; None (colour untouched) when none is given."""
+    given = (ocio_config, input_colorspace, colorspace_rule, view, lut, cdl)
+    if not any(given) and return_colorspace == "display":
+        return None
+    if return_colorspace not in ("display", "source"):
+        raise ConfigError(f"--return-colorspace {return_colorspace!r}: use display or source")
+    rules = []
+    for rule in colorspace_rule or []:
+        pattern, sep, space = rule.rpartition("=")
+        if not sep or not pattern or not space.strip():
+            raise ConfigError(f"--colorspace-rule {rule!r}: use REGEX=SPACE, e.g. '_LOGC=ACEScct'")
+        rules.append((pattern, space.strip()))
+    display, _, view_name = (view or "").partition("/")
+    fields: dict[str, object] = {
+        "ocio_config": ocio_config,
+        "input_colorspace": input_colorspace,
+        "rules": tuple(rules),
+        "view": view_name.strip() or None,
+        "lut": str(lut) if lut else None,
+        "cdl": str(cdl) if cdl else None,
+        "return_colorspace": return_colorspace,
+    }
+    if display.strip():
+        fields["display"] = display.strip()
+    return ColourSettings(**fields)  # type: ignore[arg-type]
+
+
+def colour_lines(shots: list[Shot]) -> list[str]:
+    """One line per distinct colour pipeline of the plan, naming its shots."""
+    by_pipeline: dict[str, list[str]] = {}
+    for shot in shots:
+        if shot.colour is not None:
+            by_pipeline.setdefault(shot.colour.describe(), []).append(shot.id)
+    return [f"{line} (shots {', '.join(ids)})" for line, ids in by_pipeline.items()]
 
 
 def _clips_cell(shot: Shot) -> str:
@@ -189,6 +237,10 @@ def run_plan(
 
     loaded = read_timeline(timeline, rate=rate, sequence=settings.sequence)
     plan = plan_timeline(loaded, settings, media_facts=default_media_facts())
+    if settings.colour is not None:
+        from aleph_otio.media.colour.choose import attach_colour
+
+        plan = attach_colour(loaded, plan, settings.colour)
     return plan_to_batch(plan, settings, price_per_second=price)
 
 
@@ -223,6 +275,13 @@ def register(app: typer.Typer) -> None:
         sequence: options.Sequence = None,
         media_map: options.MediaMap = None,
         media_search: options.MediaSearch = None,
+        ocio_config: options.OcioConfig = None,
+        input_colorspace: options.InputColorspace = None,
+        colorspace_rule: options.ColorspaceRule = None,
+        view: options.View = None,
+        lut: options.Lut = None,
+        cdl: options.Cdl = None,
+        return_colorspace: options.ReturnColorspace = "display",
         estimate: Annotated[
             bool,
             typer.Option(
@@ -254,6 +313,15 @@ def register(app: typer.Typer) -> None:
                 media_map=media_map,
                 media_search=media_search,
                 sequence=sequence,
+                colour=build_colour(
+                    ocio_config=ocio_config,
+                    input_colorspace=input_colorspace,
+                    colorspace_rule=colorspace_rule,
+                    view=view,
+                    lut=lut,
+                    cdl=cdl,
+                    return_colorspace=return_colorspace,
+                ),
             )
             if sample:
                 from aleph_otio.sample import make_sample_project
@@ -286,6 +354,8 @@ def register(app: typer.Typer) -> None:
         else:
             if batch.shots:
                 out.print(shots_table(batch))
+                for line in colour_lines(list(batch.shots)):
+                    out.print(line, markup=False, highlight=False)
                 out.print(_summary(batch, price), markup=False, highlight=False)
             elif not batch.errors:  # refused markers were edit requests: their errors say why
                 out.print(

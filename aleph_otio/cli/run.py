@@ -18,7 +18,7 @@ from aleph_otio.batch import read_batch
 from aleph_otio.cli import options
 from aleph_otio.cli.execute import execute
 from aleph_otio.cli.output import announce_emulator, err_console, print_summary
-from aleph_otio.cli.plan import build_settings
+from aleph_otio.cli.plan import build_colour, build_settings
 from aleph_otio.config import (
     EMULATOR_POLL_INTERVAL,
     PlanSettings,
@@ -90,6 +90,13 @@ def register(app: typer.Typer) -> None:
         sequence: options.Sequence = None,
         media_map: options.MediaMap = None,
         media_search: options.MediaSearch = None,
+        ocio_config: options.OcioConfig = None,
+        input_colorspace: options.InputColorspace = None,
+        colorspace_rule: options.ColorspaceRule = None,
+        view: options.View = None,
+        lut: options.Lut = None,
+        cdl: options.Cdl = None,
+        return_colorspace: options.ReturnColorspace = "display",
         base_url: options.BaseUrl = None,
         ttl: Annotated[
             int | None, typer.Option(help="Result URL lifetime, seconds (>= 60).")
@@ -162,6 +169,15 @@ def register(app: typer.Typer) -> None:
             media_map=media_map,
             media_search=media_search,
             sequence=sequence,
+            colour=build_colour(
+                ocio_config=ocio_config,
+                input_colorspace=input_colorspace,
+                colorspace_rule=colorspace_rule,
+                view=view,
+                lut=lut,
+                cdl=cdl,
+                return_colorspace=return_colorspace,
+            ),
         )
         source, plan_settings, rate = _timeline_and_settings(timeline, plan_settings, rate)
         if output is not None and output.resolve() == source.resolve():

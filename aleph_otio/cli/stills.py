@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from aleph_otio.cli import options
-from aleph_otio.cli.plan import build_settings
+from aleph_otio.cli.plan import build_colour, build_settings
 
 
 def register(app: typer.Typer) -> None:
@@ -31,6 +31,13 @@ def register(app: typer.Typer) -> None:
         sequence: options.Sequence = None,
         media_map: options.MediaMap = None,
         media_search: options.MediaSearch = None,
+        ocio_config: options.OcioConfig = None,
+        input_colorspace: options.InputColorspace = None,
+        colorspace_rule: options.ColorspaceRule = None,
+        view: options.View = None,
+        lut: options.Lut = None,
+        cdl: options.Cdl = None,
+        return_colorspace: options.ReturnColorspace = "display",
         max_height: Annotated[int, typer.Option(help="Scale like the uploaded clip.")] = 1080,
     ) -> None:
         """Write the first frame of each planned shot as PNG (to paint guide frames on)."""
@@ -50,6 +57,15 @@ def register(app: typer.Typer) -> None:
             media_map=media_map,
             media_search=media_search,
             sequence=sequence,
+            colour=build_colour(
+                ocio_config=ocio_config,
+                input_colorspace=input_colorspace,
+                colorspace_rule=colorspace_rule,
+                view=view,
+                lut=lut,
+                cdl=cdl,
+                return_colorspace=return_colorspace,
+            ),
         )
         _, plan = plan_file(timeline, settings, rate=parse_rate(rate) if rate else None)
         out = Console(highlight=False)
@@ -58,7 +74,13 @@ def register(app: typer.Typer) -> None:
             seg = shot.segments[0]
             safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in shot.name)
             png = output / f"{safe}_{shot.id}_first.png"
-            extract_still(seg.media_path, seg.media_start_frame, png, max_height=max_height)
+            extract_still(
+                seg.media_path,
+                seg.media_start_frame,
+                png,
+                max_height=max_height,
+                colour=shot.colour,  # the still looks like the clip Aleph receives
+            )
             out.print(
                 f"{png}  ({seg.clip_name} {seg.source_tc_in}, record {seg.record_tc_in})",
                 markup=False,

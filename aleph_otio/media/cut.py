@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import av.error
@@ -28,8 +29,11 @@ from aleph_otio.media.probe import (
     stream_rate,
     video_stream,
 )
-from aleph_otio.shots import Shot
+from aleph_otio.shots import Shot, ShotColour
 from aleph_otio.synth import write_png
+
+if TYPE_CHECKING:
+    from aleph_otio.media.colour import ColourStep
 
 #: Widest output for a given ``max_height``: a 16:9 box (1920x1080 at the default).
 MAX_ASPECT = Fraction(16, 9)
@@ -94,6 +98,32 @@ def _clip_color(info: MediaInfo) -> _ClipColor:
 
         return _ClipColor(or_709(info.color_primaries), or_709(info.color_trc), BT709)
     return _ClipColor(info.color_primaries, info.color_trc, info.colorspace)
+
+
+#: How a coloured clip is tagged: display-referred Rec.709 (the colour step's output).
+_DISPLAY_709 = _ClipColor(BT709, BT709, BT709)
+
+
+def _colour_step(colour: ShotColour | None, width: int, height: int) -> ColourStep | None:
+    """The shot's colour step, or None when it has none or it changes nothing."""
+    if colour is None:
+        return None
+    # Imported here: OpenColorIO loads only when a shot manages colour.
+    from aleph_otio.media.colour import ColourStep, is_identity
+
+    return None if is_identity(colour) else ColourStep(colour, width, height)
+
+
+def _to_rgb(info: MediaInfo | None, frame: VideoFrame) -> dict[str, object]:
+    """``reformat`` arguments reading a decoded frame as RGB: its levels, and its matrix
+    (BT.709 when untagged, as for HD: swscale would assume BT.601)."""
+    if frame.format.is_rgb:
+        return {}
+    code = info.colorspace if info is not None else frame.colorspace
+    return {
+        "src_color_range": frame_levels(frame),
+        "src_colorspace": _MATRICES.get(code, Colorspace.ITU709),
+    }
 
 
 def _conversion(info: MediaInfo, color: _ClipColor) -> dict[str, object]:
@@ -399,7 +429,9 @@ def prepare_shot(
                 " one frame rate: split the marker at the cut or conform the media"
             )
     sar = _sample_aspect(ranges[0].path)
-    color = _clip_color(first)
+    # Coloured clips are display-referred Rec.709 whatever the source was.
+    color = _clip_color(first) if shot.colour is None else _DISPLAY_709
+    step: ColourStep | None = None
     counter = _Counter()
     total = 0
     width = height = 0
@@ -427,13 +459,26 @@ def prepare_shot(
                             *upright.size(frame), max_height, upright.aspect(sar)
                         )
                         stream = _clip_stream(output, rate, width, height, crf, preset, color)
-                    out = upright(frame).reformat(
-                        width=width,
-                        height=height,
-                        format="yuv420p",
-                        interpolation=SCALER,
-                        **convert,  # type: ignore[arg-type]
-                    )
+                        step = _colour_step(shot.colour, width, height)
+                    if step is not None:
+                        # Decode -> scale to RGB planes -> colour -> the encoder's YUV.
+                        shown = upright(frame)
+                        display = step.from_decoded(
+                            shown, width, height, **_to_rgb(infos[rng.path], shown)
+                        )
+                        out = display.reformat(
+                            format="yuv420p",
+                            dst_colorspace=Colorspace.ITU709,
+                            dst_color_range=ColorRange.MPEG,
+                        )
+                    else:
+                        out = upright(frame).reformat(
+                            width=width,
+                            height=height,
+                            format="yuv420p",
+                            interpolation=SCALER,
+                            **convert,  # type: ignore[arg-type]
+                        )
                     # Let x264 place keyframes itself, as the ffmpeg CLI does.
                     out.pict_type = PictureType.NONE
                     out.pts, out.time_base = total, time_base
@@ -456,12 +501,18 @@ def prepare_shot(
 
 
 def extract_still(
-    media_path: str | Path, frame_index: int, out_png: Path, *, max_height: int | None = None
+    media_path: str | Path,
+    frame_index: int,
+    out_png: Path,
+    *,
+    max_height: int | None = None,
+    colour: ShotColour | None = None,
 ) -> Path:
     """Write media frame ``frame_index`` (0-based from the file's first frame) as a PNG.
 
     With ``max_height`` the still is scaled like :func:`prepare_shot` scales the clip, so a
-    guide painted on it matches the uploaded video. Written atomically.
+    guide painted on it matches the uploaded video; with ``colour`` (the shot's) it goes through
+    the same colour pipeline, so it looks like the clip Aleph receives. Written atomically.
     """
     path = Path(media_path)
     if frame_index < 0:
@@ -469,7 +520,7 @@ def extract_still(
     frames = iter_frames(path, frame_index, 1)
     frame = next(frames)
     frames.close()
-    return _write_still(frame, Path(out_png), max_height, _sample_aspect(path))
+    return _write_still(frame, Path(out_png), max_height, _sample_aspect(path), colour)
 
 
 def prepare_guide(image_path: str | Path, out_path: Path, *, max_height: int = 1080) -> Path:
@@ -496,7 +547,11 @@ def frame_levels(frame: VideoFrame) -> ColorRange | None:
 
 
 def _write_still(
-    frame: VideoFrame, out_png: Path, max_height: int | None, sar: Fraction | None
+    frame: VideoFrame,
+    out_png: Path,
+    max_height: int | None,
+    sar: Fraction | None,
+    colour: ShotColour | None = None,
 ) -> Path:
     upright = _Upright(frame)
     sar = upright.aspect(sar)
@@ -505,13 +560,18 @@ def _write_still(
         width, height = output_size(frame.width, frame.height, max_height, sar)
     else:
         width, height = frame.width, frame.height
-    rgb = frame.reformat(
-        width=width,
-        height=height,
-        format="rgb24",
-        interpolation=SCALER,
-        src_color_range=frame_levels(frame),
-    )
+    step = _colour_step(colour, width, height)
+    if step is not None:
+        display = step.from_decoded(frame, width, height, **_to_rgb(None, frame))
+        rgb = display.reformat(format="rgb24")
+    else:
+        rgb = frame.reformat(
+            width=width,
+            height=height,
+            format="rgb24",
+            interpolation=SCALER,
+            src_color_range=frame_levels(frame),
+        )
     with atomic_path(out_png, ".png") as tmp:
         write_png(tmp, rgb)
     return out_png

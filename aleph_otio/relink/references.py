@@ -161,6 +161,11 @@ def provenance(result: RelinkResult, segment_index: int = 0, **more: Any) -> dic
         data["cost"] = result.cost
     if result.video_uuid:
         data["video_uuid"] = result.video_uuid
+    if shot.colour is not None:
+        # What the result's pictures are, for the grade: display-referred or the plates' space.
+        source = shot.colour.return_colorspace == "source"
+        data["colorspace"] = shot.colour.input_colorspace if source else shot.colour.display
+        data["colour_pipeline"] = shot.colour.describe()
     data.update(result.extra)
     data.update(more)
     return data

@@ -57,9 +57,19 @@ AskFn = Callable[[list[str], bool], str]
 
 def settings_from_env(env: Mapping[str, str] | None = None) -> PlanSettings:
     """Plan settings from ``ALEPH_OTIO_MARKER_COLOR``, ``_PREFIX``, ``_HANDLES``,
-    ``_NUMBER_RESULTS`` and ``_GUIDE_TRACK`` (a Resolve script has no command line)."""
+    ``_NUMBER_RESULTS``, ``_GUIDE_TRACK`` and ``_MEDIA_SEARCH`` (folders separated like
+    ``PATH``), as a Resolve script has no command line."""
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
+    search = [f for f in env.get("ALEPH_OTIO_MEDIA_SEARCH", "").split(os.pathsep) if f.strip()]
+    for folder in search:
+        if not Path(folder).expanduser().is_dir():
+            raise ConfigError(
+                f"ALEPH_OTIO_MEDIA_SEARCH: {folder} is not a folder; give folders to search, "
+                f"separated by {os.pathsep!r}"
+            )
+    if search:
+        values["media_search"] = tuple(str(Path(f).expanduser().resolve()) for f in search)
     for key, name in (
         ("ALEPH_OTIO_MARKER_COLOR", "marker_color"),
         ("ALEPH_OTIO_PREFIX", "prefix"),

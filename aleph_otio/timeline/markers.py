@@ -164,7 +164,11 @@ def _scan_markers(
                 prompt=request.prompt,
                 options=request.options,
                 marker_name=marker.name,
-                marker_color=str(marker.color),
+                marker_color=(
+                    facts.color.upper()
+                    if facts is not None and facts.color_replaces and facts.color
+                    else str(marker.color)
+                ),
                 location=location,
                 scope=scope,
                 pieces=pieces,
@@ -262,7 +266,7 @@ def _scan_markers(
     ranges.sort(key=lambda m: (m.stack_start.to_seconds(), m.pieces[0].track_index))
     file = display_name(loaded.path.name, 120)
     warnings = [f"{file}: {line}" for line in reading.warnings]
-    warnings += [f"{file}: ignored {count} {why}" for why, count in ignored.items()]
+    warnings += [f"{file}: ignored {count:,} {why}" for why, count in ignored.items()]
     return MarkerScan(ranges, errors, warnings)
 
 

@@ -104,11 +104,20 @@ def clip_stack_time(
     clip: otio.schema.Clip,
     marker: otio.schema.Marker,
 ) -> otio.opentime.RationalTime:
-    """Where a clip marker starts in the stack (for messages)."""
+    """Where a clip marker starts in the stack (for messages).
+
+    A marker outside its clip is placed at the clip's nearest end: where the user finds it,
+    and never before the timeline's start (no negative timecode in a message).
+    """
     start = marker_clip_range(loaded, clip, marker).start_time
     try:
+        bounds = clip.trimmed_range()
+        if start < bounds.start_time:
+            start = bounds.start_time
+        elif start >= bounds.end_time_exclusive() and bounds.duration.value > 0:
+            start = bounds.end_time_exclusive() - RT(1, bounds.duration.rate)
         place = track_place(track)
-        return place.to_stack(place.to_track(start, clip_index, clip.trimmed_range().start_time))
+        return place.to_stack(place.to_track(start, clip_index, bounds.start_time))
     except Exception:  # noqa: BLE001 - only used for the message
         return start
 
@@ -130,25 +139,47 @@ def clip_marker(
     r = marker_clip_range(loaded, clip, marker)
     if is_point(r):
         if not is_on(bounds, r.start_time):
-            raise Refused(
-                f"marker at source {timecode(r.start_time)} is outside its clip "
-                f"({timecode(bounds.start_time)}-{timecode(bounds.end_time_exclusive())}); "
-                "move it onto the clip"
-            )
+            raise _outside(r, bounds)
         piece = _piece(loaded, track_index, track, clip_index, clip, bounds, bounds.start_time)
         return [piece], [], r.start_time
     covered = intersect(r, bounds)
     if covered is None:
-        raise Refused(
-            f"marker {timecode(r.start_time)}-{timecode(r.end_time_exclusive())} is outside its "
-            f"clip ({timecode(bounds.start_time)}-{timecode(bounds.end_time_exclusive())}); "
-            "move it onto the clip"
-        )
+        raise _outside(r, bounds)
     warnings = []
     if covered.duration != r.duration:
         warnings.append("marker extends past its clip; only the part on the clip is used")
     piece = _piece(loaded, track_index, track, clip_index, clip, covered, bounds.start_time)
     return [piece], warnings, r.start_time
+
+
+def _outside(r: otio.opentime.TimeRange, bounds: otio.opentime.TimeRange) -> Refused:
+    """The refusal of a clip marker that misses its clip, said relative to the clip.
+
+    Counted in frames from the clip's ends, so a marker before the media's (or timeline's)
+    first frame is never shown as a negative timecode.
+    """
+    rate = bounds.start_time.rate
+    point = is_point(r)
+    if r.start_time < bounds.start_time:
+        last = r.start_time if point else r.end_time_exclusive() - RT(1, r.start_time.rate)
+        frames = round((bounds.start_time - last).value_rescaled_to(rate))
+        side = f"{'it is' if point else 'it ends'} {_frames(frames)} before its first frame"
+    else:
+        frames = round((r.start_time - bounds.end_time_exclusive()).value_rescaled_to(rate)) + 1
+        side = f"{'it is' if point else 'it starts'} {_frames(frames)} after its last frame"
+    what = "marker"
+    if r.start_time.value >= 0:
+        what += f" at source {timecode(r.start_time)}" if point else f" {timecode(r.start_time)}"
+        if not point:
+            what += f"-{timecode(r.end_time_exclusive())}"
+    return Refused(
+        f"{what} is outside its clip: {side} (the clip uses {timecode(bounds.start_time)}-"
+        f"{timecode(bounds.end_time_exclusive())}); move it onto the clip"
+    )
+
+
+def _frames(count: int) -> str:
+    return f"{count} frame{'s' if count != 1 else ''}"
 
 
 #: What to do about a nested sequence or compound clip under a marker.

@@ -78,9 +78,9 @@ def timecode_of(frames_value: float, rate: float) -> str:
     tc_rate = smpte_rate(rate)
     frames = round(frames_value)
     if frames < 0:
-        # A marker or clip before the timeline/media start: say so rather than crash (OTIO
-        # refuses negative timecode).
-        return "-" + timecode(RT(-frames, rate), rate)
+        # A time before the timeline/media start: said so, never as a negative timecode
+        # (which no NLE shows, and OTIO refuses).
+        return f"{timecode_of(-frames, rate)} before {timecode_of(0, rate)}"
     if tc_rate is None:
         return f"{frames / rate:.3f}s"
     # Non-drop-frame: frame numbers from media/EDL start TCs are counted that way.

@@ -57,7 +57,8 @@ def _marker_colors(
     reading: MarkerReading | None = None,
 ) -> set[str]:
     meta, keys = known or _metadata_keys(marker)
-    colors = {str(marker.color).upper()}
+    replaced = reading is not None and reading.color_replaces and reading.color
+    colors = set() if replaced else {str(marker.color).upper()}
     for outer, inner in _COLOR_KEYS:
         raw = nested_get(meta[outer], inner) if outer in keys else None
         if isinstance(raw, str):

@@ -29,7 +29,9 @@ class MarkerReading:
     counted in one plan warning instead of an error each. ``comment``/``color``: the note and
     colour the NLE gave it where OTIO's adapter dropped or buried them. ``refused``: why the
     marker cannot be planned, known from the file alone (its clip names no media, a multicam
-    shows no video angle); the request becomes that error line.
+    shows no video angle); the request becomes that error line. ``color_replaces``:
+    ``color`` is the marker's only colour (the adapter's own is a placeholder, e.g. the RED
+    OTIO gives every FCP 7 XML marker).
     """
 
     whole_clip: bool = False
@@ -37,6 +39,7 @@ class MarkerReading:
     refused: str | None = None
     comment: str = ""
     color: str = ""
+    color_replaces: bool = False
     name: str | None = None
     duration: otio.opentime.RationalTime | None = None
 
@@ -87,6 +90,8 @@ class Dialect:
 
     #: Short name shown in messages and docs.
     name = "otio"
+    #: What its files are called in messages ("this EDL names no media file").
+    file_kind = "timeline"
     #: OTIO adapter names whose files this dialect reads.
     adapters: tuple[str, ...] = ()
     #: File suffixes (no dot) read with ``adapters[0]`` unless an adapter is named, whichever
@@ -115,6 +120,14 @@ class Dialect:
     def normalise(self, loaded: TimelineFile) -> Reading:
         """Facts for planning that the file's writer implies; the timeline is left unchanged."""
         return Reading()
+
+    def media_names(self, clip: otio.schema.Clip) -> list[tuple[str, str]]:
+        """Names a clip that names no media file may be found by, best first.
+
+        Each is (name, where it came from): ``--media-search`` looks for a file of that name
+        (any movie suffix, case ignored). The default: the clip's own name.
+        """
+        return [(clip.name, "clip name")] if clip.name else []
 
     def clip_marker_start(
         self, loaded: TimelineFile, clip: otio.schema.Clip, marker: otio.schema.Marker

@@ -1,0 +1,141 @@
+"""Results home: download each one (a fresh URL when the old one expired), then verify it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aleph_otio.errors import (
+    DownloadError,
+    MediaVerificationError,
+    TaskNotFoundError,
+)
+from aleph_otio.files import sha256_file
+from aleph_otio.ledger import Ledger, ResultRecord
+from aleph_otio.media import probe, stamp_timecode, verify_result
+from aleph_otio.pipeline.base import PipelineBase
+from aleph_otio.pipeline.model import EXPIRED_REASON
+from aleph_otio.relink import result_start_frame
+from aleph_otio.shots import Shot
+
+_EXTENSIONS = {"MP4": ".mp4", "WEBM": ".webm", "MOV": ".mov"}
+
+
+class DownloadStages(PipelineBase):
+    """Download, verify and stamp every result of a shot that succeeded."""
+
+    async def _download_all(self, ledger: Ledger, shot: Shot) -> None:
+        ext = _EXTENSIONS[shot.options.output_format]
+        for result in ledger.results(shot.id):
+            if result.status != "success" or not result.video_url:
+                continue
+            dest = (
+                self.work
+                / "results"
+                / f"{shot.id}_{result.task_uuid[:8]}_{result.result_index}{ext}"
+            )
+
+            async def download(result: Any = result, dest: Path = dest) -> None:
+                if result.path is None or not Path(result.path).is_file():
+                    await self._download_result(ledger, result, dest)
+                    if shot.colour is not None and shot.colour.return_colorspace == "source":
+                        # Imported here: OpenColorIO loads only for runs that manage colour.
+                        from aleph_otio.media.colour.returns import return_to_source
+
+                        await self._media(return_to_source, dest, shot.colour)
+                    # Before it is recorded: a crash here leaves an unrecorded file, which the
+                    # next run downloads again, so a recorded result is always stamped.
+                    await self._media(
+                        stamp_timecode, dest, result_start_frame(shot), shot.media_rate
+                    )
+                    sha = await self._media(sha256_file, dest)
+                    ledger.record_download(result.task_uuid, result.result_index, str(dest), sha)
+
+            if not await self._step(ledger, "download", shot, download):
+                return
+        clip = ledger.shot(shot.id).clip_path
+        width = height = None
+        if clip and Path(clip).is_file():
+            info = await self._media(probe, clip)
+            width, height = info.width, info.height
+        for result in ledger.results(shot.id):
+            if result.status != "success" or result.path is None or result.verified:
+                continue
+
+            async def verify(result: Any = result) -> None:
+                try:
+                    info = await self._media(
+                        verify_result,
+                        Path(result.path),
+                        expected_frames=shot.frame_count,
+                        rate=shot.media_rate,
+                        width=width,
+                        height=height,
+                    )
+                except MediaVerificationError:
+                    # Keep the file for inspection but never relink it; the next run downloads
+                    # it again (a truncated transfer is the usual cause).
+                    Path(result.path).replace(Path(result.path + ".rejected"))
+                    raise
+                ledger.mark_verified(
+                    result.task_uuid,
+                    result.result_index,
+                    frame_count=info.frame_count,
+                    rate=info.rate,
+                    width=info.width,
+                    height=info.height,
+                )
+
+            if not await self._step(ledger, "verify", shot, verify):
+                return
+
+    async def _download_result(self, ledger: Ledger, result: ResultRecord, dest: Path) -> None:
+        """Download one result; on 404/410 ask getResponse for a fresh URL before giving up."""
+        assert result.video_url is not None
+        try:
+            await self.client.download(result.video_url, dest)
+            return
+        except DownloadError as exc:
+            if exc.status_code not in (404, 410):
+                raise
+            gone = exc.status_code
+        fresh = await self._fresh_url(ledger, result)
+        if fresh is not None:
+            try:
+                await self.client.download(fresh, dest)
+                return
+            except DownloadError as exc:
+                if exc.status_code not in (404, 410):
+                    raise
+        raise DownloadError(
+            f"{EXPIRED_REASON}: result #{result.result_index} of task {result.task_uuid} is "
+            f"gone from the server (HTTP {gone}, and getResponse offers no other URL); run the "
+            "same command with --resubmit-expired to submit the shot again under a new "
+            "taskUUID (it is paid again)",
+            code="resultExpired",
+            task_uuid=result.task_uuid,
+            status_code=gone,
+        )
+
+    async def _fresh_url(self, ledger: Ledger, result: ResultRecord) -> str | None:
+        """The result's URL as getResponse reports it now, when it differs from the dead one."""
+        try:
+            polled = await self.client.get_responses([result.task_uuid])
+        except TaskNotFoundError:
+            return None
+        for item in polled.get(result.task_uuid, []):
+            if item.status != "success" or not item.video_url:
+                continue
+            if item.video_uuid != result.video_uuid or item.video_url == result.video_url:
+                continue
+            ledger.record_result(
+                result.task_uuid,
+                result.result_index,
+                status="success",
+                video_uuid=item.video_uuid,
+                video_url=item.video_url,
+                seed=item.seed,
+                cost=item.cost,
+            )
+            return item.video_url
+        return None
