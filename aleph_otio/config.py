@@ -122,10 +122,24 @@ class APISettings(BaseModel):
     poll_max_interval: float = 15.0
     deadline_seconds: float = 3600.0
     price_per_second: float = DEFAULT_PRICE_PER_SECOND
+    #: Which API runs the tasks: Runware's task API, or Runway's own ("runway").
+    backend: Literal["runware", "runway"] = "runware"
+    #: Runway only: the first result's seed (result i gets seed + i).
+    seed: int | None = Field(default=None, ge=0, le=4294967295)
+    #: Runway only: return ProRes in this profile ("422 HQ", "4444", ...).
+    prores_profile: str | None = None
+    #: Runway only: send again a create whose answer was lost (after checking Runway's list).
+    resubmit_uncertain: bool = False
 
     def require_key(self) -> SecretStr:
         """The API key, or a ConfigError that says where to put it."""
         if self.api_key is None or not self.api_key.get_secret_value():
+            if self.backend == "runway":
+                raise ConfigError(
+                    f"no Runway API key: set {RUNWAY_KEY_ENV}, or put runway_api_key = "
+                    f'"..." in {default_config_path()} (mode 0600); or use --emulator to '
+                    "rehearse offline"
+                )
             raise ConfigError(
                 f'no Runware API key: set {API_KEY_ENV}, or put api_key = "..." in '
                 f"{default_config_path()} (mode 0600); or use --emulator to rehearse offline"
@@ -231,14 +245,24 @@ def resolve_api_settings(
     safety: str | None = None,
     price: float = DEFAULT_PRICE_PER_SECOND,
     poll_interval: float | None = None,
+    backend: str = "runware",
+    seed: int | None = None,
+    prores_profile: str | None = None,
+    resubmit_uncertain: bool = False,
 ) -> APISettings:
     """APISettings from options; the key from the environment or config file (never printed).
 
-    ``emulator_url`` points the run at a local emulator (its own key, quicker polls).
+    ``emulator_url`` points the run at a local emulator (its own key, quicker polls). With
+    ``backend="runway"`` the key is Runway's (``RUNWAYML_API_SECRET`` or ``runway_api_key``).
     """
+    if backend not in ("runware", "runway"):
+        raise ConfigError(f"--backend {backend!r}: use runware or runway")
     if emulator_url is not None:
         key = resolve_api_key(EMULATOR_KEY)
         url = emulator_url
+    elif backend == "runway":
+        key = resolve_runway_key()
+        url = resolve_runway_base_url(base_url)
     else:
         key = resolve_api_key()
         url = resolve_base_url(base_url)
@@ -261,6 +285,10 @@ def resolve_api_settings(
             upload_endpoint=upload_endpoint,
             safety_mode=mode,
             price_per_second=price,
+            backend=backend,  # type: ignore[arg-type]
+            seed=seed,
+            prores_profile=prores_profile,
+            resubmit_uncertain=resubmit_uncertain,
             **poll,
         )
     except ValueError as exc:

@@ -501,3 +501,66 @@ def test_a_work_folder_holds_one_backends_tasks(tmp_path: Path) -> None:
         assert ledger.task_backend(task_uuid) == "runway"
         with pytest.raises(LedgerError, match="--backend runway to resume"):
             ledger.bind_backend("runware")
+
+
+# --- the command line: --backend runway rehearses offline ---------------------------------------
+
+
+def aleph_otio(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aleph_otio", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_run_emulator_backend_runway_rehearses_the_whole_edit_with_seeds(tmp_path: Path) -> None:
+    import opentimelineio as otio
+
+    from tests.test_crash_consistency import make_tiny_project, version_clips
+
+    project = make_tiny_project(tmp_path / "proj", shots=2)
+    out, work = tmp_path / "out.otio", tmp_path / "work"
+    args = [str(project.timeline), "-o", str(out), "--work-dir", str(work), "--emulator"]
+    done = aleph_otio(
+        "run", *args, "--backend", "runway", "--seed", "31", "--emulator-latency", "0.3"
+    )
+    assert done.returncode == 0, done.stderr
+    timeline = otio.adapters.read_from_file(str(out))
+    assert len(version_clips(timeline)) == project.pieces  # one shot spans a cut: 2 pieces
+    with Ledger(work / "ledger.sqlite") as ledger:
+        entries = list(ledger.remote_tasks().values())
+        assert len(entries) == 2 and all(e[0] and e[1] == 31 for e in entries)
+        shots = ledger.shots()
+        assert {ledger.task_backend(r.task_uuid or "") for r in shots} == {"runway"}
+        seeds = [res.seed for r in shots for res in ledger.results(r.shot.id)]
+        assert seeds == [31, 31]
+    # The same folder refuses the other backend, and says what to do.
+    mixed = aleph_otio("run", *args)
+    assert mixed.returncode == 1
+    assert "went to the runway backend, not runware" in mixed.stderr
+    assert "--backend runway to resume" in mixed.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--backend", "runway", "--ttl", "3600"], "--ttl is a Runware option"),
+        (["--backend", "runway", "--safety", "fast"], "--safety is a Runware option"),
+        (["--seed", "5"], "use --backend runway"),
+        (["--prores-profile", "4444"], "--prores-profile is a Runway option"),
+        (["--backend", "runway", "--prores-profile", "9999"], "use one of 422, 4444"),
+        (["--backend", "runwayml"], "--backend 'runwayml': use runware or runway"),
+    ],
+)
+def test_options_one_backend_lacks_are_refused_in_one_line(
+    tmp_path: Path, options: list[str], message: str
+) -> None:
+    from tests.test_crash_consistency import make_tiny_project
+
+    project = make_tiny_project(tmp_path / "proj", shots=2)
+    done = aleph_otio(
+        "run", str(project.timeline), "-o", str(tmp_path / "o.otio"), "--emulator", *options
+    )
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], done.stderr
+    assert "Traceback" not in done.stderr

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -130,3 +131,47 @@ def _all_subclasses(cls: type) -> list[type]:
     for sub in cls.__subclasses__():
         out += [sub, *_all_subclasses(sub)]
     return out
+
+
+def test_two_aleph_otio_runs_on_one_work_folder_the_second_exits_6_naming_the_first(
+    tmp_path: Path,
+) -> None:
+    """The real command twice: the first waits on slow tasks, the second is turned away without
+    touching anything; once the first is SIGKILLed, a third run takes the folder and resumes."""
+    from tests.test_crash_consistency import make_tiny_project
+
+    project = make_tiny_project(tmp_path / "proj", shots=2)
+    work, out = tmp_path / "work", tmp_path / "out.otio"
+    command = [sys.executable, "-m", "aleph_otio", "run", str(project.timeline), "-o", str(out)]
+    command += ["--emulator", "--work-dir", str(work)]
+    first = subprocess.Popen(
+        [*command, "--emulator-latency", "60"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lock = work / LOCK_NAME
+        for _ in range(600):
+            if lock.is_file() and lock.read_text().strip():
+                break
+            time.sleep(0.05)
+        assert json.loads(lock.read_text())["pid"] == first.pid
+        second = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert second.returncode == 6, second.stderr
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: work folder")
+        assert f"process {first.pid} on host {socket.gethostname()}" in lines[0]
+        assert not out.exists()
+    finally:
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(timeout=10)
+    # The folder is free at once. (The killed run's tasks died with its emulator, so this
+    # rehearsal finds them unknown; the run after it sends them again and finishes.)
+    for _ in range(2):
+        again = subprocess.run(
+            [*command, "--emulator-latency", "0.2"], capture_output=True, text=True, timeout=300
+        )
+        assert again.returncode != 6 and "in use by" not in again.stderr, again.stderr
+    assert again.returncode == 0, again.stderr
+    assert out.is_file()

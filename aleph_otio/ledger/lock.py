@@ -141,3 +141,13 @@ class WorkFolderLock:
         tb: TracebackType | None,
     ) -> None:
         self.release()
+
+
+def check_free(folder: Path) -> None:
+    """WorkFolderBusyError now if another process holds ``folder`` (nothing is created).
+
+    For the command line, to say so before it starts anything (a rehearsal's emulator); the run
+    itself still takes the lock, which is what protects the folder.
+    """
+    if (Path(folder) / LOCK_NAME).is_file():
+        WorkFolderLock(folder).acquire().release()

@@ -58,6 +58,7 @@ from aleph_otio.errors import (
     RateLimitedError,
     ServerError,
     SubmissionUncertainError,
+    TaskNotFoundError,
 )
 
 log = logging.getLogger("aleph_otio.api.runway")
@@ -322,6 +323,26 @@ class RunwayBackend(Downloads):
         else:
             item.update(status="error", code=state.status, message="the task was cancelled")
         return VideoResult.model_validate(item)
+
+    async def get_responses(self, task_uuids: Sequence[str]) -> dict[str, list[VideoResult]]:
+        """Every result of these tasks as Runway reports it now (fresh output URLs included)."""
+        out: dict[str, list[VideoResult]] = {}
+        for task_uuid in dict.fromkeys(task_uuids):
+            results = []
+            for index in range(4):
+                entry = self.remote(task_uuid, index)
+                if entry is None or entry.remote_id is None:
+                    continue
+                result = await self._poll_one(task_uuid, index, entry)
+                if result is None:
+                    raise TaskNotFoundError(
+                        f"task {task_uuid}: Runway no longer knows task {entry.remote_id}",
+                        code="taskNotFound",
+                        task_uuid=task_uuid,
+                    )
+                results.append(result)
+            out[task_uuid] = results
+        return out
 
     async def wait(
         self,
