@@ -79,7 +79,8 @@ def open_backend(settings: APISettings) -> Backend:
         )
     if settings.prores_profile is not None:
         raise ConfigError(
-            "--prores-profile is a Runway option: use --backend runway, or --output-format MOV"
+            "--prores-profile is a Runway option: use --backend runway for ProRes "
+            "(Runware returns MP4, WEBM or MOV as --output-format)"
         )
     from aleph_otio.api.client import AlephClient
 
