@@ -20,6 +20,13 @@ DEFAULT_BASE_URL = "https://api.runware.ai/v1"
 MODEL_ID = "runway:aleph@2.0"
 #: Documented price of Aleph 2.0 on Runware, USD per second of input video, per result.
 DEFAULT_PRICE_PER_SECOND = 0.28
+#: Runway bills aleph2 in credits of USD 0.01 (Runway's API setup guide): 28 credits per second
+#: of mp4 output as published on Runway's API pricing page (read 2026-09), plus a surcharge per
+#: second for other formats (the runwayml 5.24 SDK's docs of outputFormat); 40 instead of 20 for
+#: sdr_rec709_10bit above 4 megapixels. Override with --price (USD per second).
+RUNWAY_CREDIT_USD = 0.01
+RUNWAY_CREDITS_PER_SECOND = 28
+RUNWAY_FORMAT_SURCHARGE = {"mp4": 0, "prores": 5, "png_sequence": 5, "sdr_rec709_10bit": 20}
 API_KEY_ENV = "RUNWARE_API_KEY"
 #: The Runway backend's key and endpoint, as the official runwayml SDK reads them.
 RUNWAY_KEY_ENV = "RUNWAYML_API_SECRET"
@@ -257,6 +264,9 @@ def resolve_api_settings(
     """
     if backend not in ("runware", "runway"):
         raise ConfigError(f"--backend {backend!r}: use runware or runway")
+    if backend == "runway" and price == DEFAULT_PRICE_PER_SECOND:
+        # Runway's own figure for the chosen format, unless --price says otherwise.
+        price = runway_price_per_second("prores" if prores_profile else "mp4")
     if emulator_url is not None:
         key = resolve_api_key(EMULATOR_KEY)
         url = emulator_url
@@ -295,3 +305,9 @@ def resolve_api_settings(
         raise ConfigError(f"invalid option: {exc}".splitlines()[0]) from None
     settings.require_key()
     return settings
+
+
+def runway_price_per_second(output_format: str = "mp4") -> float:
+    """USD per second of aleph2 output on Runway's API, per result (see RUNWAY_CREDITS_...)."""
+    credits = RUNWAY_CREDITS_PER_SECOND + RUNWAY_FORMAT_SURCHARGE.get(output_format, 0)
+    return round(credits * RUNWAY_CREDIT_USD, 4)

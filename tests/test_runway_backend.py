@@ -531,8 +531,11 @@ def test_run_emulator_backend_runway_rehearses_the_whole_edit_with_seeds(tmp_pat
         assert len(entries) == 2 and all(e[0] and e[1] == 31 for e in entries)
         shots = ledger.shots()
         assert {ledger.task_backend(r.task_uuid or "") for r in shots} == {"runway"}
-        seeds = [res.seed for r in shots for res in ledger.results(r.shot.id)]
-        assert seeds == [31, 31]
+        results = [(r.shot, res) for r in shots for res in ledger.results(r.shot.id)]
+        assert [res.seed for _, res in results] == [31, 31]
+        # Billed in credits (28 per second of mp4), recorded in USD at 0.01 per credit.
+        for shot, res in results:
+            assert res.cost == pytest.approx(round(28 * shot.duration_seconds) * 0.01)
     # The same folder refuses the other backend, and says what to do.
     mixed = aleph_otio("run", *args)
     assert mixed.returncode == 1
@@ -564,3 +567,17 @@ def test_options_one_backend_lacks_are_refused_in_one_line(
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0], done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_runway_prices_are_credits_per_second_by_output_format() -> None:
+    from aleph_otio.config import resolve_api_settings, runway_price_per_second
+
+    assert runway_price_per_second("mp4") == pytest.approx(0.28)
+    assert runway_price_per_second("prores") == pytest.approx(0.33)
+    assert runway_price_per_second("sdr_rec709_10bit") == pytest.approx(0.48)
+    url = "http://127.0.0.1:9/"
+    prores = resolve_api_settings(emulator_url=url, backend="runway", prores_profile="422 HQ")
+    assert prores.price_per_second == pytest.approx(0.33)
+    # An explicit --price wins.
+    own = resolve_api_settings(emulator_url=url, backend="runway", price=0.5)
+    assert own.price_per_second == 0.5

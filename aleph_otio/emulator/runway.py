@@ -28,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from aleph_otio.config import RUNWAY_CREDITS_PER_SECOND, RUNWAY_FORMAT_SURCHARGE
 from aleph_otio.emulator import media
 from aleph_otio.emulator.runway_validate import AlephRequest, RunwayError, validate_aleph
 
@@ -77,7 +78,7 @@ class RunwayEmulator:
         *,
         api_key: str | None = None,
         latency: float = 1.0,
-        credits_per_second: int = 15,
+        credits_per_second: int = RUNWAY_CREDITS_PER_SECOND,
         faults: RunwayFaults | None = None,
     ) -> None:
         self.storage = Path(storage)
@@ -199,12 +200,13 @@ class RunwayEmulator:
                     400, f"Invalid keyframes.{index}.seconds: after the end of the video"
                 )
             guides.append((min(facts.frames - 1, round(seconds * facts.rate)), path))
+        surcharge = RUNWAY_FORMAT_SURCHARGE.get(req.output_format, 0)
         task = RunwayTask(
             id=str(uuid.uuid4()),
             request=req,
             body=body,
             created_at=time.time(),
-            credits=max(1, round(self.credits_per_second * facts.duration)),
+            credits=max(1, round((self.credits_per_second + surcharge) * facts.duration)),
         )
         if self._take("fail_tasks"):
             task.failure_code = self.faults.fail_code

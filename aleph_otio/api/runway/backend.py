@@ -47,7 +47,12 @@ from aleph_otio.api.outcomes import (
 from aleph_otio.api.retry import RetryPolicy
 from aleph_otio.api.runway.translate import MAX_SEED, RunwayOptions, create_arguments
 from aleph_otio.api.transport import DEFAULT_TIMEOUT
-from aleph_otio.config import APISettings, resolve_runway_base_url, resolve_runway_key
+from aleph_otio.config import (
+    RUNWAY_CREDIT_USD,
+    APISettings,
+    resolve_runway_base_url,
+    resolve_runway_key,
+)
 from aleph_otio.errors import (
     APIError,
     AuthenticationError,
@@ -317,7 +322,9 @@ class RunwayBackend(Downloads):
         if state.status in _RUNNING:
             item["status"] = "processing"
         elif state.status == "SUCCEEDED":
-            item.update(status="success", videoURL=state.output[0], seed=entry.seed)
+            # Credits as billed, in USD like every cost the ledger holds.
+            cost = round(state.cost.credits * RUNWAY_CREDIT_USD, 4)
+            item.update(status="success", videoURL=state.output[0], seed=entry.seed, cost=cost)
         elif state.status == "FAILED":
             item.update(status="error", code=state.failure_code or "FAILED", message=state.failure)
         else:
