@@ -42,6 +42,7 @@ from aleph_otio.config import APISettings
 from aleph_otio.emulator import runway_validate as rules
 from aleph_otio.emulator.runway import API_VERSION, RunwayEmulator
 from aleph_otio.errors import (
+    APIError,
     AuthenticationError,
     ConfigError,
     InvalidParameterError,
@@ -581,3 +582,31 @@ def test_runway_prices_are_credits_per_second_by_output_format() -> None:
     # An explicit --price wins.
     own = resolve_api_settings(emulator_url=url, backend="runway", price=0.5)
     assert own.price_per_second == 0.5
+
+
+def test_an_expired_upload_is_media_not_found_and_uploading_again_recovers(
+    emu: RunwayEmulator, media: dict[str, Path]
+) -> None:
+    """Ephemeral uploads live 24 h: a resumed run's task then names an upload Runway forgot;
+    the code is the one on which the pipeline uploads again and resends."""
+    remote: dict[str, Any] = {}
+
+    async def go() -> str | None:
+        async with backend(emu, remote_tasks=remote) as client:
+            clip = await client.upload_media(media["clip"])
+            emu.expire_uploads()
+            task = plan_task(clip.ref)
+            with pytest.raises(APIError) as info:
+                await client.submit(task)
+            assert info.value.code == "mediaNotFound"
+            assert remote_key(task.task_uuid, 0) not in remote  # refused: nothing uncertain
+            client.forget_upload(clip)
+            fresh = await client.upload_media(media["clip"])
+            assert fresh.media_url != clip.media_url
+            await client.submit(
+                plan_task(fresh.ref).model_copy(update={"task_uuid": task.task_uuid})
+            )
+            return client.remote(task.task_uuid, 0).remote_id  # type: ignore[union-attr]
+
+    assert asyncio.run(go()) in emu.tasks
+    assert len(emu.tasks) == 1

@@ -121,6 +121,13 @@ class RunwayEmulator:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def expire_uploads(self) -> int:
+        """Forget every upload now, as Runway does after 24 h; returns how many."""
+        with self._lock:
+            count = len(self._uploads)
+            self._uploads.clear()
+        return count
+
     def _take(self, name: str) -> bool:
         with self._lock:
             value = getattr(self.faults, name)
