@@ -20,7 +20,18 @@ DEFAULT_BASE_URL = "https://api.runware.ai/v1"
 MODEL_ID = "runway:aleph@2.0"
 #: Documented price of Aleph 2.0 on Runware, USD per second of input video, per result.
 DEFAULT_PRICE_PER_SECOND = 0.28
+#: Runway bills aleph2 in credits of USD 0.01 (Runway's API setup guide): 28 credits per second
+#: of mp4 output as published on Runway's API pricing page (read 2026-09), plus a surcharge per
+#: second for other formats (the runwayml 5.24 SDK's docs of outputFormat); 40 instead of 20 for
+#: sdr_rec709_10bit above 4 megapixels. Override with --price (USD per second).
+RUNWAY_CREDIT_USD = 0.01
+RUNWAY_CREDITS_PER_SECOND = 28
+RUNWAY_FORMAT_SURCHARGE = {"mp4": 0, "prores": 5, "png_sequence": 5, "sdr_rec709_10bit": 20}
 API_KEY_ENV = "RUNWARE_API_KEY"
+#: The Runway backend's key and endpoint, as the official runwayml SDK reads them.
+RUNWAY_KEY_ENV = "RUNWAYML_API_SECRET"
+RUNWAY_BASE_URL_ENV = "RUNWAYML_BASE_URL"
+DEFAULT_RUNWAY_BASE_URL = "https://api.dev.runwayml.com"
 CONFIG_ENV = "ALEPH_OTIO_CONFIG"
 
 OutputFormat = Literal["MP4", "WEBM", "MOV"]
@@ -127,10 +138,24 @@ class APISettings(BaseModel):
     poll_max_interval: float = 15.0
     deadline_seconds: float = 3600.0
     price_per_second: float = DEFAULT_PRICE_PER_SECOND
+    #: Which API runs the tasks: Runware's task API, or Runway's own ("runway").
+    backend: Literal["runware", "runway"] = "runware"
+    #: Runway only: the first result's seed (result i gets seed + i).
+    seed: int | None = Field(default=None, ge=0, le=4294967295)
+    #: Runway only: return ProRes in this profile ("422 HQ", "4444", ...).
+    prores_profile: str | None = None
+    #: Runway only: send again a create whose answer was lost (after checking Runway's list).
+    resubmit_uncertain: bool = False
 
     def require_key(self) -> SecretStr:
         """The API key, or a ConfigError that says where to put it."""
         if self.api_key is None or not self.api_key.get_secret_value():
+            if self.backend == "runway":
+                raise ConfigError(
+                    f"no Runway API key: set {RUNWAY_KEY_ENV}, or put runway_api_key = "
+                    f'"..." in {default_config_path()} (mode 0600); or use --emulator to '
+                    "rehearse offline"
+                )
             raise ConfigError(
                 f'no Runware API key: set {API_KEY_ENV}, or put api_key = "..." in '
                 f"{default_config_path()} (mode 0600); or use --emulator to rehearse offline"
@@ -147,7 +172,7 @@ def read_config_file(path: Path | None = None) -> dict[str, object]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: not a readable TOML config file ({exc})") from None
-    if "api_key" in data:
+    if "api_key" in data or "runway_api_key" in data:
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:
             raise ConfigError(
@@ -169,6 +194,30 @@ def resolve_api_key(
     if isinstance(value, str) and value:
         return SecretStr(value)
     return None
+
+
+def resolve_runway_key(
+    explicit: str | None = None, config_path: Path | None = None
+) -> SecretStr | None:
+    """Explicit value > ``RUNWAYML_API_SECRET`` > config file ``runway_api_key`` > None."""
+    if explicit:
+        return SecretStr(explicit)
+    if os.environ.get(RUNWAY_KEY_ENV):
+        return SecretStr(os.environ[RUNWAY_KEY_ENV])
+    value = read_config_file(config_path).get("runway_api_key")
+    if isinstance(value, str) and value:
+        return SecretStr(value)
+    return None
+
+
+def resolve_runway_base_url(explicit: str | None = None, config_path: Path | None = None) -> str:
+    """Explicit value > ``RUNWAYML_BASE_URL`` > config file ``runway_base_url`` > Runway's API."""
+    if explicit:
+        return explicit
+    if os.environ.get(RUNWAY_BASE_URL_ENV):
+        return os.environ[RUNWAY_BASE_URL_ENV]
+    value = read_config_file(config_path).get("runway_base_url")
+    return value if isinstance(value, str) and value else DEFAULT_RUNWAY_BASE_URL
 
 
 def resolve_base_url(explicit: str | None = None, config_path: Path | None = None) -> str:
@@ -212,14 +261,27 @@ def resolve_api_settings(
     safety: str | None = None,
     price: float = DEFAULT_PRICE_PER_SECOND,
     poll_interval: float | None = None,
+    backend: str = "runware",
+    seed: int | None = None,
+    prores_profile: str | None = None,
+    resubmit_uncertain: bool = False,
 ) -> APISettings:
     """APISettings from options; the key from the environment or config file (never printed).
 
-    ``emulator_url`` points the run at a local emulator (its own key, quicker polls).
+    ``emulator_url`` points the run at a local emulator (its own key, quicker polls). With
+    ``backend="runway"`` the key is Runway's (``RUNWAYML_API_SECRET`` or ``runway_api_key``).
     """
+    if backend not in ("runware", "runway"):
+        raise ConfigError(f"--backend {backend!r}: use runware or runway")
+    if backend == "runway" and price == DEFAULT_PRICE_PER_SECOND:
+        # Runway's own figure for the chosen format, unless --price says otherwise.
+        price = runway_price_per_second("prores" if prores_profile else "mp4")
     if emulator_url is not None:
         key = resolve_api_key(EMULATOR_KEY)
         url = emulator_url
+    elif backend == "runway":
+        key = resolve_runway_key()
+        url = resolve_runway_base_url(base_url)
     else:
         key = resolve_api_key()
         url = resolve_base_url(base_url)
@@ -242,9 +304,19 @@ def resolve_api_settings(
             upload_endpoint=upload_endpoint,
             safety_mode=mode,
             price_per_second=price,
+            backend=backend,  # type: ignore[arg-type]
+            seed=seed,
+            prores_profile=prores_profile,
+            resubmit_uncertain=resubmit_uncertain,
             **poll,
         )
     except ValueError as exc:
         raise ConfigError(f"invalid option: {exc}".splitlines()[0]) from None
     settings.require_key()
     return settings
+
+
+def runway_price_per_second(output_format: str = "mp4") -> float:
+    """USD per second of aleph2 output on Runway's API, per result (see RUNWAY_CREDITS_...)."""
+    credits = RUNWAY_CREDITS_PER_SECOND + RUNWAY_FORMAT_SURCHARGE.get(output_format, 0)
+    return round(credits * RUNWAY_CREDIT_USD, 4)

@@ -61,6 +61,12 @@ class LedgerError(AlephOtioError):
     """The job ledger is unreadable, from a newer version, or inconsistent."""
 
 
+class WorkFolderBusyError(AlephOtioError):
+    """Another run (its pid and host in the message) holds the work folder's lock."""
+
+    exit_code = 6
+
+
 class RelinkError(AlephOtioError):
     """Results could not be placed back into the timeline."""
 
@@ -109,6 +115,13 @@ class InvalidParameterError(APIError):
 
 class TaskConflictError(APIError):
     """The taskUUID was already used (conflictTaskUUID)."""
+
+
+class SubmissionUncertainError(APIError):
+    """A create request went out and its answer was lost: the task may exist (and be billed).
+
+    Raised by backends without an idempotency key (Runway); sent again only on request.
+    """
 
 
 class TaskNotFoundError(APIError):

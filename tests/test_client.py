@@ -4,6 +4,7 @@ protocol over real sockets against the local emulator."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import uuid
@@ -413,12 +414,14 @@ def test_get_responses_is_one_batched_request_and_parses_every_shape() -> None:
             },
         ],
     }
-    script = Script(ok(body))
+    # f is left out of the batch's answer, so it is asked for on its own.
+    script = Script(ok(body), ok({"data": []}))
     client = scripted(script)
     results = run(client.get_responses([a, b, c, d, e, f]))
-    assert client.request_count == 1
+    assert client.request_count == 2
     assert script.bodies() == [
-        [{"taskType": "getResponse", "taskUUID": u} for u in (a, b, c, d, e, f)]
+        [{"taskType": "getResponse", "taskUUID": u} for u in (a, b, c, d, e, f)],
+        [{"taskType": "getResponse", "taskUUID": f}],
     ]
     assert set(results) == {a, b, c, d, e, f}
     assert [r.status for r in results[a]] == ["success", "processing"]
@@ -459,6 +462,40 @@ def test_get_responses_tolerates_unwrapped_bodies(body: Any) -> None:
     script = Script(ok(json.loads(json.dumps(body).replace('"U"', f'"{task_uuid}"'))))
     results = run(scripted(script).get_responses([task_uuid]))
     assert [r.video_uuid for r in results[task_uuid]] == ["v1"]
+
+
+def test_batch_answered_as_a_whole_with_an_error_is_polled_one_by_one() -> None:
+    """No official client batches polls; a server refusing a batch must not stall the run."""
+    a, b = new_uuid(), new_uuid()
+    refused = {"errors": [{"code": "invalidTask", "message": "one getResponse per request"}]}
+    script = Script(
+        ok(refused, 400),
+        ok({"data": [success(a, cost=1.5)]}),
+        ok({"data": [{"taskUUID": b, "status": "error", "error": {"code": "x", "message": "y"}}]}),
+    )
+    client = scripted(script)
+    results = run(client.get_responses([a, b]))
+    assert [len(body) for body in script.bodies()] == [2, 1, 1]
+    assert [r.cost for r in results[a]] == [1.5]
+    assert [(r.status, r.error_code) for r in results[b]] == [("error", "x")]
+
+
+def test_batch_failing_with_5xx_after_retries_is_polled_one_by_one() -> None:
+    a, b = new_uuid(), new_uuid()
+    failing = [ok({"errors": [{"code": "internalServerError", "message": "boom"}]}, 500)] * 2
+    script = Script(*failing, ok({"data": [success(a)]}), ok({"data": [success(b)]}))
+    client = scripted(script, max_retries=1)
+    outcomes = run(client.wait([a, b]))
+    assert [len(body) for body in script.bodies()] == [2, 2, 1, 1]
+    assert outcomes[a].ok and outcomes[b].ok
+
+
+def test_batch_refused_for_the_key_or_credits_raises_without_polling_singly() -> None:
+    body = {"errors": [{"code": "insufficientCredits", "message": "top up"}]}
+    script = Script(ok(body, 402))
+    with pytest.raises(InsufficientCreditsError):
+        run(scripted(script).get_responses([new_uuid(), new_uuid()]))
+    assert len(script.requests) == 1
 
 
 def test_get_responses_legacy_error_shape() -> None:
@@ -881,9 +918,11 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-@pytest.fixture
-def emu() -> Any:
-    with Emulator(EmulatorConfig(latency=0.15, concurrency=4, api_key=KEY)) as server:
+@pytest.fixture(params=["errors", "data"], ids=["failures-as-errors", "failures-as-data"])
+def emu(request: pytest.FixtureRequest) -> Any:
+    """The emulator, answering failed generations in each of the two shapes Runware uses."""
+    config = EmulatorConfig(latency=0.15, concurrency=4, api_key=KEY, failure_shape=request.param)
+    with Emulator(config) as server:
         yield server
 
 
@@ -944,6 +983,16 @@ async def upload_and_task(
 ) -> VideoInferenceTask:
     clip = await client.upload_media(media["clip"])
     return make_task(video=clip.ref, **extra)
+
+
+async def raw_poll(emu: Any, task_uuid: str) -> Any:
+    """The emulator's getResponse answer as sent, read without the client's parsing."""
+    async with httpx.AsyncClient() as http:
+        task = {"taskType": "getResponse", "taskUUID": task_uuid}
+        answer = await http.post(
+            emu.base_url, json=[task], headers={"Authorization": f"Bearer {KEY}"}
+        )
+        return answer.json()
 
 
 def probe(path: Path) -> tuple[int, int, int]:
@@ -1065,7 +1114,8 @@ def test_live_exhausted_retries_are_reported(
         async with live(emu, max_retries=2) as client:
             task = await upload_and_task(client, media)
             for name, value in faults.items():
-                setattr(emu.faults, name, value)
+                # A copy: status_burst is consumed in place, and the case runs once per shape.
+                setattr(emu.faults, name, copy.copy(value))
             await client.submit(task)
 
     with pytest.raises(error) as info:
@@ -1166,11 +1216,21 @@ def test_live_failed_task(emu: Any, media: dict[str, Path], fault: str, code: st
         async with live(emu) as client:
             task = await upload_and_task(client, media, numberResults=2)
             await client.submit(task)
-            return (await client.wait([task.task_uuid], expected={task.task_uuid: 2}))[
+            outcome = (await client.wait([task.task_uuid], expected={task.task_uuid: 2}))[
                 task.task_uuid
             ]
+            wire.update(await raw_poll(emu, task.task_uuid))
+            return outcome
 
+    wire: dict[str, Any] = {}
     outcome = run(go())
+    # The failures really came in the shape this emulator was set to answer with.
+    if emu.config.failure_shape == "data":
+        assert "errors" not in wire
+        assert [i["error"]["code"] for i in wire["data"]] == [code] * 2
+    else:
+        assert wire.get("data", []) == []
+        assert [e["code"] for e in wire["errors"]] == [code] * 2
     assert outcome.done and not outcome.successes
     assert [f.code for f in outcome.failures] == [code] * 2
     with pytest.raises(TaskFailedError, match=code):

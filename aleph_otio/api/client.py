@@ -65,6 +65,9 @@ class AlephClient(Uploads, Tasks, Downloads):
     ``envelope``, into ``aleph_otio/api/runware/``).
     """
 
+    #: The backend's name, as the ledger records it per task.
+    name = "runware"
+
     def __init__(
         self,
         *,

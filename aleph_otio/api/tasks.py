@@ -2,7 +2,8 @@
 
 Retries never change a taskUUID: a re-sent task that the server already holds is answered with
 ``conflictTaskUUID``, which on a retry means "accepted the first time", so nothing is paid twice.
-Polls are batched (up to ``poll_batch_size`` taskUUIDs in one request).
+Polls are batched (up to ``poll_batch_size`` taskUUIDs in one request); a batch the server
+answers as a whole with an error, or answers without some of its tasks, is polled one by one.
 """
 
 from __future__ import annotations
@@ -16,8 +17,14 @@ from typing import TYPE_CHECKING
 from aleph_otio.api.envelope import REQUEST_LEVEL, error_class, error_from_api
 from aleph_otio.api.models import APIErrorObject, GetResponseTask, VideoInferenceTask, VideoResult
 from aleph_otio.api.outcomes import ResultFailure, TaskOutcome, UpdateFn, WaitTimeoutError
-from aleph_otio.api.transport import RunwareTransport
-from aleph_otio.errors import TaskNotFoundError
+from aleph_otio.api.transport import Reply, RunwareTransport
+from aleph_otio.errors import (
+    AuthenticationError,
+    InsufficientCreditsError,
+    RateLimitedError,
+    ServerError,
+    TaskNotFoundError,
+)
 
 if TYPE_CHECKING:
     from aleph_otio.api.webhook import WebhookReceiver
@@ -25,6 +32,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("aleph_otio.api")
 
 POLL_BATCH_SIZE = 50
+
+#: Whole-request errors that polling one by one would only repeat.
+_NOT_ABOUT_BATCHING = (AuthenticationError, InsufficientCreditsError, RateLimitedError)
 
 
 @dataclass
@@ -78,23 +88,73 @@ class Tasks(RunwareTransport):
         log.debug("%s: accepted", what)
 
     async def _poll_batch(self, task_uuids: Sequence[str]) -> _Batch:
+        """One getResponse request for these tasks; a failed or incomplete batch goes singly.
+
+        No official client batches polls (runware-sdk asks for one taskUUID per request), so a
+        server may answer a batch as a whole with an error, or leave tasks out of its answer:
+        those tasks are then polled one by one. A bad key, no credits or a rate limit are not
+        about batching, and raise as before.
+        """
         wanted = list(dict.fromkeys(task_uuids))
         what = f"getResponse for {len(wanted)} task(s)"
         tasks = [GetResponseTask.model_validate({"taskUUID": u}).to_api() for u in wanted]
-        reply = await self._post(tasks, what=what)
+        if len(wanted) == 1:
+            batch, _ = self._read_poll(await self._post(tasks, what=what), wanted, what=what)
+            return batch
+        try:
+            reply = await self._post(tasks, what=what)
+        except ServerError as exc:
+            log.warning("%s failed as a whole (%s); polling one by one", what, exc)
+            return await self._poll_singly(wanted, _Batch({}, {}))
+        whole = [e for e in reply.errors if e.task_uuid not in wanted]
+        if any(error_class(reply.status_code, e) in _NOT_ABOUT_BATCHING for e in whole):
+            self._raise_first(reply, whole, what=what)
+        if whole or (not reply.data and not reply.errors and reply.status_code >= 400):
+            log.warning(
+                "%s answered as a whole with HTTP %d %s; polling one by one",
+                what,
+                reply.status_code,
+                whole[0].code if whole else "",
+            )
+            return await self._poll_singly(wanted, _Batch({}, {}))
+        batch, answered = self._read_poll(reply, wanted, what=what)
+        left_out = [u for u in wanted if u not in answered]
+        if left_out:
+            log.info(
+                "%s: %d task(s) left out of the answer; polling them singly", what, len(left_out)
+            )
+            return await self._poll_singly(left_out, batch)
+        return batch
+
+    async def _poll_singly(self, task_uuids: Sequence[str], batch: _Batch) -> _Batch:
+        for task_uuid in task_uuids:
+            single = await self._poll_batch([task_uuid])
+            batch.results[task_uuid] = single.results[task_uuid]
+            if task_uuid in single.not_found:
+                batch.not_found[task_uuid] = single.not_found[task_uuid]
+        return batch
+
+    def _read_poll(
+        self, reply: Reply, wanted: Sequence[str], *, what: str
+    ) -> tuple[_Batch, set[str]]:
+        """The generations per task in one getResponse answer, and the tasks it named."""
         results: dict[str, list[VideoResult]] = {u: [] for u in wanted}
         not_found: dict[str, APIErrorObject] = {}
+        answered: set[str] = set()
         for item in reply.data:
             task_uuid = item.get("taskUUID") or (wanted[0] if len(wanted) == 1 else None)
             if task_uuid not in results:
                 continue
+            answered.add(task_uuid)
             results[task_uuid].append(VideoResult.model_validate({**item, "taskUUID": task_uuid}))
         for error in reply.errors:
             task_uuid = error.task_uuid or (wanted[0] if len(wanted) == 1 else None)
             kind = error_class(reply.status_code, error)
             if task_uuid in results and kind is TaskNotFoundError:
+                answered.add(task_uuid)
                 not_found[task_uuid] = error
             elif task_uuid in results and kind not in REQUEST_LEVEL:
+                answered.add(task_uuid)
                 results[task_uuid].append(
                     VideoResult.model_validate(
                         {
@@ -110,7 +170,7 @@ class Tasks(RunwareTransport):
                 self._raise_first(reply, [error], what=what)
         if not reply.data and not reply.errors and reply.status_code >= 400:
             self._raise_first(reply, [], what=what)
-        return _Batch({u: _dedupe(r) for u, r in results.items()}, not_found)
+        return _Batch({u: _dedupe(r) for u, r in results.items()}, not_found), answered
 
     async def get_responses(self, task_uuids: Sequence[str]) -> dict[str, list[VideoResult]]:
         """One batched getResponse for many tasks: every generation reported so far, per task.

@@ -55,6 +55,11 @@ def emulator(
         False, help="Send webhook bodies as the bare item instead of {'data': [item]}."
     ),
     mov_prores: bool = typer.Option(False, help="Encode MOV results as ProRes instead of H.264."),
+    failure_shape: str = typer.Option(
+        "errors",
+        help="How a failed generation is answered: 'errors' (top-level errors) or 'data' "
+        "(a data item with status error and an error object, as runware-sdk reads it).",
+    ),
     fail_tasks: int = typer.Option(0, help="Fault: the next N tasks fail (timeoutProvider)."),
     fail_code: str = typer.Option("timeoutProvider", help="Error code of --fail-tasks failures."),
     safety_rejects: int = typer.Option(0, help="Fault: the next N tasks fail the content check."),
@@ -88,6 +93,8 @@ def emulator(
         raise ConfigError("--concurrency must be at least 1")
     if latency < 0:
         raise ConfigError("--latency must not be negative")
+    if failure_shape not in ("errors", "data"):
+        raise ConfigError(f"--failure-shape {failure_shape!r}: choose 'errors' or 'data'")
     faults = Faults(
         status_burst=_statuses(status_burst),
         retry_after=retry_after,
@@ -116,6 +123,7 @@ def emulator(
         default_ttl=default_ttl,
         webhook_bare=webhook_bare,
         mov_prores=mov_prores,
+        failure_shape="data" if failure_shape == "data" else "errors",
         faults=faults,
     )
     logging.basicConfig(

@@ -28,6 +28,7 @@ def execute(
     URL as their webhookURL unless ``settings`` already has one (the public URL that reaches it).
     """
     # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
+    from aleph_otio.api.backend import open_backend
     from aleph_otio.api.client import AlephClient
     from aleph_otio.api.webhook import WebhookReceiver
     from aleph_otio.pipeline import plan_file, run_pipeline
@@ -75,8 +76,9 @@ def execute(
                             ),
                             markup=False,
                         )
-                    client = await stack.enter_async_context(AlephClient(settings=run_settings))
-                    client.webhooks = hook
+                    client = await stack.enter_async_context(open_backend(run_settings))
+                    if isinstance(client, AlephClient):
+                        client.webhooks = hook
                     summary = await run_pipeline(
                         run_config, client, on_event=tracker, planned=planned
                     )

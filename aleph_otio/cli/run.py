@@ -155,6 +155,29 @@ def register(app: typer.Typer) -> None:
                 "gives the public URL that reaches it."
             ),
         ] = None,
+        backend: Annotated[
+            str,
+            typer.Option(
+                help="runware (Runware's task API, RUNWARE_API_KEY) or runway (Runway's own "
+                "API, RUNWAYML_API_SECRET: seeds, ProRes); one work folder holds one backend."
+            ),
+        ] = "runware",
+        seed: Annotated[
+            int | None,
+            typer.Option(help="Runway: the first result's seed (result i gets seed + i)."),
+        ] = None,
+        prores_profile: Annotated[
+            str | None,
+            typer.Option(help="Runway: return ProRes in this profile (422 HQ, 4444, 4444 XQ...)."),
+        ] = None,
+        resubmit_uncertain: Annotated[
+            bool,
+            typer.Option(
+                "--resubmit-uncertain",
+                help="Runway: send again a create whose answer was lost; only after checking "
+                "Runway's task list shows no such task (else it is paid twice).",
+            ),
+        ] = False,
     ) -> None:
         """Send the marked shots to Aleph and write the relinked timeline (resumable)."""
         # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
@@ -218,8 +241,12 @@ def register(app: typer.Typer) -> None:
                 "folder it is compared with; give one of them"
             )
         work = against or work_dir or default_work_dir(output, source, rehearsal=emulator)
+        # Imported here for start-up time: `aleph-otio --help` loads no ledger.
+        from aleph_otio.ledger.lock import check_free
+
+        check_free(work)  # before a rehearsal's emulator starts; the run then holds the lock
         with maybe_emulator(
-            emulator, work, emulator_latency, announce=announce_emulator
+            emulator, work, emulator_latency, announce=announce_emulator, backend=backend
         ) as emulator_url:
             settings = resolve_api_settings(
                 emulator_url=emulator_url,
@@ -231,6 +258,10 @@ def register(app: typer.Typer) -> None:
                 safety=safety,
                 price=price,
                 poll_interval=poll_interval or (EMULATOR_POLL_INTERVAL if emulator else None),
+                backend=backend,
+                seed=seed,
+                prores_profile=prores_profile,
+                resubmit_uncertain=resubmit_uncertain,
             )
             from aleph_otio.timeline import parse_rate
 

@@ -25,8 +25,25 @@ from aleph_otio.emulator.validate import TaskError
 log = logging.getLogger("aleph_otio.emulator")
 
 
-def wire_item(job: Job, gen: Generation, echo_uuid: str) -> dict[str, Any] | TaskError:
-    """One generation as sent: a data item, or an error object with ``status: error``."""
+def wire_item(
+    job: Job, gen: Generation, echo_uuid: str, *, failure_shape: str = "errors"
+) -> dict[str, Any] | TaskError:
+    """One generation as sent: a data item, or an error object with ``status: error``.
+
+    ``failure_shape`` "data" sends a failed generation as a data item with an ``error`` object
+    (``{"status": "error", "error": {"code", "message"}}``, as runware-sdk reads it) instead of a
+    top-level ``errors`` entry.
+    """
+    if gen.status == "error" and failure_shape == "data":
+        return {
+            "taskType": "videoInference",
+            "taskUUID": echo_uuid,
+            "status": "error",
+            "error": {
+                "code": gen.error_code or "processingFailed",
+                "message": gen.error_message or "The generation failed.",
+            },
+        }
     if gen.status == "error":
         return TaskError(
             gen.error_code or "processingFailed",
@@ -150,7 +167,7 @@ class TaskEngine(FaultInjection):
                 gen.expires_at = now + ttl if ttl is not None else None
                 self._results[video_uuid] = gen
                 self.spent += gen.cost
-            wire = wire_item(job, gen, job.task_uuid)
+            wire = wire_item(job, gen, job.task_uuid, failure_shape=self.config.failure_shape)
             needs_delivery = bool(
                 job.request.webhook_url or (job.request.upload_endpoint and error is None)
             )

@@ -8,7 +8,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aleph_otio.config import DEFAULT_PRICE_PER_SECOND
 from aleph_otio.emulator.media import VideoFacts
@@ -83,6 +83,9 @@ class EmulatorConfig:
     delivery_backoff: float = 0.25
     #: HTTP status of a response holding only ``taskNotFound`` errors (protocol open question 6).
     not_found_status: int = 200
+    #: How a failed generation is answered: "errors" (a top-level ``errors`` item with
+    #: ``status: error``) or "data" (a ``data`` item ``{"status": "error", "error": {...}}``).
+    failure_shape: Literal["errors", "data"] = "errors"
     #: Encode MOV results as ProRes 422 HQ instead of H.264.
     mov_prores: bool = False
     max_body_bytes: int = 1 << 30

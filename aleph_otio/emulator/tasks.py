@@ -269,7 +269,7 @@ class TaskHandlers(MediaStore, FaultInjection):
         items: list[dict[str, Any]] = []
         errors: list[TaskError] = []
         for gen in job.generations:
-            wire = wire_item(job, gen, echo_uuid)
+            wire = wire_item(job, gen, echo_uuid, failure_shape=self.config.failure_shape)
             if isinstance(wire, TaskError):
                 errors.append(wire)
             else:

@@ -9,6 +9,8 @@ The rooms of this package:
 - :mod:`~aleph_otio.ledger.steps`, :mod:`~aleph_otio.ledger.uploads`,
   :mod:`~aleph_otio.ledger.results`: the writes, by what they record;
 - :mod:`~aleph_otio.ledger.queries`: the reads;
+- :mod:`~aleph_otio.ledger.backends`: the backend a ledger is bound to, and Runway's tasks;
+- :mod:`~aleph_otio.ledger.lock`: the work-folder lock a run holds;
 - :mod:`~aleph_otio.ledger.records`: the frozen records the reads return.
 
 The API key is never written here: no method takes it.
@@ -16,6 +18,7 @@ The API key is never written here: no method takes it.
 
 from __future__ import annotations
 
+from aleph_otio.ledger.backends import BackendRecords
 from aleph_otio.ledger.queries import LedgerQueries
 from aleph_otio.ledger.records import Event, ResultRecord, ShotRecord
 from aleph_otio.ledger.results import ResultSteps
@@ -25,7 +28,7 @@ from aleph_otio.ledger.steps import ShotSteps
 from aleph_otio.ledger.uploads import UploadRecords
 
 
-class Ledger(ShotSteps, UploadRecords, ResultSteps, LedgerQueries):
+class Ledger(ShotSteps, UploadRecords, ResultSteps, LedgerQueries, BackendRecords):
     """The job ledger in one SQLite file; use as a context manager or call :meth:`close`.
 
     One public facade composed of mixins over one :class:`~aleph_otio.ledger.store.LedgerStore`

@@ -14,7 +14,7 @@ from typing import Final
 from aleph_otio.errors import LedgerError
 
 #: Bump with a new entry in ``MIGRATIONS``; a ledger from a newer version is refused.
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 #: ``PRAGMA application_id``: tells our ledgers apart from any other SQLite file ("ALPH").
 APPLICATION_ID: Final = 0x414C5048
 
@@ -88,6 +88,19 @@ MIGRATIONS: Final[dict[int, str]] = {
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
     );
+    """,
+    # The backend each task went to (ledgers from before had only Runware), and the tasks a
+    # backend without idempotency keys made, or may have made, per result (Runway).
+    3: """
+    ALTER TABLE tasks ADD COLUMN backend TEXT NOT NULL DEFAULT 'runware';
+    CREATE TABLE remote_tasks (
+        key TEXT PRIMARY KEY,
+        task_uuid TEXT NOT NULL,
+        remote_id TEXT,
+        seed INTEGER NOT NULL,
+        sent_at TEXT NOT NULL
+    );
+    CREATE INDEX remote_tasks_task ON remote_tasks(task_uuid);
     """,
 }
 

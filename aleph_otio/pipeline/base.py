@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
-from aleph_otio.api.client import AlephClient
+from aleph_otio.api.backend import Backend
 from aleph_otio.errors import AlephOtioError
 from aleph_otio.ledger import Ledger
 from aleph_otio.pipeline.model import EventFn, RunConfig, Stage
@@ -31,7 +31,7 @@ class PipelineBase:
     def __init__(
         self,
         config: RunConfig,
-        client: AlephClient,
+        client: Backend,
         *,
         on_event: EventFn | None = None,
     ) -> None:

@@ -10,11 +10,12 @@ import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from aleph_otio.api.client import AlephClient
+from aleph_otio.api.backend import Backend
 from aleph_otio.config import PlanSettings
 from aleph_otio.cost import estimate_cost
 from aleph_otio.exports import write_output
 from aleph_otio.ledger import Ledger
+from aleph_otio.ledger.lock import WorkFolderLock
 from aleph_otio.media import probe
 from aleph_otio.pipeline.collect import CollectStages
 from aleph_otio.pipeline.model import (
@@ -100,13 +101,20 @@ class Pipeline(SendStages, CollectStages):
 
     async def _run(self, loaded: LoadedTimeline, plan: Plan) -> RunSummary:
         cfg = self.config
-        for sub in ("clips", "guides", "results"):
-            (self.work / sub).mkdir(parents=True, exist_ok=True)
-        self._sweep_stale()
-        with Ledger(cfg.ledger_path) as ledger:
+        # One run per work folder, held until the ledger closes: a second run (another
+        # terminal, another editor on a shared disk) would submit the same shots again. Taken
+        # before the sweep, which would delete a running run's partial files.
+        with WorkFolderLock(self.work), Ledger(cfg.ledger_path) as ledger:
+            for sub in ("clips", "guides", "results"):
+                (self.work / sub).mkdir(parents=True, exist_ok=True)
+            self._sweep_stale()
             ledger.bind_endpoint(endpoint_label(self.client.base_url))
+            ledger.bind_backend(self.client.name)
             # Uploads persist with the job: a resumed run never sends the same bytes again.
             self.client.upload_cache = ledger.upload_cache()
+            if hasattr(self.client, "remote_tasks"):
+                # Runway's task ids (and the markers before each create) live in the ledger.
+                self.client.remote_tasks = ledger.remote_tasks(self.client.name)
             # A shot id planned at two places (the same request on a source range cut in
             # twice) is one task: sent, polled and downloaded once, relinked at each place.
             shots = distinct(plan.shots)
@@ -245,7 +253,7 @@ class Pipeline(SendStages, CollectStages):
 
 async def run_pipeline(
     config: RunConfig,
-    client: AlephClient,
+    client: Backend,
     *,
     on_event: EventFn | None = None,
     planned: tuple[LoadedTimeline, Plan] | None = None,

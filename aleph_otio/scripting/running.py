@@ -12,7 +12,7 @@ from typing import Any
 import opentimelineio as otio
 from pydantic import SecretStr
 
-from aleph_otio.api.client import AlephClient
+from aleph_otio.api.backend import open_backend
 from aleph_otio.config import (
     DEFAULT_PRICE_PER_SECOND,
     EMULATOR_KEY,
@@ -162,7 +162,10 @@ async def run_timeline_async(
         plan = revision.plan
 
     with ExitStack() as stack:
-        emulator_url = stack.enter_context(maybe_emulator(emulator, work, emulator_latency))
+        backend = api.backend if api is not None else "runware"
+        emulator_url = stack.enter_context(
+            maybe_emulator(emulator, work, emulator_latency, backend=backend)
+        )
         if emulator_url is not None:
             api = (
                 api
@@ -183,7 +186,7 @@ async def run_timeline_async(
             budget=budget,
             submit_only=submit_only,
         )
-        async with AlephClient(settings=api) as client:
+        async with open_backend(api) as client:
             summary = await run_pipeline(config, client, on_event=progress, planned=(loaded, plan))
     relinked = await asyncio.to_thread(_relink_from_ledger, loaded, plan, config, summary)
     return RunResult(timeline=relinked, summary=summary, plan=plan, work_dir=work)

@@ -1,0 +1,400 @@
+"""A local server speaking Runway's own API for ``aleph2`` (rehearse the Runway backend offline).
+
+Routes, as the official ``runwayml`` SDK calls them: ``POST /v1/uploads`` (an ephemeral upload:
+answers an ``uploadUrl`` with form ``fields`` and the ``runwayUri`` to use), the multipart POST to
+that ``uploadUrl``, ``POST /v1/video_to_video``, ``GET /v1/tasks/{id}`` and ``DELETE
+/v1/tasks/{id}``; results are served under ``/results/``. Every ``/v1`` request needs a bearer key
+and the ``X-Runway-Version`` header. Errors are Runway's ``{"error": ..., "issues": [...]}``.
+
+Tasks go PENDING, RUNNING (with ``progress``), then SUCCEEDED or FAILED over ``latency`` seconds;
+results are rendered by the same code as the Runware emulator's (``media.render``): ``mp4`` as
+H.264, ``prores`` as ProRes; ``png_sequence`` and ``sdr_rec709_10bit`` are accepted and end FAILED
+with ``failureCode`` ``emulator.outputFormatNotRendered``, so nothing pretends to be a zip or HEVC.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.parser
+import email.policy
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from aleph_otio.config import RUNWAY_CREDITS_PER_SECOND, RUNWAY_FORMAT_SURCHARGE
+from aleph_otio.emulator import media
+from aleph_otio.emulator.runway_validate import AlephRequest, RunwayError, validate_aleph
+
+log = logging.getLogger("aleph_otio.emulator.runway")
+
+#: The API version the SDK sends (``runway_version`` default of runwayml 5.x).
+API_VERSION = "2024-11-06"
+#: Inline (data URI) inputs are refused above this size, as Runway documents.
+MAX_DATA_URI_BYTES = 5 * 1024 * 1024
+
+
+@dataclass
+class RunwayFaults:
+    """Faults to inject; counters count down as they fire."""
+
+    #: Create the next N tasks, then close the socket without answering.
+    drop_after_create: int = 0
+    #: The next N created tasks end FAILED with ``fail_code``.
+    fail_tasks: int = 0
+    fail_code: str = "SAFETY.INPUT.VIDEO"
+    #: Answer the next N ``/v1`` requests with 429 before doing anything.
+    rate_limit: int = 0
+    #: Seconds to hold every create's answer back after the task was made (crash tests).
+    hold_create: float = 0.0
+
+
+@dataclass
+class RunwayTask:
+    id: str
+    request: AlephRequest
+    body: dict[str, Any]
+    created_at: float
+    credits: int
+    status: str = "PENDING"
+    progress: float = 0.0
+    output: list[str] = field(default_factory=list)
+    failure: str | None = None
+    failure_code: str | None = None
+
+
+class RunwayEmulator:
+    """The server; use as a context manager. ``tasks`` and ``creates`` are for tests."""
+
+    def __init__(
+        self,
+        storage: Path,
+        *,
+        api_key: str | None = None,
+        latency: float = 1.0,
+        credits_per_second: int = RUNWAY_CREDITS_PER_SECOND,
+        faults: RunwayFaults | None = None,
+    ) -> None:
+        self.storage = Path(storage)
+        self.api_key = api_key
+        self.latency = latency
+        self.credits_per_second = credits_per_second
+        self.faults = faults or RunwayFaults()
+        self.tasks: dict[str, RunwayTask] = {}
+        #: Every create request received, accepted or not.
+        self.creates: list[dict[str, Any]] = []
+        self._uploads: dict[str, Path] = {}
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self.root_url = ""
+
+    @property
+    def base_url(self) -> str:
+        """What the SDK takes as ``base_url`` (it adds ``/v1/...`` itself)."""
+        return self.root_url
+
+    def start(self) -> RunwayEmulator:
+        for sub in ("uploads", "results"):
+            (self.storage / sub).mkdir(parents=True, exist_ok=True)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self._server.emulator = self  # type: ignore[attr-defined]
+        self.root_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> RunwayEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def expire_uploads(self) -> int:
+        """Forget every upload now, as Runway does after 24 h; returns how many."""
+        with self._lock:
+            count = len(self._uploads)
+            self._uploads.clear()
+        return count
+
+    def _take(self, name: str) -> bool:
+        with self._lock:
+            value = getattr(self.faults, name)
+            if value > 0:
+                setattr(self.faults, name, value - 1)
+                return True
+            return False
+
+    # --- requests ---------------------------------------------------------------------------
+
+    def start_upload(self, body: object) -> dict[str, Any]:
+        if not isinstance(body, dict) or not isinstance(body.get("filename"), str):
+            raise RunwayError(400, "Invalid filename: required", [{"path": ["filename"]}])
+        if body.get("type", "ephemeral") != "ephemeral":
+            raise RunwayError(400, "Invalid type: expected ephemeral", [{"path": ["type"]}])
+        upload_id = str(uuid.uuid4())
+        suffix = Path(body["filename"]).suffix.lower() or ".bin"
+        with self._lock:
+            self._uploads[upload_id] = self.storage / "uploads" / f"{upload_id}{suffix}"
+        return {
+            "uploadUrl": f"{self.root_url}/upload/{upload_id}",
+            "fields": {"key": upload_id, "policy": "emulator"},
+            "runwayUri": f"runway://uploads/{upload_id}",
+        }
+
+    def finish_upload(self, upload_id: str, content_type: str, raw: bytes) -> None:
+        with self._lock:
+            dest = self._uploads.get(upload_id)
+        if dest is None:
+            raise RunwayError(404, f"No upload {upload_id} was started.")
+        message = email.parser.BytesParser(policy=email.policy.default).parsebytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+        )
+        parts = {p.get_param("name", header="content-disposition"): p for p in message.iter_parts()}
+        if parts.get("key") is None or parts["key"].get_content().strip() != upload_id:
+            raise RunwayError(400, "The upload form lacks the key field it was given.")
+        file_part = parts.get("file")
+        if file_part is None:
+            raise RunwayError(400, "The upload form has no file.")
+        data = file_part.get_payload(decode=True)
+        dest.write_bytes(data if isinstance(data, bytes) else b"")
+
+    def _resolve(self, uri: str, where: list[str | int]) -> Path:
+        if uri.startswith("runway://uploads/"):
+            with self._lock:
+                path = self._uploads.get(uri.rsplit("/", 1)[-1])
+            if path is None or not path.exists():
+                raise RunwayError(400, f"Invalid {where[0]}: unknown or expired upload {uri}")
+            return path
+        if uri.startswith("data:") and ";base64," in uri:
+            data = base64.b64decode(uri.split(",", 1)[1], validate=False)
+            if len(data) > MAX_DATA_URI_BYTES:
+                raise RunwayError(400, f"Invalid {where[0]}: data URIs are limited to 5MB")
+            path = self.storage / "uploads" / f"inline-{uuid.uuid4()}.{media.extension_for(data)}"
+            path.write_bytes(data)
+            return path
+        raise RunwayError(
+            400, f"Invalid {where[0]}: the emulator takes runway:// upload URIs and data URIs"
+        )
+
+    def create(self, body: Any) -> dict[str, Any]:
+        with self._lock:
+            self.creates.append(body if isinstance(body, dict) else {"body": body})
+        req = validate_aleph(body)
+        video = self._resolve(req.video_uri, ["videoUri"])
+        try:
+            facts = media.probe_video(video)
+        except media.MediaDecodeError as exc:
+            raise RunwayError(400, f"Invalid videoUri: not a usable video ({exc})") from None
+        guides: list[tuple[int, Path]] = []
+        for index, frame in enumerate(req.keyframes):
+            path = self._resolve(frame.uri, ["keyframes", index])
+            at = (frame.at or 0.0) * facts.duration
+            seconds = frame.seconds if frame.seconds is not None else at
+            if seconds > facts.duration + 1e-3:
+                raise RunwayError(
+                    400, f"Invalid keyframes.{index}.seconds: after the end of the video"
+                )
+            guides.append((min(facts.frames - 1, round(seconds * facts.rate)), path))
+        surcharge = RUNWAY_FORMAT_SURCHARGE.get(req.output_format, 0)
+        task = RunwayTask(
+            id=str(uuid.uuid4()),
+            request=req,
+            body=body,
+            created_at=time.time(),
+            credits=max(1, round((self.credits_per_second + surcharge) * facts.duration)),
+        )
+        if self._take("fail_tasks"):
+            task.failure_code = self.faults.fail_code
+        with self._lock:
+            self.tasks[task.id] = task
+        threading.Thread(target=self._run, args=(task, video, facts, guides), daemon=True).start()
+        return {"id": task.id, "estimatedCost": {"credits": task.credits}}
+
+    def _run(
+        self, task: RunwayTask, video: Path, facts: media.VideoFacts, guides: list[tuple[int, Path]]
+    ) -> None:
+        time.sleep(self.latency / 3)
+        with self._lock:
+            if task.status == "CANCELLED":
+                return
+            task.status, task.progress = "RUNNING", 0.1
+        time.sleep(self.latency / 3)
+        req = task.request
+        ext = "mov" if req.output_format == "prores" else "mp4"
+        out = self.storage / "results" / f"{task.id}.{ext}"
+        code = task.failure_code
+        if code is None and req.output_format in ("png_sequence", "sdr_rec709_10bit"):
+            code = "emulator.outputFormatNotRendered"
+        if code is None:
+            try:
+                size = (facts.width, facts.height)
+                images = {pos: media.load_image(p, size) for pos, p in guides}
+                media.render(
+                    video,
+                    out,
+                    facts=facts,
+                    output_format="MOV" if req.output_format == "prores" else "MP4",
+                    quality=95,
+                    seed=req.seed if req.seed is not None else 1,
+                    guides=images,
+                    mov_prores=req.output_format == "prores",
+                )
+            except Exception as exc:  # any failure must end the task, never hang it
+                log.exception("runway task %s failed", task.id)
+                code = f"INTERNAL: {exc}"
+        remaining = task.created_at + self.latency - time.time()
+        if remaining > 0:
+            time.sleep(remaining)
+        with self._lock:
+            if task.status == "CANCELLED":
+                return
+            if code is None:
+                task.status, task.progress = "SUCCEEDED", 1.0
+                task.output = [f"{self.root_url}/results/{out.name}"]
+            else:
+                task.status, task.failure_code = "FAILED", code
+                task.failure = (
+                    "The input was flagged by content moderation (injected fault)."
+                    if code.startswith("SAFETY")
+                    else f"The task failed ({code})."
+                )
+
+    def task_state(self, task_id: str) -> dict[str, Any]:
+        with self._lock:
+            task = self.tasks.get(task_id)
+            if task is None:
+                raise RunwayError(404, "Task not found.")
+            state: dict[str, Any] = {
+                "id": task.id,
+                "status": task.status,
+                "createdAt": datetime.fromtimestamp(task.created_at, UTC)
+                .isoformat(timespec="milliseconds")
+                .replace("+00:00", "Z"),
+            }
+            if task.status in ("PENDING", "THROTTLED", "RUNNING"):
+                state["estimatedCost"] = {"credits": task.credits}
+            if task.status == "RUNNING":
+                state["progress"] = task.progress
+            if task.status == "SUCCEEDED":
+                state["output"], state["cost"] = list(task.output), {"credits": task.credits}
+            if task.status == "FAILED":
+                state["failure"], state["failureCode"] = task.failure, task.failure_code
+                state["cost"] = {"credits": 0}
+            if task.status == "CANCELLED":
+                state["cost"] = {"credits": 0}
+            return state
+
+    def cancel(self, task_id: str) -> None:
+        with self._lock:
+            task = self.tasks.get(task_id)
+            if task is None:
+                raise RunwayError(404, "Task not found.")
+            if task.status in ("PENDING", "THROTTLED", "RUNNING"):
+                task.status = "CANCELLED"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "aleph-otio-runway-emulator"
+    protocol_version = "HTTP/1.1"
+
+    @property
+    def emu(self) -> RunwayEmulator:
+        return self.server.emulator  # type: ignore[attr-defined]
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def _send(self, status: int, body: dict[str, Any] | None) -> None:
+        raw = json.dumps(body).encode() if body is not None else b""
+        self.send_response(status)
+        if body is not None:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def _body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _check_api(self) -> None:
+        auth = self.headers.get("Authorization", "")
+        key = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
+        if not key or (self.emu.api_key is not None and key != self.emu.api_key):
+            raise RunwayError(401, "Invalid API key. Check RUNWAYML_API_SECRET.")
+        if self.headers.get("X-Runway-Version") != API_VERSION:
+            raise RunwayError(
+                400,
+                f"Invalid X-Runway-Version header: expected {API_VERSION!r}, got "
+                f"{self.headers.get('X-Runway-Version')!r}",
+            )
+        if self.emu._take("rate_limit"):
+            raise RunwayError(429, "You have exceeded the rate limit (injected fault).")
+
+    def _handle(self, method: str) -> None:
+        path = self.path.split("?", 1)[0]
+        try:
+            if method == "GET" and path.startswith("/results/"):
+                return self._serve_result(path.removeprefix("/results/"))
+            if method == "POST" and path.startswith("/upload/"):
+                ctype = self.headers.get("Content-Type", "")
+                self.emu.finish_upload(path.removeprefix("/upload/"), ctype, self._body())
+                return self._send(204, None)
+            raw = self._body() if method == "POST" else b""
+            self._check_api()
+            body = json.loads(raw) if raw else None
+            if method == "POST" and path == "/v1/uploads":
+                return self._send(200, self.emu.start_upload(body))
+            if method == "POST" and path == "/v1/video_to_video":
+                answer = self.emu.create(body)
+                if self.emu.faults.hold_create > 0:
+                    time.sleep(self.emu.faults.hold_create)
+                if self.emu._take("drop_after_create"):
+                    self.close_connection = True
+                    self.connection.close()  # the task exists; its answer is lost
+                    return None
+                return self._send(200, answer)
+            if path.startswith("/v1/tasks/"):
+                task_id = path.removeprefix("/v1/tasks/")
+                if method == "GET":
+                    return self._send(200, self.emu.task_state(task_id))
+                if method == "DELETE":
+                    self.emu.cancel(task_id)
+                    return self._send(204, None)
+            raise RunwayError(404, f"No route {method} {path}.")
+        except RunwayError as exc:
+            self._send(exc.status, exc.body())
+        except json.JSONDecodeError:
+            self._send(400, {"error": "The request body is not valid JSON."})
+
+    def _serve_result(self, name: str) -> None:
+        path = self.emu.storage / "results" / Path(name).name
+        if not path.is_file():
+            self._send(404, {"error": "Not found."})
+            return
+        data = path.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", media.CONTENT_TYPES.get(path.suffix[1:], "video/mp4"))
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
