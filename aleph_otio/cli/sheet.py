@@ -66,4 +66,6 @@ def register(app: typer.Typer) -> None:
         except AlephOtioError as exc:
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(exc.exit_code) from None
-        Console().print(f"wrote {path} ({rows} row(s))", markup=False, highlight=False)
+        Console(soft_wrap=True).print(
+            f"wrote {path} ({rows} row(s))", markup=False, highlight=False
+        )
