@@ -26,6 +26,19 @@ STATUS_CODES = {
 }
 
 
+def take_fault(lock: Any, faults: Any, name: str) -> bool:
+    """Consume one unit of the fault counter ``faults.<name>`` under ``lock``; True when it fired.
+
+    Shared by the Runware and the Runway emulators, whose switches are counters alike.
+    """
+    with lock:
+        value = getattr(faults, name)
+        if value > 0:
+            setattr(faults, name, value - 1)
+            return True
+        return False
+
+
 def failure_message(code: str) -> str:
     """The error message of a generation failed on purpose with ``code``."""
     if code == "contentPolicyViolation":
@@ -40,12 +53,7 @@ class FaultInjection(EmulatorState):
 
     def _take(self, name: str) -> bool:
         """Consume one unit of a fault counter; True when it fired."""
-        with self._lock:
-            value = getattr(self.faults, name)
-            if value > 0:
-                setattr(self.faults, name, value - 1)
-                return True
-            return False
+        return take_fault(self._lock, self.faults, name)
 
     def _slow(self) -> None:
         """Hold every answer back by ``slow_response`` seconds (task endpoint and downloads)."""

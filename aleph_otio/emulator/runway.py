@@ -30,6 +30,7 @@ from typing import Any
 
 from aleph_otio.config import RUNWAY_CREDITS_PER_SECOND, RUNWAY_FORMAT_SURCHARGE
 from aleph_otio.emulator import media
+from aleph_otio.emulator.faults import take_fault
 from aleph_otio.emulator.runway_validate import AlephRequest, RunwayError, validate_aleph
 
 log = logging.getLogger("aleph_otio.emulator.runway")
@@ -129,12 +130,7 @@ class RunwayEmulator:
         return count
 
     def _take(self, name: str) -> bool:
-        with self._lock:
-            value = getattr(self.faults, name)
-            if value > 0:
-                setattr(self.faults, name, value - 1)
-                return True
-            return False
+        return take_fault(self._lock, self.faults, name)
 
     # --- requests ---------------------------------------------------------------------------
 
