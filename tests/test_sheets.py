@@ -85,7 +85,7 @@ def _entry(shot: Shot) -> SheetEntry:
         task_uuid="3f1c2b7e-0000-4000-8000-000000000001",
         estimate=0.7467,
         cost=0.7467,
-        result_path="/work/results/SQ010_SH020_aleph_v002b.mp4",
+        result_path="/Volumes/Edit/snow/results/SQ010_SH020_aleph_v002b.mp4",
         variant=1,
         reel=shot.reel,
         height=1080,
