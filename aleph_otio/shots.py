@@ -151,6 +151,11 @@ class Shot(BaseModel):
     parts: int = 1
     warnings: list[str] = Field(default_factory=list)
     colour: ShotColour | None = Field(default=None, description="None: pictures sent as they are")
+    send_step: int = Field(
+        default=1,
+        ge=1,
+        description="source frames per frame sent: 2 when a high-rate source goes at half rate",
+    )
 
     @property
     def media_rate(self) -> float:
