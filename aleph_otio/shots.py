@@ -170,6 +170,16 @@ class Shot(BaseModel):
     def duration_seconds(self) -> float:
         return self.frame_count / self.media_rate
 
+    @property
+    def sent_frame_count(self) -> int:
+        """Frames of the clip Aleph receives: every ``send_step``-th source frame, the first kept."""
+        return -(-self.frame_count // self.send_step)
+
+    @property
+    def sent_rate(self) -> float:
+        """The frame rate of the clip Aleph receives (and of its result)."""
+        return self.media_rate / self.send_step
+
 
 class Plan(BaseModel):
     """The result of planning one timeline."""
