@@ -172,7 +172,7 @@ class Shot(BaseModel):
 
     @property
     def sent_frame_count(self) -> int:
-        """Frames of the clip Aleph receives: every ``send_step``-th source frame, the first kept."""
+        """Frames of the clip Aleph receives: every ``send_step``-th source frame from the first."""
         return -(-self.frame_count // self.send_step)
 
     @property
