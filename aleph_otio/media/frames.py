@@ -12,12 +12,14 @@ import av.error
 from av.video.frame import VideoFrame
 
 from aleph_otio.errors import MediaError
-from aleph_otio.media.probe import (
+from aleph_otio.media.info import (
     STILL_FORMATS,
     open_media,
     stream_rate,
     video_stream,
 )
+from aleph_otio.media.sequence import iter_sequence_frames
+from aleph_otio.timeline.sequences import parse_sequence
 
 #: Widest output for a given ``max_height``: a 16:9 box (1920x1080 at the default).
 MAX_ASPECT = Fraction(16, 9)
@@ -119,12 +121,20 @@ def iter_frames(
     length, not on where the range sits in the file. Frames are streamed, never collected.
     With ``upright`` they are turned as players show them (a phone's display matrix).
     Raises :class:`MediaError` when the file ends early or has a gap (variable frame rate).
+    An image sequence's path gives its files' frames (a missing file is an error by number).
     """
     if upright:
         turn: Upright | None = None
         for frame in iter_frames(path, start, count, counter=counter):
             turn = turn or Upright(frame)
             yield turn(frame)
+        return
+    pattern = parse_sequence(path)
+    if pattern is not None:
+        for frame in iter_sequence_frames(pattern, start, count):
+            if counter is not None:
+                counter.decoded += 1
+            yield frame
         return
     end = start + count
     with open_media(path) as container:

@@ -10,13 +10,12 @@ from av.video.frame import VideoFrame
 from aleph_otio.errors import MediaError
 from aleph_otio.files import atomic_path
 from aleph_otio.media.frames import SCALER, Upright, iter_frames, output_size
+from aleph_otio.media.info import open_media, video_stream
 from aleph_otio.media.pixels import colour_step, frame_levels, to_rgb
-from aleph_otio.media.probe import (
-    open_media,
-    video_stream,
-)
+from aleph_otio.media.sequence import present_numbers
 from aleph_otio.shots import ShotColour
 from aleph_otio.synth import write_png
+from aleph_otio.timeline.sequences import parse_sequence
 
 
 def extract_still(
@@ -83,6 +82,14 @@ def _write_still(
 
 
 def sample_aspect(path: Path) -> Fraction | None:
+    pattern = parse_sequence(path)
+    if pattern is not None:
+        # One file tells for all: a plate's frames share their pixel aspect.
+        present = present_numbers(pattern)
+        numbers = [n for n in range(pattern.first, pattern.last + 1) if n in present]
+        if not numbers:
+            return None
+        path = pattern.file_for(numbers[0] - pattern.first)
     with open_media(path) as container:
         sar = video_stream(container, path).sample_aspect_ratio
     return Fraction(sar.numerator, sar.denominator) if sar else None

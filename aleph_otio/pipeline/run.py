@@ -17,6 +17,7 @@ from aleph_otio.exports import write_output
 from aleph_otio.ledger import Ledger
 from aleph_otio.ledger.lock import WorkFolderLock
 from aleph_otio.media import probe
+from aleph_otio.media.sequence import present_numbers
 from aleph_otio.pipeline.collect import CollectStages
 from aleph_otio.pipeline.model import (
     BEFORE_SUBMIT,
@@ -31,6 +32,7 @@ from aleph_otio.plan import plan_timeline
 from aleph_otio.relink import relink_timeline
 from aleph_otio.shots import MediaFacts, Plan, Shot, distinct
 from aleph_otio.timeline import LoadedTimeline, read_timeline
+from aleph_otio.timeline.sequences import parse_sequence
 
 
 def endpoint_label(base_url: str) -> str:
@@ -56,6 +58,9 @@ def media_facts_from_probe(path: str) -> MediaFacts | None:
     An unreadable file raises MediaError, which refuses that marker at plan time (as
     ``aleph-otio plan`` does) instead of failing later at the cut.
     """
+    pattern = parse_sequence(path)
+    if pattern is not None:
+        return probe(path) if present_numbers(pattern) else None
     if "://" in path or not Path(path).is_file():
         return None
     return probe(path)

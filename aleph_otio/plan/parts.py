@@ -106,8 +106,7 @@ def plan_range(
             )
     warnings = list(marked.warnings) + [w for src in sources for w in src.warnings]
     core = sum(s.count for s in sources)
-    room_head = sources[0].start
-    room_tail = sources[-1].total_frames - (sources[-1].start + sources[-1].count)
+    room_head, room_tail = _room(sources[0], sources[-1])
     min_frames = math.ceil(settings.min_seconds * rate - 1e-6)
     max_frames = math.floor(settings.max_seconds * rate + 1e-6)
     # Handles beyond a quarter part would leave parts without marked frames.
@@ -132,6 +131,11 @@ def plan_range(
             f"widened to {settings.min_seconds:g}s with {more_head} frame(s) before and "
             f"{more_tail} after the marked range"
         )
+    full_head, full_tail = sources[0].start, room_tail_of(sources[-1])
+    if head < min(settings.handles, cap, full_head):
+        warnings.append(f"handles before the range cut to {head} frame(s): a file is missing")
+    if tail < min(settings.handles, cap, full_tail):
+        warnings.append(f"handles after the range cut to {tail} frame(s): a file is missing")
     total = head + core + tail
     if total > max_frames and not settings.split_long:
         raise Refused(
@@ -201,3 +205,17 @@ def _guide_frame(spec: GuideSpec, index: int, frames: int, rate: float) -> Guide
         return GuideFrame(image=spec.image, frame="last", origin=spec.origin)
     stamp = min(round(index / rate, 2), math.floor(frames / rate * 100) / 100)
     return GuideFrame(image=spec.image, timestamp=stamp, origin=spec.origin)
+
+
+def room_tail_of(src: Source) -> int:
+    """Media frames after the piece, to the end of its file."""
+    return src.total_frames - (src.start + src.count)
+
+
+def _room(first: Source, last: Source) -> tuple[int, int]:
+    """Frames free for handles before the first piece and after the last: to the file's ends,
+    or to the nearest file missing from an image sequence (handles never span a gap)."""
+    head = first.start - 1 - max((m for m in first.missing if m < first.start), default=-1)
+    end = last.start + last.count
+    tail = min((m for m in last.missing if m >= end), default=last.total_frames) - end
+    return head, tail

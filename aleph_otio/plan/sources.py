@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import opentimelineio as otio
@@ -29,6 +31,7 @@ from aleph_otio.timeline import (
     timecode_of,
     track_label,
 )
+from aleph_otio.timeline.sequences import SequenceError, number_ranges, sequence_of_reference
 
 RT = otio.opentime.RationalTime
 
@@ -75,6 +78,8 @@ class Source:
     clip_start: float
     clip_duration: float
     warnings: tuple[str, ...] = ()
+    missing: tuple[int, ...] = ()  # media frames not on disk (an image sequence's gaps)
+    tc_origin: float | None = None  # what source time code shows, when not ``origin``
 
     def segment(self, offset: int = 0, count: int | None = None) -> SourceSegment:
         """The SourceSegment for media frames ``offset``..``offset+count`` of this piece."""
@@ -88,6 +93,7 @@ class Source:
 
         rec_off = to_rate(offset, self.record_rate)
         first = self.start + offset
+        tc = self.origin if self.tc_origin is None else self.tc_origin
         return SourceSegment(
             clip_name=self.clip_name,
             track_name=self.track_name,
@@ -109,8 +115,8 @@ class Source:
             else round(to_rate(count, self.clip_rate), 6),
             clip_source_rate=self.clip_rate,
             time_scalar=self.scalar,
-            source_tc_in=timecode_of(self.origin + first, self.media_rate),
-            source_tc_out=timecode_of(self.origin + first + count, self.media_rate),
+            source_tc_in=timecode_of(tc + first, self.media_rate),
+            source_tc_out=timecode_of(tc + first + count, self.media_rate),
             record_tc_in=timecode_of(self.record_tc_frames + rec_off, self.record_rate),
         )
 
@@ -154,11 +160,11 @@ def resolve_piece(
     clip_name = clip.name
     label = f"clip {display_name(clip_name or '?')}"
     ref = clip.media_reference
-    if isinstance(ref, otio.schema.ImageSequenceReference):
-        raise Refused(f"{label}: image-sequence sources are not supported; render it to a movie")
     url = ref.target_url if isinstance(ref, otio.schema.ExternalReference) else None
     path = memo.paths.get(url) if url else None
-    if path is None:
+    if isinstance(ref, otio.schema.ImageSequenceReference):
+        path, url = _sequence_path(loaded, clip, ref, label, memo)
+    elif path is None:
         path = clip_media_path(clip, loaded.folder)
         if url and path is not None:
             if memo.locator.active and "://" not in path:
@@ -246,6 +252,27 @@ def resolve_piece(
             f"0-{total - 1} (starting at {timecode(RT(origin, rate))}); the clip points past "
             "its media: relink or retrim it"
         )
+    missing: tuple[int, ...] = ()
+    if facts is not None and facts.__dict__.get("missing_frames"):
+        first_number = facts.__dict__["first_number"]
+        missing = tuple(n - first_number for n in facts.__dict__["missing_frames"])
+        needed = [m + first_number for m in missing if start <= m < start + count]
+        if needed:
+            raise Refused(
+                f"{label}: {shown} is missing frame(s) {number_ranges(needed)} of the "
+                f"{start + first_number}-{start + count - 1 + first_number} the marked range "
+                "needs; render or copy them (nothing was sent)"
+            )
+    tc_origin = origin
+    if (
+        facts is not None
+        and facts.start_frame
+        and facts.__dict__.get("first_number") is not None
+        and abs(origin - facts.__dict__["first_number"]) < 1
+    ):
+        # The timeline counts the plate by file number (1001), as OTIO does for a sequence
+        # without time code; the files' headers know the time code, and that is what to show.
+        tc_origin = float(facts.start_frame)
     record = piece.record_range
     record_rate = normalise_rate(record.start_time.rate)
     stack_start = piece.stack_range.start_time
@@ -274,7 +301,40 @@ def resolve_piece(
         clip_start=frames_at(src.start_time, clip_rate),
         clip_duration=frames_at(src.duration, clip_rate),
         warnings=tuple(warnings),
+        missing=missing,
+        tc_origin=tc_origin,
     )
+
+
+def _sequence_path(
+    loaded: LoadedTimeline,
+    clip: otio.schema.Clip,
+    ref: otio.schema.ImageSequenceReference,
+    label: str,
+    memo: Memo,
+) -> tuple[str, str]:
+    """(source path, key) of an image-sequence clip: its files where the reference says, or
+    where ``--media-map``/``--media-search`` finds its first file."""
+    key = f"{ref.target_url_base}\0{ref.name_prefix}\0{ref.name_suffix}\0{ref.start_frame}"
+    known = memo.paths.get(key)
+    if known is not None:
+        return known, key
+    fallback = clip.source_range.start_time.rate if clip.source_range is not None else None
+    try:
+        pattern = sequence_of_reference(ref, loaded.folder, fallback)
+    except SequenceError as exc:
+        raise Refused(f"{label}: {exc}") from None
+    if memo.locator.active:
+        first_file = str(pattern.file_for(0))
+        try:
+            located = memo.locator.locate(ref.target_url_for_image_number(0), first_file)
+        except ConfigError as exc:
+            raise Refused(f"{label}: {exc}") from None
+        if located.path != first_file and Path(located.path).name == Path(first_file).name:
+            pattern = dataclasses.replace(pattern, folder=str(Path(located.path).parent))
+            memo.notes[key] = f"sequence found in {pattern.folder}"
+    memo.paths[key] = str(pattern)
+    return str(pattern), key
 
 
 def _named_media(
