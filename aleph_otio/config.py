@@ -94,6 +94,12 @@ class PlanSettings(BaseModel):
     guide_track: str = "ALEPH GUIDES"
     handles: int = Field(default=0, ge=0, description="extra frames each side, clipped to media")
     min_seconds: float = 2.0
+    max_fps: float = Field(
+        default=30.0,
+        gt=0,
+        description="highest frame rate sent (Runway's stated Aleph input limit: 30 fps); a "
+        "source up to twice this is sent at half rate, every second frame",
+    )
     max_seconds: float = 30.0
     split_long: bool = True
     number_results: int = Field(default=1, ge=1, le=4)

@@ -31,6 +31,7 @@ from aleph_otio.cost import estimate_cost
 from aleph_otio.errors import AlephOtioError
 from aleph_otio.ledger import Ledger, ResultRecord, ShotRecord
 from aleph_otio.media import frame_levels, iter_frames, output_size
+from aleph_otio.media.sequence import sequence_of
 from aleph_otio.shots import Shot
 
 log = logging.getLogger(__name__)
@@ -150,24 +151,27 @@ def _strip(label: str, media: Path, first: int, count: int, rate: float, note: s
 
 def _strips(record: ShotRecord, results: list[ResultRecord]) -> list[_Strip]:
     shot = record.shot
-    marked = shot.frame_count - shot.head_frames - shot.tail_frames
-    rate = shot.media_rate
+    # The input clip and the results are at the rate sent (half a high-rate source's).
+    step = shot.send_step
+    head = -(-shot.head_frames // step)
+    marked = -(-(shot.frame_count - shot.tail_frames) // step) - head
+    rate = shot.sent_rate
     rows: list[_Strip] = []
     clip = Path(record.clip_path) if record.clip_path else None
     if clip is not None and clip.is_file():
-        rows.append(_strip("before", clip, shot.head_frames, marked, rate))
+        rows.append(_strip("before", clip, head, marked, rate))
     else:
         # Not prepared yet (or the work folder was cleaned): show the source's first segment.
         seg = shot.segments[0]
         source = Path(seg.media_path)
-        if source.is_file():
+        if source.is_file() or sequence_of(seg.media_path) is not None:
             rows.append(
                 _strip(
                     "before",
                     source,
                     seg.media_start_frame,
                     seg.media_frame_count,
-                    rate,
+                    shot.media_rate,
                     note="from the source media (no input clip)",
                 )
             )
@@ -177,7 +181,7 @@ def _strips(record: ShotRecord, results: list[ResultRecord]) -> list[_Strip]:
                 _strip(
                     f"after #{r.result_index + 1}",
                     Path(r.path),
-                    shot.head_frames,
+                    head,
                     marked,
                     rate,
                     note=f"seed {r.seed}" if r.seed is not None else "",

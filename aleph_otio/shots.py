@@ -233,14 +233,15 @@ def shot_id(
     tail: int,
     options: TaskOptions,
     colour: ShotColour | None = None,
+    send_step: int = 1,
 ) -> str:
     """A stable id: the same prompt, media range, guides, options and colour give the same id.
 
-    A changed prompt, range or colour transform gives a new id, so the ledger treats it as a new
-    shot. Without colour the hashed text is exactly what it was before colour existed, so
-    ledgers written then still resume.
+    A changed prompt, range, colour transform or frame step gives a new id, so the ledger treats
+    it as a new shot. Without colour and at full rate the hashed text is exactly what it was
+    before either existed, so ledgers written then still resume.
     """
-    payload = {
+    payload: dict[str, object] = {
         "prompt": prompt,
         "segments": [
             [s.media_path, s.media_start_frame, s.media_frame_count, s.time_scalar]
@@ -252,5 +253,7 @@ def shot_id(
     }
     if colour is not None:
         payload["colour"] = colour.identity()
+    if send_step != 1:
+        payload["send_step"] = send_step
     digest = hashlib.sha256(_CANONICAL.encode(payload).encode()).hexdigest()
     return digest[:12]

@@ -16,6 +16,14 @@ MarkerColor = Annotated[
 Prefix = Annotated[str, typer.Option(help="Marker text prefix of an edit request.")]
 GuideTrack = Annotated[str, typer.Option(help="Name of the video track holding guide stills.")]
 Handles = Annotated[int, typer.Option(help="Extra frames each side, clipped to the media.")]
+DEFAULT_MAX_FPS = 30.0
+MaxFps = Annotated[
+    float,
+    typer.Option(
+        help="Highest frame rate sent to Aleph (Runway's stated input limit). Sources up to "
+        "twice this go at half rate (every second frame) and come back at their own rate.",
+    ),
+]
 NumberResults = Annotated[int, typer.Option(help="Variations per shot (1-4).")]
 OutputFormat = Annotated[str, typer.Option(help="Result container: MP4, WEBM or MOV.")]
 OutputQuality = Annotated[int, typer.Option(help="Result quality (20-99).")]

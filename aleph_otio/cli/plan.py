@@ -34,6 +34,7 @@ _OPTION_NAMES = {
     "marker_color": "--marker-color",
     "guide_track": "--guide-track",
     "handles": "--handles",
+    "max_fps": "--max-fps",
     "number_results": "--number-results",
     "output_format": "--output-format",
     "output_quality": "--output-quality",
@@ -55,6 +56,7 @@ def build_settings(
     media_search: list[Path] | None = None,
     sequence: str | None = None,
     colour: ColourSettings | None = None,
+    max_fps: float = options.DEFAULT_MAX_FPS,
 ) -> PlanSettings:
     """PlanSettings from CLI values; a bad value is a ConfigError naming its option."""
     for folder in media_search or []:
@@ -73,6 +75,7 @@ def build_settings(
             output_format=output_format.upper(),  # type: ignore[arg-type]
             output_quality=output_quality,
             colour=colour,
+            max_fps=max_fps,
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -290,6 +293,7 @@ def register(app: typer.Typer) -> None:
         prefix: options.Prefix = options.DEFAULT_PREFIX,
         guide_track: options.GuideTrack = options.DEFAULT_GUIDE_TRACK,
         handles: options.Handles = 0,
+        max_fps: options.MaxFps = options.DEFAULT_MAX_FPS,
         number_results: options.NumberResults = 1,
         output_format: options.OutputFormat = "MP4",
         output_quality: options.OutputQuality = 95,
@@ -333,6 +337,7 @@ def register(app: typer.Typer) -> None:
                 marker_color=marker_color,
                 guide_track=guide_track,
                 handles=handles,
+                max_fps=max_fps,
                 number_results=number_results,
                 output_format=output_format,
                 output_quality=output_quality,

@@ -123,9 +123,11 @@ def prepare_shot(
     cut), then ``shot.tail_frames`` after the last. Output: H.264 (libx264, ``crf``/``preset``),
     yuv420p at video levels (full-range sources are scaled to them), tagged with the first
     source's primaries, transfer and matrix (RGB sources: BT.709), the first source's exact
-    frame rate, constant frame rate with timestamps from 0, no audio, turned upright as players
-    show it (a phone's display matrix), scaled down to fit ``max_height`` (and 16:9 of it) with
-    even dimensions. Written atomically: ``out_path`` is either the complete clip or untouched.
+    frame rate (divided by ``shot.send_step``: a 59.94 fps source is sent at 29.97 fps, frames
+    0, 2, 4, ... of the clip), constant frame rate with timestamps from 0, no audio, turned
+    upright as players show it (a phone's display matrix), scaled down to fit ``max_height``
+    (and 16:9 of it) with even dimensions. Written atomically: ``out_path`` is either the
+    complete clip or untouched.
     """
     ranges = _shot_ranges(shot)
     infos = {}
@@ -146,10 +148,12 @@ def prepare_shot(
                 " shorten the handles or relink to longer media"
             )
     first = infos[ranges[0].path]
-    rate = first.fraction
+    source_rate = first.fraction
+    # A high-rate source goes at half rate: every ``send_step``-th frame, from the first.
+    rate = source_rate / shot.send_step
     for rng in ranges[1:]:
         other = infos[rng.path]
-        if other.fraction != rate:
+        if other.fraction != source_rate:
             # Concatenating would silently retime one side and break the split back at the cut.
             raise MediaError(
                 f"{rng.path}: {rng.label}: runs at {other.rate_fraction} fps but the shot starts"
@@ -162,6 +166,7 @@ def prepare_shot(
     step: ColourStep | None = None
     counter = FrameCounter()
     total = 0
+    position = 0  # source frames of the clip so far (handles included)
     width = height = 0
     with atomic_path(Path(out_path), ".mp4") as tmp:
         with av.open(str(tmp), "w", format="mp4") as output:
@@ -173,6 +178,9 @@ def prepare_shot(
                 convert = conversion(infos[rng.path], color)
                 upright: Upright | None = None
                 for frame in iter_frames(rng.path, rng.start, rng.count, counter=counter):
+                    position += 1
+                    if (position - 1) % shot.send_step:
+                        continue
                     if upright is None:
                         upright = Upright(frame)
                         first_turn = first_turn or upright

@@ -56,8 +56,13 @@ class DownloadStages(PipelineBase):
                         await self._media(return_to_source, dest, shot.colour)
                     # Before it is recorded: a crash here leaves an unrecorded file, which the
                     # next run downloads again, so a recorded result is always stamped.
+                    # A half-rate result is stamped at its own rate (where the start is a
+                    # whole frame of it); delivery restores the source rate and its time code.
                     await self._media(
-                        stamp_timecode, dest, result_start_frame(shot), shot.media_rate
+                        stamp_timecode,
+                        dest,
+                        result_start_frame(shot) / shot.send_step,
+                        shot.sent_rate,
                     )
                     sha = await self._media(sha256_file, dest)
                     ledger.record_download(result.task_uuid, result.result_index, str(dest), sha)
@@ -78,8 +83,8 @@ class DownloadStages(PipelineBase):
                     info = await self._media(
                         verify_result,
                         Path(result.path),
-                        expected_frames=shot.frame_count,
-                        rate=shot.media_rate,
+                        expected_frames=shot.sent_frame_count,
+                        rate=shot.sent_rate,
                         width=width,
                         height=height,
                     )

@@ -53,10 +53,10 @@ class SendStages(PipelineBase):
     async def _prepare(self, ledger: Ledger, shot: Shot) -> None:
         out = self.work / "clips" / f"{shot.id}.mp4"
         prepared = await self._media(prepare_shot, shot, out)
-        if prepared.frame_count != shot.frame_count:
+        if prepared.frame_count != shot.sent_frame_count:
             raise MediaError(
                 f"{shot.name}: the cut clip has {prepared.frame_count} frames, the plan "
-                f"{shot.frame_count}; check the source media {shot.segments[0].media_path}"
+                f"{shot.sent_frame_count}; check the source media {shot.segments[0].media_path}"
             )
         ledger.record_prepared(shot.id, prepared.path, prepared.sha256)
 

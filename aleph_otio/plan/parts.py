@@ -105,6 +105,12 @@ def plan_range(
                 "marker at the cut"
             )
     warnings = list(marked.warnings) + [w for src in sources for w in src.warnings]
+    step = send_step(rate, settings.max_fps)
+    if step > 1:
+        warnings.append(
+            f"{rate:g} fps is above the {settings.max_fps:g} fps Aleph takes: sent at "
+            f"{rate / step:g} fps (every second frame); the result is returned at {rate:g} fps"
+        )
     core = sum(s.count for s in sources)
     room_head, room_tail = _room(sources[0], sources[-1])
     min_frames = math.ceil(settings.min_seconds * rate - 1e-6)
@@ -179,7 +185,7 @@ def plan_range(
         name = part_name(base_name, part, len(parts))
         shots.append(
             Shot(
-                id=shot_id(prompt, segments, guides, part_head, part_tail, options),
+                id=shot_id(prompt, segments, guides, part_head, part_tail, options, send_step=step),
                 name=name,
                 prompt=prompt,
                 segments=segments,
@@ -193,6 +199,7 @@ def plan_range(
                 part=part,
                 parts=len(parts),
                 warnings=warnings,
+                send_step=step,
             )
         )
     return shots
@@ -205,6 +212,21 @@ def _guide_frame(spec: GuideSpec, index: int, frames: int, rate: float) -> Guide
         return GuideFrame(image=spec.image, frame="last", origin=spec.origin)
     stamp = min(round(index / rate, 2), math.floor(frames / rate * 100) / 100)
     return GuideFrame(image=spec.image, timestamp=stamp, origin=spec.origin)
+
+
+def send_step(rate: float, max_fps: float) -> int:
+    """Source frames per frame sent: 1, or 2 for a source up to twice ``max_fps`` (50, 59.94,
+    60 fps at the default 30). Faster sources are refused: every third or fourth frame would
+    move in jumps that no edit of the result can restore."""
+    if rate <= max_fps + 1e-6:
+        return 1
+    if rate / 2 <= max_fps + 1e-6:
+        return 2
+    raise Refused(
+        f"the source runs at {rate:g} fps; Aleph takes at most {max_fps:g} fps (Runway's stated "
+        f"input limit) and half of {rate:g} is still {rate / 2:g}: conform the clip to "
+        f"{max_fps:g} fps or less (or to twice that) and relink it, or raise --max-fps"
+    )
 
 
 def room_tail_of(src: Source) -> int:

@@ -74,6 +74,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> PlanSettings:
         ("ALEPH_OTIO_MARKER_COLOR", "marker_color"),
         ("ALEPH_OTIO_PREFIX", "prefix"),
         ("ALEPH_OTIO_HANDLES", "handles"),
+        ("ALEPH_OTIO_MAX_FPS", "max_fps"),
         ("ALEPH_OTIO_NUMBER_RESULTS", "number_results"),
         ("ALEPH_OTIO_GUIDE_TRACK", "guide_track"),
     ):

@@ -125,6 +125,7 @@ def attach_colour(
             shot.tail_frames,
             shot.options,
             colour,
+            shot.send_step,
         )
         warnings = [*shot.warnings, warning] if warning else shot.warnings
         shots.append(shot.model_copy(update={"colour": colour, "id": new_id, "warnings": warnings}))
