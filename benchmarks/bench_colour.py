@@ -4,11 +4,12 @@ Targets (issue 15, item 6): the colour step adds at most 50% to the same decode 
 no colour step, and is far faster than decode + OCIO's exact CPU processor + encode; peak
 memory flat in the shot's length.
 
-Source: a 10 s ARRI LogC3 plate, ProRes 4444 (prores_aw, yuv444p10le, BT.709 matrix), 2048x1080
-at 24 fps by default (``--size 3840x2160`` for UHD), its frames a synthetic scene (16-stop ramp,
-chart patches, hue sweep, a 40x highlight) encoded to LogC3 by OCIO and panned frame to frame.
-EXR sequences are not sources yet (issue 15 item 2), so the plate is a movie. Generated once,
-cached under ``$TMPDIR/aleph-otio-bench``.
+Source: a 10 s ARRI LogC3 plate at 24 fps, UHD (3840x2160) by default: an EXR sequence (half
+float, zip1, numbered from 1001, as a VFX pull delivers log plates; ``--plate exr``, the
+default) or a ProRes 4444 movie (``--plate mov``: prores_aw, yuv444p10le, BT.709 matrix), its
+frames a synthetic scene (16-stop ramp, chart patches, hue sweep, a 40x highlight) encoded to
+LogC3 by OCIO and panned frame to frame. Generated once, cached under
+``$TMPDIR/aleph-otio-bench``.
 
 Cases, in one run, interleaved, best of ``--repeats``:
 - plain: ``prepare_shot`` with no colour (decode, scale, yuv420p, x264);
@@ -18,7 +19,8 @@ Cases, in one run, interleaved, best of ``--repeats``:
   frames x (its time per frame + the RGB conversions). Said so in the output.
 Peak RSS of the colour case is measured in child processes for a quarter and the whole shot.
 
-    python benchmarks/bench_colour.py [--seconds 10] [--size 2048x1080] [--repeats 2] [--quick]
+    python benchmarks/bench_colour.py [--plate exr|mov] [--seconds 10] [--size 3840x2160]
+        [--repeats 2] [--quick]
 """
 
 from __future__ import annotations
@@ -70,6 +72,35 @@ def make_plate(path: Path, *, frames: int, size: tuple[int, int]) -> Path:
     return path
 
 
+def make_exr_plate(folder: Path, *, frames: int, size: tuple[int, int]) -> str:
+    """The same LogC3 plate as half-float EXRs ``plate.1001.exr`` ...; the sequence's path."""
+    import av
+    import numpy as np
+
+    from aleph_otio.media.colour.config import load_config
+    from aleph_otio.timeline.sequences import SequencePattern
+
+    pattern = SequencePattern(str(folder), "plate.", ".exr", 4, 1001, 1000 + frames, Fraction(RATE))
+    if (folder / "complete").exists():
+        return str(pattern)
+    folder.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    pixels = _scene(height, width)
+    config = load_config("ocio://studio-config-latest")
+    config.getProcessor("Linear Rec.709 (sRGB)", LOGC).getDefaultCPUProcessor().applyRGB(pixels)
+    log = np.clip(pixels, 0, 1).astype(np.float32)
+    for index in range(frames):
+        frame = av.VideoFrame.from_ndarray(np.roll(log, 4 * index, axis=1), format="gbrpf32le")
+        with av.open(str(pattern.file_for(index)), "w", format="image2") as out:
+            stream = out.add_stream("exr", rate=RATE)
+            stream.width, stream.height, stream.pix_fmt = width, height, "gbrpf32le"
+            stream.options = {"format": "half", "compression": "zip1"}
+            out.mux(stream.encode(frame))
+            out.mux(stream.encode())
+    (folder / "complete").touch()
+    return str(pattern)
+
+
 def _scene(height: int, width: int):  # type: ignore[no-untyped-def]
     import numpy as np
 
@@ -90,7 +121,7 @@ def _scene(height: int, width: int):  # type: ignore[no-untyped-def]
     return img
 
 
-def make_shot(src: Path, count: int, coloured: bool):  # type: ignore[no-untyped-def]
+def make_shot(src: Path | str, count: int, coloured: bool):  # type: ignore[no-untyped-def]
     from aleph_otio.config import ColourSettings, PlanSettings  # noqa: F401
     from aleph_otio.media.colour.config import load_config
     from aleph_otio.shots import Shot, ShotColour, SourceSegment
@@ -175,7 +206,8 @@ def child(argv: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="shot length")
-    parser.add_argument("--size", default="2048x1080", help="plate size WxH (UHD: 3840x2160)")
+    parser.add_argument("--plate", choices=("exr", "mov"), default="exr", help="source kind")
+    parser.add_argument("--size", default="3840x2160", help="plate size WxH (2K: 2048x1080)")
     parser.add_argument("--repeats", type=int, default=2, help="runs per case (best is kept)")
     parser.add_argument("--exact-frames", type=int, default=3, help="frames timed exactly")
     parser.add_argument("--quick", action="store_true", help="tiny run: 1 s at 320x180")
@@ -188,13 +220,16 @@ def main(argv: list[str] | None = None) -> int:
     width, height = (int(v) for v in args.size.lower().split("x"))
     count = int(round(args.seconds * RATE))
     args.cache.mkdir(parents=True, exist_ok=True)
-    src = make_plate(
-        args.cache / f"logc3_prores4444_{width}x{height}_{count}.mov",
-        frames=count,
-        size=(width, height),
-    )
+    if args.plate == "exr":
+        folder = args.cache / f"logc3_exr_half_{width}x{height}_{count}"
+        src: Path = Path(make_exr_plate(folder, frames=count, size=(width, height)))
+        kind = "half-float EXR sequence"
+    else:
+        name = f"logc3_prores4444_{width}x{height}_{count}.mov"
+        src = make_plate(args.cache / name, frames=count, size=(width, height))
+        kind = "ProRes 4444"
     print(f"# {machine()}")
-    print(f"# source: {src.name}: {args.seconds:g} s LogC3 ProRes 4444 {width}x{height}@{RATE}")
+    print(f"# source: {src.name}: {args.seconds:g} s LogC3 {kind} {width}x{height}@{RATE}")
     with tempfile.TemporaryDirectory() as work:
         out = Path(work)
         plain_runs: list[float] = []
