@@ -9,6 +9,7 @@ file's number. Expected files, frames and time codes are worked out by hand in e
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from fractions import Fraction
 from pathlib import Path
 
@@ -197,6 +198,14 @@ def test_a_plate_goes_through_the_emulator_and_back_frame_for_frame(
                 return await run_pipeline(run, client)
 
         summary = asyncio.run(go())
+        # FCP 7 XML and FCPXML have no image-sequence type: the plate is its first file.
+        for suffix in ("xml", "fcpxml"):
+            run = dataclasses.replace(run, output=tmp_path / f"out.{suffix}")
+            assert asyncio.run(go()).exit_code == 0
+            assert f"{(exr_plate / 'SH010_plate.1001.exr').as_uri()}" in (
+                tmp_path / f"out.{suffix}"
+            ).read_text().replace("file://localhost/", "file:///")
+        assert len(emu.jobs) == 1  # relinked from the ledger, not paid again
     assert summary.exit_code == 0, [(s.name, s.state, s.reason) for s in summary.shots]
     relinked = otio.adapters.read_from_file(str(tmp_path / "out.otio"))
     versions = [c for t in relinked.video_tracks()[1:] for c in t.find_clips()]

@@ -167,3 +167,31 @@ def version_label(track: otio.schema.Track) -> str | None:
 
 def is_result_clip(clip: otio.schema.Clip) -> bool:
     return METADATA_KEY in clip.metadata
+
+
+def sequences_as_first_files(timeline: otio.schema.Timeline) -> None:
+    """Point image-sequence clips at their first file, for formats with no sequence type.
+
+    FCP 7 XML and FCPXML name one file per clip; Premiere, Resolve and Final Cut take a numbered
+    first file as the start of its sequence when the import is told so. The frames and times
+    stay the sequence's (same available range); the metadata keeps the sequence's description.
+    """
+    for clip in timeline.find_clips():
+        refs = clip.media_references()
+        changed = False
+        for key, ref in list(refs.items()):
+            if not isinstance(ref, otio.schema.ImageSequenceReference):
+                continue
+            first = otio.schema.ExternalReference(
+                target_url=ref.target_url_for_image_number(0),
+                available_range=ref.available_range,
+            )
+            first.name = ref.name
+            first.metadata.update(dict(ref.metadata))
+            first.metadata["aleph_otio_image_sequence"] = ref.abstract_target_url(
+                "#" * max(ref.frame_zero_padding, 1)
+            )
+            refs[key] = first
+            changed = True
+        if changed:
+            clip.set_media_references(refs, clip.active_media_reference_key)

@@ -14,6 +14,7 @@ from aleph_otio.exports.conform import (
     conform_results_to_files,
     probe_cached,
     result_references,
+    sequences_as_first_files,
     version_label,
 )
 from aleph_otio.exports.paths import local_file, to_file_urls
@@ -66,6 +67,7 @@ def write_fcp7(timeline: otio.schema.Timeline, path: Path) -> Path:
         # The adapter writes the sequence's metadata as its children; tracks are added after.
         seq["media"] = {"video": {"format": fmt}}
         timeline.metadata["fcp_xml"] = seq
+    sequences_as_first_files(timeline)
     conform_results_to_files(timeline)
     cache: dict[str, MediaInfo | None] = {}
     for _clip, ref, local in result_references(timeline):

@@ -7,7 +7,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from aleph_otio.errors import TimelineWriteError
-from aleph_otio.exports.conform import conform_results_to_files
+from aleph_otio.exports.conform import conform_results_to_files, sequences_as_first_files
 from aleph_otio.exports.paths import to_file_urls
 from aleph_otio.timeline import timecode, write_timeline
 
@@ -43,6 +43,7 @@ def write_fcpxml(timeline: otio.schema.Timeline, path: Path) -> Path:
             f"{path}: the FCPXML adapter cannot write {ntsc[0]:.3f} fps{clip}; write .xml "
             "(FCP 7 XML) or .otio instead"
         )
+    sequences_as_first_files(timeline)
     conform_results_to_files(timeline)
     to_file_urls(timeline, localhost=False)
     return write_timeline(timeline, path)
