@@ -228,3 +228,28 @@ def test_a_scene_linear_plate_goes_through_colour(tmp_path: Path, exr_plate: Pat
     assert shot.colour is not None and shot.colour.input_colorspace == "ACEScg"
     clip = prepare_shot(shot, tmp_path / "clip.mp4")
     assert len(decoded_numbers(clip.path)) == 60
+
+
+def test_a_path_in_resolves_bracket_notation_is_read_as_the_sequence(
+    tmp_path: Path, exr_plate: Path
+) -> None:
+    # Resolve shows (and names) a sequence as SH010_plate.[1001-1096].exr; a reference written
+    # with that name is the sequence, its time code the timeline's.
+    url = (exr_plate / "SH010_plate.[1001-1096].exr").as_uri()
+    ref = otio.schema.ExternalReference(
+        target_url=url, available_range=TR(RT(TC_FRAMES, RATE), RT(96, RATE))
+    )
+    used = TR(RT(TC_FRAMES + 20, RATE), RT(60, RATE))
+    clip = otio.schema.Clip(name="SH010_plate", media_reference=ref, source_range=used)
+    clip.markers.append(otio.schema.Marker(name="aleph: swap the can", marked_range=used))
+    timeline = otio.schema.Timeline(name="resolve")
+    timeline.tracks.append(otio.schema.Track(name="V1", children=[clip]))
+    path = tmp_path / "resolve.otio"
+    otio.adapters.write_to_file(timeline, str(path))
+    _, plan = plan_file(path, PlanSettings())
+    assert plan.errors == [], plan.errors
+    (seg,) = plan.shots[0].segments
+    assert seg.media_path.endswith("SH010_plate.%04d.exr [1001-1096] @24")
+    assert (seg.media_start_frame, seg.source_tc_in) == (20, "01:00:00:20")
+    clip_file = prepare_shot(plan.shots[0], tmp_path / "clip.mp4")
+    assert decoded_numbers(clip_file.path) == list(range(1021, 1081))

@@ -31,7 +31,12 @@ from aleph_otio.timeline import (
     timecode_of,
     track_label,
 )
-from aleph_otio.timeline.sequences import SequenceError, number_ranges, sequence_of_reference
+from aleph_otio.timeline.sequences import (
+    SequenceError,
+    bracket_sequence,
+    number_ranges,
+    sequence_of_reference,
+)
 
 RT = otio.opentime.RationalTime
 
@@ -176,6 +181,11 @@ def resolve_piece(
                 if located.note:
                     memo.notes[url] = located.note
             memo.paths[url] = path
+    if path is not None and isinstance(ref, otio.schema.ExternalReference):
+        rate_hint = avail_rate(ref, clip)
+        bracket = bracket_sequence(path, rate_hint) if "[" in path else None
+        if bracket is not None:
+            path = str(bracket)
     named_note: str | None = None
     if path is None and (url is None and not isinstance(ref, otio.schema.GeneratorReference)):
         path, named_note = _named_media(loaded, clip, label, media_facts, memo)
@@ -304,6 +314,13 @@ def resolve_piece(
         missing=missing,
         tc_origin=tc_origin,
     )
+
+
+def avail_rate(ref: otio.core.MediaReference, clip: otio.schema.Clip) -> float:
+    """The rate a reference's frames run at, as the timeline says (0: it does not say)."""
+    if ref.available_range is not None:
+        return float(ref.available_range.start_time.rate)
+    return float(clip.source_range.start_time.rate) if clip.source_range is not None else 0.0
 
 
 def _sequence_path(

@@ -106,6 +106,27 @@ def parse_sequence(path: str | Path) -> SequencePattern | None:
     )
 
 
+#: ``SH010_plate.[1001-1096].exr``: how Resolve names a sequence (media pool, XML and EDL exports).
+_BRACKET_RE = re.compile(r"^(?P<prefix>.*)\[(?P<first>\d+)-(?P<last>\d+)\](?P<suffix>\.\w+)$")
+
+
+def bracket_sequence(path: str, rate: float) -> SequencePattern | None:
+    """The sequence a file path in bracket notation names (``plate.[1001-1096].exr``)."""
+    folder, _, name = path.replace("\\", "/").rpartition("/")
+    match = _BRACKET_RE.match(name)
+    if match is None or rate <= 0 or int(match["last"]) < int(match["first"]):
+        return None
+    return SequencePattern(
+        folder=str(Path(path).parent) if folder else ".",
+        prefix=match["prefix"],
+        suffix=match["suffix"],
+        padding=len(match["first"]),
+        first=int(match["first"]),
+        last=int(match["last"]),
+        rate=exact_rate(rate),
+    )
+
+
 def is_sequence_path(path: str | Path) -> bool:
     return parse_sequence(path) is not None
 
