@@ -31,6 +31,7 @@ from pydantic import (
 from aleph_otio.config import DEFAULT_PRICE_PER_SECOND, MODEL_ID, OutputFormat, PlanSettings
 from aleph_otio.errors import ConfigError, TimelineReadError, TimelineWriteError
 from aleph_otio.shots import MediaFacts, Plan, Shot
+from aleph_otio.timeline.sequences import parse_sequence
 
 if TYPE_CHECKING:
     import opentimelineio as otio
@@ -388,7 +389,10 @@ def default_media_facts() -> Callable[[str], MediaFacts | None] | None:
         return None
 
     def facts(path: str) -> MediaFacts | None:
-        if not os.path.isfile(path):
+        pattern = parse_sequence(path)
+        if pattern is None and not os.path.isfile(path):
+            return None
+        if pattern is not None and not os.path.isdir(pattern.folder):
             return None
         result = probe(Path(path))
         if isinstance(result, MediaFacts):

@@ -253,3 +253,22 @@ def test_a_path_in_resolves_bracket_notation_is_read_as_the_sequence(
     assert (seg.media_start_frame, seg.source_tc_in) == (20, "01:00:00:20")
     clip_file = prepare_shot(plan.shots[0], tmp_path / "clip.mp4")
     assert decoded_numbers(clip_file.path) == list(range(1021, 1081))
+
+
+def test_aleph_otio_plan_reads_the_plate_and_says_what_is_missing(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from aleph_otio.cli import _register_all, app
+
+    _register_all()
+    plates = write_sequence(tmp_path / "gappy", "SH010_plate", 1001, 96, missing=(1030,))
+    timeline = hiero_timeline(tmp_path, plates)
+    result = CliRunner().invoke(app, ["plan", str(timeline), "--json"])
+    assert "missing frame(s) 1030" in result.stdout + result.stderr
+    ok = write_sequence(tmp_path / "whole", "SH010_plate", 1001, 96)
+    good = CliRunner().invoke(app, ["plan", str(hiero_timeline(tmp_path, ok)), "--json"])
+    assert good.exit_code == 0, good.stdout + good.stderr
+    (shot,) = json.loads(good.stdout)["shots"]
+    assert "SH010_plate.%04d.exr [1001-1096] @24" in json.dumps(shot)

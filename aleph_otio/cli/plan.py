@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from aleph_otio.batch import Batch, batch_json, default_media_facts, plan_to_batch, write_batch
+from aleph_otio.batch import Batch, batch_json, plan_to_batch, write_batch
 from aleph_otio.cli import options
 from aleph_otio.config import DEFAULT_PRICE_PER_SECOND, ColourSettings, PlanSettings
 from aleph_otio.errors import AlephOtioError, ConfigError, PlanError
@@ -257,15 +257,9 @@ def run_plan(
 ) -> Batch:
     """Read, plan and wrap ``timeline`` into a batch (media probed when possible)."""
     # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
-    from aleph_otio.plan import plan_timeline
-    from aleph_otio.timeline import read_timeline
+    from aleph_otio.pipeline import plan_file
 
-    loaded = read_timeline(timeline, rate=rate, sequence=settings.sequence)
-    plan = plan_timeline(loaded, settings, media_facts=default_media_facts())
-    if settings.colour is not None:
-        from aleph_otio.media.colour.choose import attach_colour
-
-        plan = attach_colour(loaded, plan, settings.colour)
+    _, plan = plan_file(timeline, settings, rate=rate)
     return plan_to_batch(plan, settings, price_per_second=price)
 
 

@@ -67,7 +67,7 @@ def media_facts_from_probe(path: str) -> MediaFacts | None:
 
 
 def plan_file(
-    timeline: Path, settings: PlanSettings, *, rate: float | None = None
+    timeline: Path, settings: PlanSettings, *, rate: float | str | None = None
 ) -> tuple[LoadedTimeline, Plan]:
     """Read a timeline and plan it against its real media (and its colour, when managed)."""
     loaded = read_timeline(timeline, rate=rate, sequence=settings.sequence)
