@@ -37,6 +37,10 @@ CONFIG_ENV = "ALEPH_OTIO_CONFIG"
 OutputFormat = Literal["MP4", "WEBM", "MOV"]
 SafetyMode = Literal["none", "fast", "full"]
 ReturnColorspace = Literal["display", "source"]
+#: What a result is delivered as (VFX returns): itself, or the plate's kind of media.
+DeliverKind = Literal["as-returned", "prores-422hq", "prores-4444", "dnxhr-hqx", "exr", "dpx"]
+#: The size a result is delivered at: the plate's, or as Aleph returned it.
+DeliverSize = Literal["source", "returned"]
 
 #: The OCIO config used when none is given and ``$OCIO`` is unset: OCIO's built-in studio
 #: config, the one that has the camera log spaces ("ARRI LogC3 (EI800)", "S-Log3 S-Gamut3", ...).
@@ -120,6 +124,13 @@ class PlanSettings(BaseModel):
     )
     shot_regex: str | None = Field(default=None, description="shot name found in clip names")
     shot_template: str = Field(default="sh{index}", description="shot name from tokens")
+    deliver: DeliverKind = Field(
+        default="as-returned",
+        description="what results are delivered as: themselves, ProRes, DNxHR or EXR/DPX",
+    )
+    deliver_size: DeliverSize = Field(
+        default="source", description="results at the size of the clip they replace, or as returned"
+    )
     result_template: str = Field(
         default="{shot}_aleph_v{version:03}{variation}", description="result file stem"
     )

@@ -96,6 +96,22 @@ ReturnColorspace = Annotated[
     ),
 ]
 Price = Annotated[float, typer.Option(min=0.0, help="USD per second of input video, per result.")]
+DELIVER_KINDS = ("as-returned", "prores-422hq", "prores-4444", "dnxhr-hqx", "exr", "dpx")
+Deliver = Annotated[
+    str,
+    typer.Option(
+        help="What results are delivered as: the result itself, ProRes 422 HQ/4444 or DNxHR HQX "
+        "(.mov), or an EXR (half) / DPX (10-bit) sequence numbered from the plate's frames; at "
+        "the plate's time code, rate and (--deliver-size) size.",
+    ),
+]
+DeliverSize = Annotated[
+    str,
+    typer.Option(
+        help="source: at the size of the clip each result replaces (Lanczos, aspect kept); "
+        "returned: as Aleph returned it.",
+    ),
+]
 
 #: How ``run`` and ``relink`` bring results in (``--relink``).
 RELINK_MODES = ("version", "reference", "replace")

@@ -119,6 +119,8 @@ def register(app: typer.Typer) -> None:
         lut: options.Lut = None,
         cdl: options.Cdl = None,
         return_colorspace: options.ReturnColorspace = "display",
+        deliver: options.Deliver = "as-returned",
+        deliver_size: options.DeliverSize = "source",
         base_url: options.BaseUrl = None,
         ttl: Annotated[
             int | None, typer.Option(help="Result URL lifetime, seconds (>= 60).")
@@ -231,6 +233,15 @@ def register(app: typer.Typer) -> None:
             shot_regex=shot_regex,
             shot_template=shot_template,
             result_template=result_template,
+        )
+        for flag, value, allowed in (
+            ("--deliver", deliver, options.DELIVER_KINDS),
+            ("--deliver-size", deliver_size, ("source", "returned")),
+        ):
+            if value not in allowed:
+                raise ConfigError(f"{flag} {value!r}: choose one of {', '.join(allowed)}")
+        plan_settings = plan_settings.model_copy(
+            update={"deliver": deliver, "deliver_size": deliver_size}
         )
         source, plan_settings, rate = _timeline_and_settings(timeline, plan_settings, rate)
         if output is not None and output.resolve() == source.resolve():

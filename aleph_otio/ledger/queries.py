@@ -132,15 +132,23 @@ class LedgerQueries(LedgerStore):
             for r in self.results(shot.id):
                 if r.status != "success" or r.path is None or (verified_only and not r.verified):
                     continue
+                # Delivered media (the source's rate, the plate's size and kind) replaces the
+                # plate where there is some; a half-rate result without it is not relinkable.
+                delivered = r.delivered_path is not None
+                if shot.send_step > 1 and not delivered:
+                    continue  # half the source's frames: only its delivery can replace it
+                extra = {"deliver": r.delivered_as, "returned_path": r.path} if delivered else {}
                 out.append(
                     RelinkResult(
                         shot=shot,
                         variant=r.result_index,
-                        path=r.path,
-                        frame_count=r.frame_count or shot.frame_count,
-                        rate=r.rate or shot.media_rate,
-                        width=r.width or 0,
-                        height=r.height or 0,
+                        path=r.delivered_path if r.delivered_path is not None else r.path,
+                        frame_count=(r.delivered_frames if delivered else r.frame_count)
+                        or shot.frame_count,
+                        rate=shot.media_rate if delivered else (r.rate or shot.media_rate),
+                        width=(r.delivered_width if delivered else r.width) or 0,
+                        height=(r.delivered_height if delivered else r.height) or 0,
+                        extra=extra,
                         task_uuid=r.task_uuid,
                         model=model,
                         prompt=shot.prompt,

@@ -52,6 +52,12 @@ class ResultRecord:
     verified: bool
     relinked: bool
     created: str
+    delivered_path: str | None = None
+    """Media made from the result to replace its plate (a file or an image sequence's path)."""
+    delivered_as: str | None = None
+    delivered_frames: int | None = None
+    delivered_width: int | None = None
+    delivered_height: int | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,11 @@ def result_record(row: sqlite3.Row) -> ResultRecord:
         verified=bool(row["verified"]),
         relinked=bool(row["relinked"]),
         created=row["created"],
+        delivered_path=row["delivered_path"],
+        delivered_as=row["delivered_as"],
+        delivered_frames=row["delivered_frames"],
+        delivered_width=row["delivered_width"],
+        delivered_height=row["delivered_height"],
     )
 
 

@@ -186,9 +186,10 @@ class ResultSteps(LedgerStore):
             self._result_row(db, task_uuid, result_index)
             # A file with other content must be verified again.
             db.execute(
-                "UPDATE results SET path = ?, verified = verified * (sha256 IS ?), sha256 = ? "
+                "UPDATE results SET path = ?, verified = verified * (sha256 IS ?), "
+                "delivered_path = CASE WHEN sha256 IS ? THEN delivered_path END, sha256 = ? "
                 "WHERE task_uuid = ? AND result_index = ?",
-                (path, sha256, sha256, task_uuid, result_index),
+                (path, sha256, sha256, sha256, task_uuid, result_index),
             )
             self._catch_up(db, task_uuid)
 
@@ -217,6 +218,27 @@ class ResultSteps(LedgerStore):
                 (frame_count, rate, width, height, task_uuid, result_index),
             )
             self._catch_up(db, task_uuid)
+
+    def record_delivery(
+        self,
+        task_uuid: str,
+        result_index: int,
+        *,
+        path: str,
+        made_as: str,
+        frame_count: int,
+        width: int,
+        height: int,
+    ) -> None:
+        """Verified media made from a result to replace its plate (``made_as``: "exr/source")."""
+        with self._tx() as db:
+            self._result_row(db, task_uuid, result_index)
+            db.execute(
+                "UPDATE results SET delivered_path = ?, delivered_as = ?, delivered_frames = ?, "
+                "delivered_width = ?, delivered_height = ? "
+                "WHERE task_uuid = ? AND result_index = ?",
+                (path, made_as, frame_count, width, height, task_uuid, result_index),
+            )
 
     def mark_relinked(self, shot_id: str) -> None:
         """The shot's results are in an output timeline."""

@@ -14,7 +14,7 @@ from typing import Final
 from aleph_otio.errors import LedgerError
 
 #: Bump with a new entry in ``MIGRATIONS``; a ledger from a newer version is refused.
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 #: ``PRAGMA application_id``: tells our ledgers apart from any other SQLite file ("ALPH").
 APPLICATION_ID: Final = 0x414C5048
 
@@ -101,6 +101,16 @@ MIGRATIONS: Final[dict[int, str]] = {
         sent_at TEXT NOT NULL
     );
     CREATE INDEX remote_tasks_task ON remote_tasks(task_uuid);
+    """,
+    # The media each result was delivered as (VFX returns: rate restored, plate size, ProRes,
+    # DNxHR, EXR/DPX sequences) and what it was made as ("exr/source"): made again when asked
+    # for as something else. Nothing here is paid.
+    4: """
+    ALTER TABLE results ADD COLUMN delivered_path TEXT;
+    ALTER TABLE results ADD COLUMN delivered_as TEXT;
+    ALTER TABLE results ADD COLUMN delivered_frames INTEGER;
+    ALTER TABLE results ADD COLUMN delivered_width INTEGER;
+    ALTER TABLE results ADD COLUMN delivered_height INTEGER;
     """,
 }
 

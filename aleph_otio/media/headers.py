@@ -37,9 +37,14 @@ def _bcd(value: int) -> int:
     return (value >> 4) * 10 + (value & 0xF)
 
 
-def _exr_timecode(time_and_flags: int) -> tuple[str, bool]:
-    """SMPTE 12M packed time (OpenEXR's ``timecode`` attribute) as text and drop flag."""
+def _exr_timecode(time_and_flags: int, rate: Fraction | None) -> tuple[str, bool]:
+    """SMPTE 12M packed time (OpenEXR's ``timecode`` attribute) as text and drop flag.
+
+    Above 30 fps SMPTE 12M counts frame pairs, the field-phase bit telling which of the two.
+    """
     frames = _bcd(time_and_flags & 0x3F)
+    if rate is not None and rate > 31:
+        frames = 2 * frames + (time_and_flags >> 15 & 1)
     drop = bool(time_and_flags & 0x40)
     seconds = _bcd((time_and_flags >> 8) & 0x7F)
     minutes = _bcd((time_and_flags >> 16) & 0x7F)
@@ -57,8 +62,7 @@ def read_exr_header(path: Path) -> ImageHeader | None:
     flags = struct.unpack_from("<I", data, 4)[0]
     pos = 8
     rate: Fraction | None = None
-    timecode: str | None = None
-    drop = False
+    packed_time: int | None = None
     channels: list[str] = []
     try:
         while True:
@@ -79,7 +83,7 @@ def read_exr_header(path: Path) -> ImageHeader | None:
                 if num > 0 and den > 0:
                     rate = Fraction(num, den)
             elif name == "timeCode" and kind == "timecode" and size == 8:
-                timecode, drop = _exr_timecode(struct.unpack("<II", value)[0])
+                packed_time = struct.unpack("<II", value)[0]
             elif name == "channels" and kind == "chlist":
                 at = 0
                 while at < len(value) and value[at] != 0:
@@ -88,6 +92,7 @@ def read_exr_header(path: Path) -> ImageHeader | None:
                     at = stop + 1 + 16  # pixel type, pLinear + reserved, x and y sampling
     except (ValueError, struct.error):
         return None  # a header cut short: nothing in it is believed
+    timecode, drop = _exr_timecode(packed_time, rate) if packed_time is not None else (None, False)
     return ImageHeader(
         kind="exr",
         rate=rate,
@@ -146,3 +151,66 @@ def read_image_header(path: Path) -> ImageHeader | None:
     except OSError:
         return None
     return None
+
+
+#: Scanlines per chunk of each EXR compression (OpenEXR "File Layout"): the offset table holds
+#: one entry per chunk.
+_EXR_LINES_PER_CHUNK = {0: 1, 1: 1, 2: 1, 3: 16, 4: 32, 5: 16, 6: 32, 7: 32, 8: 32, 9: 256}
+
+
+def _bcd_pack(timecode: str) -> tuple[int, int, int, int]:
+    fields = [int(p) for p in timecode.replace(";", ":").split(":")]
+    hh, mm, ss, ff = ((v // 10) << 4 | v % 10 for v in fields)
+    return hh, mm, ss, ff
+
+
+def write_exr_timecode(path: Path, timecode: str, rate: float) -> None:
+    """Add a ``timeCode`` attribute to a single-part scanline EXR (FFmpeg's encoder writes
+    none): inserted at the end of the header, the offset table moved by its length."""
+    data = path.read_bytes()
+    pos = 8
+    compression = 0
+    ymin = ymax = 0
+    while data[pos] != 0:
+        end = data.index(b"\0", pos)
+        name = data[pos:end]
+        pos = data.index(b"\0", end + 1) + 1
+        (size,) = struct.unpack_from("<i", data, pos)
+        pos += 4
+        if name == b"compression":
+            compression = data[pos]
+        elif name == b"dataWindow":
+            _, ymin, _, ymax = struct.unpack_from("<iiii", data, pos)
+        pos += size
+    fields = [int(p) for p in timecode.replace(";", ":").split(":")]
+    phase = 0
+    if rate > 31:  # frame pairs, the field-phase bit for the second of each (SMPTE 12M)
+        fields[3], phase = divmod(fields[3], 2)
+    hh, mm, ss, ff = ((v // 10) << 4 | v % 10 for v in fields)
+    packed = ff | ss << 8 | mm << 16 | hh << 24 | phase << 15 | (0x40 if ";" in timecode else 0)
+    attribute = b"timeCode\0timecode\0" + struct.pack("<iII", 8, packed, 0)
+    chunks = -(-(ymax - ymin + 1) // _EXR_LINES_PER_CHUNK.get(compression, 1))
+    table = struct.unpack_from(f"<{chunks}Q", data, pos + 1)
+    moved = struct.pack(f"<{chunks}Q", *(o + len(attribute) for o in table))
+    end = pos + 1 + 8 * chunks
+    path.write_bytes(data[:pos] + attribute + b"\0" + moved + data[end:])
+
+
+def write_dpx_timecode(path: Path, timecode: str, rate: float) -> None:
+    """Give a DPX file the film and television headers (SMPTE 268M) with its time code and
+    frame rate: FFmpeg's encoder stops after the 1664-byte generic header."""
+    data = bytearray(path.read_bytes())
+    order = ">" if data[:4] == b"SDPX" else "<"
+    (offset,) = struct.unpack_from(order + "I", data, 4)
+    if offset < 2048:
+        pixels = data[offset:]
+        header = data[:offset] + b"\xff" * (2048 - offset)  # undefined fields are all ones
+        struct.pack_into(order + "I", header, 4, 2048)  # offset to image data
+        struct.pack_into(order + "I", header, 16, 2048 + len(pixels))  # file size
+        struct.pack_into(order + "I", header, 808, 2048)  # image element 1: data offset
+        data = header + pixels
+    hh, mm, ss, ff = _bcd_pack(timecode)
+    struct.pack_into(order + "I", data, 1920, hh << 24 | mm << 16 | ss << 8 | ff)
+    struct.pack_into(order + "f", data, 1724, rate)  # film header: frame rate
+    struct.pack_into(order + "f", data, 1940, rate)  # TV header: temporal sampling rate
+    path.write_bytes(bytes(data))

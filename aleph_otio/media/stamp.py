@@ -28,6 +28,24 @@ STAMPABLE_FORMATS = {".mp4": "mp4", ".mov": "mov"}
 _DAY_SECONDS = 24 * 3600
 
 
+def file_timecode(start_frame: float, rate: float) -> str | None:
+    """The SMPTE time code a file starting at frame ``start_frame`` carries, as aleph-otio's
+    EDLs count it (drop-frame at 29.97 and 59.94); None when none can express it (a fractional
+    frame, before 00:00:00:00, past 24 hours, a rate with no time code)."""
+    tc_rate = smpte_rate(rate)
+    frame = round(start_frame)
+    if (
+        tc_rate is None
+        or abs(start_frame - frame) > 1e-6
+        or not 0 <= frame < _DAY_SECONDS * round(tc_rate)
+    ):
+        return None
+    if round(tc_rate) != tc_rate and round(tc_rate) in (30, 60):
+        # OTIO's EDL writer (so every EDL aleph-otio writes) counts these rates drop-frame.
+        return str(otio.opentime.to_timecode(RT(frame, tc_rate), tc_rate, drop_frame=True))
+    return timecode_of(frame, rate)
+
+
 def stamp_timecode(path: Path, start_frame: float, rate: float) -> str | None:
     """Rewrite ``path`` in place with a timecode track starting at frame ``start_frame``.
 
@@ -41,20 +59,9 @@ def stamp_timecode(path: Path, start_frame: float, rate: float) -> str | None:
     """
     path = Path(path)
     fmt = STAMPABLE_FORMATS.get(path.suffix.lower())
-    tc_rate = smpte_rate(rate)
-    frame = round(start_frame)
-    if (
-        fmt is None
-        or tc_rate is None
-        or abs(start_frame - frame) > 1e-6
-        or not 0 <= frame < _DAY_SECONDS * round(tc_rate)
-    ):
+    tc = file_timecode(start_frame, rate)
+    if fmt is None or tc is None:
         return None
-    if round(tc_rate) != tc_rate and round(tc_rate) in (30, 60):
-        # OTIO's EDL writer (so every EDL aleph-otio writes) counts these rates drop-frame.
-        tc = otio.opentime.to_timecode(RT(frame, tc_rate), tc_rate, drop_frame=True)
-    else:
-        tc = timecode_of(frame, rate)
     tmp = path.with_name(path.name + ".tc.part")
     try:
         with av.open(str(path)) as src, av.open(str(tmp), "w", format=fmt) as dst:

@@ -65,3 +65,37 @@ def verify_result(
             + "; the result cannot be conformed: re-run the shot or check the task settings"
         )
     return info
+
+
+def verify_delivered(
+    path: str,
+    *,
+    expected_frames: int,
+    rate: float,
+    width: int,
+    height: int,
+    timecode: str | None,
+) -> MediaInfo:
+    """Check delivered media (a movie or an image sequence) is what was asked of it: frames,
+    rate, size and time code, exactly. Raises :class:`MediaVerificationError`."""
+    try:
+        info = probe(path)
+    except MediaError as exc:
+        raise MediaVerificationError(f"delivered {exc}; it is made again on the next run") from exc
+    problems: list[str] = []
+    if info.frame_count != expected_frames or info.missing_frames:
+        missing = f" ({len(info.missing_frames)} files missing)" if info.missing_frames else ""
+        problems.append(f"has {info.frame_count} frames{missing}, expected {expected_frames}")
+    if abs(info.rate - rate) > RATE_TOLERANCE:
+        problems.append(f"runs at {info.rate:.3f} fps, expected {rate:.3f}")
+    if (info.width, info.height) != (width, height):
+        problems.append(f"is {info.width}x{info.height}, expected {width}x{height}")
+    if timecode is not None and (info.timecode or "").replace(";", ":") != timecode.replace(
+        ";", ":"
+    ):
+        problems.append(f"starts at time code {info.timecode}, expected {timecode}")
+    if problems:
+        raise MediaVerificationError(
+            f"delivered {path}: " + "; ".join(problems) + "; it is made again on the next run"
+        )
+    return info

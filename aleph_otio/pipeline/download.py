@@ -14,7 +14,7 @@ from aleph_otio.files import sha256_file
 from aleph_otio.ledger import Ledger, ResultRecord
 from aleph_otio.media import probe, stamp_timecode, verify_result
 from aleph_otio.naming import result_file_name
-from aleph_otio.pipeline.base import PipelineBase
+from aleph_otio.pipeline.deliver import DeliverStages
 from aleph_otio.pipeline.model import EXPIRED_REASON
 from aleph_otio.relink import result_start_frame
 from aleph_otio.shots import Shot
@@ -22,8 +22,8 @@ from aleph_otio.shots import Shot
 _EXTENSIONS = {"MP4": ".mp4", "WEBM": ".webm", "MOV": ".mov"}
 
 
-class DownloadStages(PipelineBase):
-    """Download, verify and stamp every result of a shot that succeeded."""
+class DownloadStages(DeliverStages):
+    """Download, verify and stamp every result of a shot that succeeded, then deliver it."""
 
     async def _download_all(self, ledger: Ledger, shot: Shot) -> None:
         ext = _EXTENSIONS[shot.options.output_format]
@@ -104,6 +104,7 @@ class DownloadStages(PipelineBase):
 
             if not await self._step(ledger, "verify", shot, verify):
                 return
+        await self._deliver_all(ledger, shot)
 
     async def _download_result(self, ledger: Ledger, result: ResultRecord, dest: Path) -> None:
         """Download one result; on 404/410 ask getResponse for a fresh URL before giving up."""

@@ -142,6 +142,14 @@ class Pipeline(SendStages, CollectStages):
             still_processing = 0
             if not cfg.submit_only:
                 still_processing = await self._collect(ledger, shots, gate)
+                # Results verified by an earlier run are delivered as this run asks, too.
+                await asyncio.gather(
+                    *(
+                        self._deliver_all(ledger, s)
+                        for s in shots
+                        if ledger.state(s.id) in ("verified", "relinked")
+                    )
+                )
                 if cfg.output is not None:
                     await self._relink(ledger, loaded, plan.shots)
             return self._summary(ledger, plan, still_processing)
@@ -241,7 +249,7 @@ class Pipeline(SendStages, CollectStages):
                     task_uuid=record.task_uuid,
                     estimate=0.0 if again else estimate_cost(shot, price),
                     cost=sum(costs) if costs and not again else None,
-                    results=[r.path for r in results if r.path and r.verified],
+                    results=[r.delivered_path or r.path for r in results if r.path and r.verified],
                     clips="+".join(dict.fromkeys(s.clip_name for s in shot.segments)),
                 )
             )

@@ -13,6 +13,7 @@ import opentimelineio as otio
 from aleph_otio.config import MODEL_ID
 from aleph_otio.errors import RelinkError
 from aleph_otio.shots import Shot, SourceSegment
+from aleph_otio.timeline.sequences import parse_sequence, sequence_reference
 
 RT = otio.opentime.RationalTime
 TR = otio.opentime.TimeRange
@@ -105,7 +106,7 @@ def result_reference(
     segment_index: int = 0,
     url_style: UrlStyle = "path",
     name: str | None = None,
-) -> otio.schema.ExternalReference:
+) -> otio.schema.ExternalReference | otio.schema.ImageSequenceReference:
     """An ExternalReference for the result, its time code aligned to segment ``segment_index``.
 
     Aligned to segment ``i``, the result frame where that segment starts sits at the segment's
@@ -115,11 +116,20 @@ def result_reference(
     shot = result.shot
     rate = shot.segments[segment_index].media_rate
     start = result_start_frame(shot, segment_index)
-    ref = otio.schema.ExternalReference(
-        target_url=result_url(result.path, url_style),
-        available_range=TR(RT(start, rate), RT(result.frame_count, rate)),
-    )
-    ref.name = name or PurePath(result.path).name
+    pattern = parse_sequence(result.path)
+    ref: otio.schema.ExternalReference | otio.schema.ImageSequenceReference
+    if pattern is not None:
+        # A result delivered as an EXR/DPX sequence, numbered from the plate's first frame.
+        ref = sequence_reference(pattern, available_start=start)
+        if url_style == "uri":
+            ref.target_url_base = PurePath(pattern.folder).as_uri() + "/"
+        ref.name = name or pattern.name
+    else:
+        ref = otio.schema.ExternalReference(
+            target_url=result_url(result.path, url_style),
+            available_range=TR(RT(start, rate), RT(result.frame_count, rate)),
+        )
+        ref.name = name or PurePath(result.path).name
     facts: dict[str, Any] = {"frame_count": result.frame_count, "rate": result.rate}
     if result.width and result.height:
         facts.update(width=result.width, height=result.height)

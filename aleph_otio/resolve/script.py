@@ -75,6 +75,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> PlanSettings:
         ("ALEPH_OTIO_PREFIX", "prefix"),
         ("ALEPH_OTIO_HANDLES", "handles"),
         ("ALEPH_OTIO_MAX_FPS", "max_fps"),
+        ("ALEPH_OTIO_DELIVER", "deliver"),
+        ("ALEPH_OTIO_DELIVER_SIZE", "deliver_size"),
         ("ALEPH_OTIO_NUMBER_RESULTS", "number_results"),
         ("ALEPH_OTIO_GUIDE_TRACK", "guide_track"),
     ):

@@ -1,0 +1,230 @@
+"""VFX returns: a verified result made into the media that replaces its plate.
+
+In order: the source's rate restored (a half-rate result's frames each shown twice, trimmed to
+the shot), the picture scaled to the plate's size (Lanczos, aspect kept: the clip sent was the
+plate scaled down whole, so scaling back up restores its framing), then written as the plate's
+kind of media: ProRes 422 HQ or 4444, DNxHR HQX, or an EXR (half float) or DPX (10-bit)
+sequence numbered from the plate's own first frame, with the plate's time code in each file.
+Frames are streamed one at a time; everything is written to a temporary name and renamed into
+place whole.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import cast, get_args
+
+import av
+from av.video.frame import VideoFrame
+from av.video.reformatter import ColorRange, Colorspace
+from av.video.stream import VideoStream
+
+from aleph_otio.config import DeliverKind
+from aleph_otio.errors import MediaError
+from aleph_otio.files import atomic_path
+from aleph_otio.media.frames import iter_frames
+from aleph_otio.media.headers import write_dpx_timecode, write_exr_timecode
+from aleph_otio.media.info import MediaInfo
+from aleph_otio.media.probe import probe
+from aleph_otio.media.stamp import file_timecode
+from aleph_otio.timeline.sequences import SequencePattern
+
+DELIVER_KINDS: tuple[str, ...] = get_args(DeliverKind)
+
+#: (codec, pixel format, encoder options) of each movie kind, in a QuickTime .mov.
+_MOVIES: dict[str, tuple[str, str, dict[str, str]]] = {
+    "prores-422hq": ("prores_ks", "yuv422p10le", {"profile": "3", "vendor": "apl0"}),
+    "prores-4444": ("prores_ks", "yuv444p10le", {"profile": "4", "vendor": "apl0"}),
+    "dnxhr-hqx": ("dnxhd", "yuv422p10le", {"profile": "dnxhr_hqx"}),
+    "as-returned": ("libx264", "yuv420p", {"crf": "10", "preset": "fast"}),
+}
+#: Lanczos: the sharpest of FFmpeg's scalers without ringing worth the name at 2x.
+SCALER = "LANCZOS"
+
+
+@dataclass(frozen=True)
+class DeliverySpec:
+    """What the delivered media must be."""
+
+    kind: str
+    frame_count: int  # frames delivered: the shot's, handles included
+    step: int  # source frames each returned frame stands for (2: a half-rate send)
+    rate: Fraction  # the source's exact rate
+    size: tuple[int, int] | None  # picture size; None: as returned
+    start_frame: float  # time code of the first frame, as frames at ``rate``
+    first_number: int  # an image sequence's first file number
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """Delivered media: a file, or an image sequence's path (``name.%04d.exr [a-b] @24``)."""
+
+    path: str
+    frame_count: int
+    width: int
+    height: int
+    timecode: str | None
+
+
+def needs_delivery(spec: DeliverySpec, returned: MediaInfo) -> bool:
+    """Whether the result itself cannot stand for the plate as asked (so media is made)."""
+    if spec.kind != "as-returned" or spec.step != 1:
+        return True
+    return spec.size is not None and spec.size != (returned.width, returned.height)
+
+
+def _restored(result: Path, spec: DeliverySpec, returned: int) -> Iterator[VideoFrame]:
+    """The result's frames at the source rate: each ``spec.step`` times, ``frame_count`` in all."""
+    if -(-spec.frame_count // spec.step) > returned:
+        raise MediaError(
+            f"{result}: has {returned} frames; {spec.frame_count} source frames need "
+            f"{-(-spec.frame_count // spec.step)} at one per {spec.step}: download it again"
+        )
+    shown = 0
+    for frame in iter_frames(result, 0, -(-spec.frame_count // spec.step)):
+        for _ in range(spec.step):
+            if shown == spec.frame_count:
+                return
+            yield frame
+            shown += 1
+
+
+def _target(spec: DeliverySpec, returned: MediaInfo) -> tuple[int, int]:
+    if spec.size is None:
+        return returned.width, returned.height
+    width, height = spec.size
+    # Keep the result's aspect: fit inside the plate, never stretch (a result of another
+    # aspect keeps its own; verification then reports the size).
+    scale = min(width / returned.width, height / returned.height)
+    fit = (round(returned.width * scale), round(returned.height * scale))
+    if abs(fit[0] - width) <= 2 and abs(fit[1] - height) <= 2:
+        return width, height
+    return fit[0] - fit[0] % 2, fit[1] - fit[1] % 2
+
+
+def _converted(frame: VideoFrame, size: tuple[int, int], pix_fmt: str) -> VideoFrame:
+    """``frame`` scaled to ``size`` in ``pix_fmt`` (BT.709; YUV at video levels, RGB full)."""
+    rgb = pix_fmt.startswith("gbr")
+    levels = ColorRange.JPEG if frame.color_range == 2 else ColorRange.MPEG
+    return frame.reformat(
+        width=size[0],
+        height=size[1],
+        format=pix_fmt,
+        src_colorspace=Colorspace.ITU709,
+        dst_colorspace=Colorspace.ITU709,
+        src_color_range=levels,
+        dst_color_range=ColorRange.JPEG if rgb else ColorRange.MPEG,
+        interpolation=SCALER,
+    )
+
+
+def deliver(result: Path, dest: Path, spec: DeliverySpec) -> Delivered:
+    """Make the delivered media for ``result`` at ``dest`` (a ``.mov`` or a sequence folder)."""
+    returned = probe(result)
+    size = _target(spec, returned)
+    timecode = file_timecode(spec.start_frame, float(spec.rate))
+    frames = _restored(result, spec, returned.frame_count)
+    if spec.kind in ("exr", "dpx"):
+        return _write_sequence(frames, dest, spec, size, timecode)
+    return _write_movie(frames, dest, spec, size, timecode, returned)
+
+
+def _write_movie(
+    frames: Iterator[VideoFrame],
+    dest: Path,
+    spec: DeliverySpec,
+    size: tuple[int, int],
+    timecode: str | None,
+    returned: MediaInfo,
+) -> Delivered:
+    codec, pix_fmt, preset = _MOVIES[spec.kind]
+    options: dict[str, object] = dict(preset)
+    if spec.kind == "as-returned" and returned.pix_fmt and "444" in returned.pix_fmt:
+        # A result returned to the plates' log space (10-bit 4:4:4) stays that precise.
+        pix_fmt = "yuv444p10le"
+        options["profile"] = "high444"
+    count = 0
+    time_base = Fraction(spec.rate.denominator, spec.rate.numerator)
+    with atomic_path(dest, dest.suffix) as tmp:
+        with av.open(str(tmp), "w", format="mov" if dest.suffix == ".mov" else "mp4") as out:
+            stream = cast(VideoStream, out.add_stream(codec, rate=spec.rate))
+            stream.width, stream.height, stream.pix_fmt = *size, pix_fmt
+            stream.options = options
+            ctx = stream.codec_context
+            ctx.thread_type = "AUTO"
+            ctx.time_base = time_base
+            ctx.color_range = ColorRange.MPEG
+            ctx.color_primaries, ctx.color_trc, ctx.colorspace = (
+                returned.color_primaries,
+                returned.color_trc,
+                returned.colorspace,
+            )
+            if timecode is not None:
+                stream.metadata["timecode"] = timecode
+            for frame in frames:
+                out_frame = _converted(frame, size, pix_fmt)
+                out_frame.pts, out_frame.time_base = count, time_base
+                out.mux(stream.encode(out_frame))
+                count += 1
+            out.mux(stream.encode())
+    return Delivered(str(dest), count, size[0], size[1], timecode)
+
+
+def _write_sequence(
+    frames: Iterator[VideoFrame],
+    dest: Path,
+    spec: DeliverySpec,
+    size: tuple[int, int],
+    timecode: str | None,
+) -> Delivered:
+    suffix = f".{spec.kind}"
+    last = spec.first_number + spec.frame_count - 1
+    pattern = SequencePattern(
+        folder=str(dest),
+        prefix=f"{dest.name}.",
+        suffix=suffix,
+        padding=max(4, len(str(last))),
+        first=spec.first_number,
+        last=last,
+        rate=spec.rate,
+    )
+    tmp = dest.with_name(f".{dest.name}.part")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        for index, frame in enumerate(frames):
+            path = tmp / pattern.number_name(pattern.first + index)
+            tc = file_timecode(spec.start_frame + index, float(spec.rate)) if timecode else None
+            if spec.kind == "exr":
+                _write_image(path, "exr", _converted(frame, size, "gbrpf32le"), spec.rate)
+                if tc is not None:
+                    write_exr_timecode(path, tc, float(spec.rate))
+            else:
+                _write_image(path, "dpx", _converted(frame, size, "gbrp10le"), spec.rate)
+                if tc is not None:
+                    write_dpx_timecode(path, tc, float(spec.rate))
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return Delivered(str(pattern), spec.frame_count, size[0], size[1], timecode)
+
+
+def _write_image(path: Path, codec: str, frame: VideoFrame, rate: Fraction) -> None:
+    """One image file; EXR in half float, zip1 (one scanline per chunk, Nuke's default)."""
+    with av.open(str(path), "w", format="image2") as out:
+        # The rate becomes the EXR's framesPerSecond attribute.
+        stream = cast(VideoStream, out.add_stream(codec, rate=rate))
+        stream.width, stream.height, stream.pix_fmt = frame.width, frame.height, frame.format.name
+        if codec == "exr":
+            stream.options = {"format": "half", "compression": "zip1"}
+        frame.pts = None
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode())

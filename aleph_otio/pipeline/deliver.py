@@ -1,0 +1,112 @@
+"""Delivery: each verified result made into the media that replaces its plate (not paid).
+
+Runs after verification, for every result whose own file cannot stand for the plate as the run
+asks: a half-rate send (the source's rate restored), a result smaller than the plate
+(``--deliver-size source``), or another kind of media (``--deliver prores-422hq|...|exr|dpx``).
+The delivered media is verified (frames, rate, size, time code) and recorded before the
+relink uses it; a crash before the record makes it again, whole, on the next run.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+from aleph_otio.errors import MediaError
+from aleph_otio.ledger import Ledger, ResultRecord
+from aleph_otio.media import probe
+from aleph_otio.media.deliver import DeliverySpec, deliver, needs_delivery
+from aleph_otio.media.info import MediaInfo
+from aleph_otio.media.verify import verify_delivered
+from aleph_otio.pipeline.base import PipelineBase
+from aleph_otio.relink import result_start_frame
+from aleph_otio.shots import Shot
+from aleph_otio.timeline.sequences import exact_rate
+
+
+class DeliverStages(PipelineBase):
+    """Deliver every verified result of a shot as the run asks."""
+
+    async def _deliver_all(self, ledger: Ledger, shot: Shot) -> None:
+        settings = self.config.plan_settings
+        made_as = f"{settings.deliver}/{settings.deliver_size}"
+        for result in ledger.results(shot.id):
+            if result.status != "success" or result.path is None or not result.verified:
+                continue
+            if result.delivered_path is not None and result.delivered_as == made_as:
+                continue
+
+            async def work(result: ResultRecord = result) -> None:
+                await self._deliver_one(ledger, shot, result, made_as)
+
+            if not await self._step(ledger, "deliver", shot, work):
+                return
+
+    async def _deliver_one(
+        self, ledger: Ledger, shot: Shot, result: ResultRecord, made_as: str
+    ) -> None:
+        assert result.path is not None
+        settings = self.config.plan_settings
+        returned = await self._media(probe, result.path)
+        spec = await self._media(self._spec, shot, returned)
+        if not needs_delivery(spec, returned):
+            return
+        stem = Path(result.path).stem
+        suffix = (
+            ""
+            if spec.kind in ("exr", "dpx")
+            else (Path(result.path).suffix if spec.kind == "as-returned" else ".mov")
+        )
+        if suffix == ".webm":
+            suffix = ".mp4"  # re-encoded in H.264: VP9 at delivery quality is far slower
+        dest = self.work / "delivered" / settings.deliver / f"{stem}{suffix}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        made = await self._media(deliver, Path(result.path), dest, spec)
+        await self._media(
+            verify_delivered,
+            made.path,
+            expected_frames=spec.frame_count,
+            rate=float(spec.rate),
+            width=spec.size[0] if spec.size else made.width,
+            height=spec.size[1] if spec.size else made.height,
+            timecode=made.timecode,
+        )
+        ledger.record_delivery(
+            result.task_uuid,
+            result.result_index,
+            path=made.path,
+            made_as=made_as,
+            frame_count=made.frame_count,
+            width=made.width,
+            height=made.height,
+        )
+
+    def _spec(self, shot: Shot, returned: MediaInfo) -> DeliverySpec:
+        """What the shot's delivered media must be (the plate probed for its size, number)."""
+        settings = self.config.plan_settings
+        seg = shot.segments[0]
+        plate: MediaInfo | None = None
+        try:
+            plate = probe(seg.media_path, count_frames=False)
+        except MediaError:  # a plate that moved since the cut: delivered at the returned size
+            plate = None
+        size = (
+            (plate.width, plate.height)
+            if settings.deliver_size == "source" and plate is not None and plate.width
+            else None
+        )
+        first_media_frame = seg.media_start_frame - shot.head_frames
+        if plate is not None and plate.first_number is not None:
+            first_number = plate.first_number + first_media_frame
+        else:
+            first_number = 1001  # the VFX convention for a movie plate's frames
+        rate = plate.fraction if plate is not None and plate.rate else exact_rate(shot.media_rate)
+        return DeliverySpec(
+            kind=settings.deliver,
+            frame_count=shot.frame_count,
+            step=shot.send_step,
+            rate=Fraction(rate),
+            size=size,
+            start_frame=result_start_frame(shot),
+            first_number=first_number,
+        )
