@@ -180,3 +180,14 @@ def test_bench_colour_cuts_through_colour_and_reports_its_ratios(
     assert number(r"over the exact processor: (\d+\.\d+)x", out) > 0
     # Both memory runs cut every frame they were asked for (6 and 24 of the 1 s plate).
     assert re.findall(r"\((\d+) frames cut", out) == ["6", "24"]
+
+
+def test_bench_deliver_writes_the_exr_sequence_both_ways_and_reports_the_ratio(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bench = load("bench_deliver")
+    assert bench.main(["--quick", "--cache", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert number(r"\| plain PyAV EXR write \| (\d+\.\d+)", out) > 0
+    assert number(r"\| aleph-otio delivery \| \d+\.\d+ \| (\d+\.\d+)", out) > 0
+    assert "frames per case: [24]" in out  # both wrote every frame of the 1 s result

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -28,7 +30,7 @@ from aleph_otio.config import DeliverKind
 from aleph_otio.errors import MediaError
 from aleph_otio.files import atomic_path
 from aleph_otio.media.frames import iter_frames
-from aleph_otio.media.headers import write_dpx_timecode, write_exr_timecode
+from aleph_otio.media.headers import dpx_with_timecode, exr_with_timecode
 from aleph_otio.media.info import MediaInfo
 from aleph_otio.media.probe import probe
 from aleph_otio.media.stamp import file_timecode
@@ -196,18 +198,26 @@ def _write_sequence(
     tmp = dest.with_name(f".{dest.name}.part")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    encoder = _ImageEncoder(spec.kind, size, spec.rate)
+    workers = max(1, min(4, os.cpu_count() or 1))
+    pending: deque[Future[None]] = deque()
     try:
-        for index, frame in enumerate(frames):
-            path = tmp / pattern.number_name(pattern.first + index)
-            tc = file_timecode(spec.start_frame + index, float(spec.rate)) if timecode else None
-            if spec.kind == "exr":
-                _write_image(path, "exr", _converted(frame, size, "gbrpf32le"), spec.rate)
-                if tc is not None:
-                    write_exr_timecode(path, tc, float(spec.rate))
-            else:
-                _write_image(path, "dpx", _converted(frame, size, "gbrp10le"), spec.rate)
-                if tc is not None:
-                    write_dpx_timecode(path, tc, float(spec.rate))
+        # Each image is its own file, so they encode side by side (FFmpeg's EXR and DPX
+        # encoders run without the GIL, and one picture per file leaves them no threads of
+        # their own to use); at most two per worker wait, so memory stays flat in length.
+        with ThreadPoolExecutor(workers, thread_name_prefix="aleph-deliver") as pool:
+            for index, frame in enumerate(frames):
+                path = tmp / pattern.number_name(pattern.first + index)
+                at = spec.start_frame + index
+                tc = file_timecode(at, float(spec.rate)) if timecode else None
+                # Scaled here: a frame caches its scaler, which two threads must not share
+                # (a half-rate result hands the same frame over twice).
+                picture = encoder.picture(frame)
+                pending.append(pool.submit(encoder.encode, picture, path, tc))
+                while len(pending) > 2 * workers:
+                    pending.popleft().result()
+            while pending:
+                pending.popleft().result()
         if dest.exists():
             shutil.rmtree(dest)
         os.replace(tmp, dest)
@@ -217,14 +227,37 @@ def _write_sequence(
     return Delivered(str(pattern), spec.frame_count, size[0], size[1], timecode)
 
 
-def _write_image(path: Path, codec: str, frame: VideoFrame, rate: Fraction) -> None:
-    """One image file; EXR in half float, zip1 (one scanline per chunk, Nuke's default)."""
-    with av.open(str(path), "w", format="image2") as out:
-        # The rate becomes the EXR's framesPerSecond attribute.
-        stream = cast(VideoStream, out.add_stream(codec, rate=rate))
-        stream.width, stream.height, stream.pix_fmt = frame.width, frame.height, frame.format.name
-        if codec == "exr":
-            stream.options = {"format": "half", "compression": "zip1"}
-        frame.pts = None
-        out.mux(stream.encode(frame))
-        out.mux(stream.encode())
+class _ImageEncoder:
+    """One image file per frame, encoded in memory (the file is written once, whole, with its
+    time code already in the header); EXR in half float, zip1 (a scanline per chunk, as Nuke
+    writes by default), DPX at 10 bits."""
+
+    def __init__(self, kind: str, size: tuple[int, int], rate: Fraction) -> None:
+        self.kind = kind
+        self.pix_fmt = "gbrpf32le" if kind == "exr" else "gbrp10le"
+        self.rate = rate
+        self.size = size
+
+    def picture(self, frame: VideoFrame) -> VideoFrame:
+        """``frame`` as the encoder takes it: at the delivery's size, in its pixel format."""
+        picture = _converted(frame, self.size, self.pix_fmt)
+        picture.pts = None
+        return picture
+
+    def encode(self, picture: VideoFrame, path: Path, timecode: str | None) -> None:
+        # A fresh context per image: image encoders keep no state between pictures, and a
+        # context fed many frames would buffer none anyway; the rate becomes framesPerSecond.
+        ctx = cast(av.VideoCodecContext, av.CodecContext.create(self.kind, "w"))
+        ctx.width, ctx.height, ctx.pix_fmt = *self.size, self.pix_fmt
+        ctx.time_base = Fraction(self.rate.denominator, self.rate.numerator)
+        ctx.framerate = self.rate
+        if self.kind == "exr":
+            ctx.options = {"format": "half", "compression": "zip1"}
+        data = b"".join(bytes(p) for p in [*ctx.encode(picture), *ctx.encode(None)])
+        if timecode is not None:
+            rate = float(self.rate)
+            if self.kind == "exr":
+                data = exr_with_timecode(data, timecode, rate)
+            else:
+                data = dpx_with_timecode(data, timecode, rate)
+        path.write_bytes(data)

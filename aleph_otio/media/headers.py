@@ -164,10 +164,9 @@ def _bcd_pack(timecode: str) -> tuple[int, int, int, int]:
     return hh, mm, ss, ff
 
 
-def write_exr_timecode(path: Path, timecode: str, rate: float) -> None:
-    """Add a ``timeCode`` attribute to a single-part scanline EXR (FFmpeg's encoder writes
+def exr_with_timecode(data: bytes, timecode: str, rate: float) -> bytes:
+    """A single-part scanline EXR with a ``timeCode`` attribute (FFmpeg's encoder writes
     none): inserted at the end of the header, the offset table moved by its length."""
-    data = path.read_bytes()
     pos = 8
     compression = 0
     ymin = ymax = 0
@@ -193,13 +192,13 @@ def write_exr_timecode(path: Path, timecode: str, rate: float) -> None:
     table = struct.unpack_from(f"<{chunks}Q", data, pos + 1)
     moved = struct.pack(f"<{chunks}Q", *(o + len(attribute) for o in table))
     end = pos + 1 + 8 * chunks
-    path.write_bytes(data[:pos] + attribute + b"\0" + moved + data[end:])
+    return data[:pos] + attribute + b"\0" + moved + data[end:]
 
 
-def write_dpx_timecode(path: Path, timecode: str, rate: float) -> None:
-    """Give a DPX file the film and television headers (SMPTE 268M) with its time code and
+def dpx_with_timecode(image: bytes, timecode: str, rate: float) -> bytes:
+    """A DPX file with the film and television headers (SMPTE 268M) holding its time code and
     frame rate: FFmpeg's encoder stops after the 1664-byte generic header."""
-    data = bytearray(path.read_bytes())
+    data = bytearray(image)
     order = ">" if data[:4] == b"SDPX" else "<"
     (offset,) = struct.unpack_from(order + "I", data, 4)
     if offset < 2048:
@@ -213,4 +212,4 @@ def write_dpx_timecode(path: Path, timecode: str, rate: float) -> None:
     struct.pack_into(order + "I", data, 1920, hh << 24 | mm << 16 | ss << 8 | ff)
     struct.pack_into(order + "f", data, 1724, rate)  # film header: frame rate
     struct.pack_into(order + "f", data, 1940, rate)  # TV header: temporal sampling rate
-    path.write_bytes(bytes(data))
+    return bytes(data)
