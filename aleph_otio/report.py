@@ -203,6 +203,8 @@ def _links(record: ShotRecord, results: list[ResultRecord], base: Path) -> str:
     for r in results:
         if r.path:
             items.append((f"result #{r.result_index + 1}", Path(r.path)))
+        if r.delivered_path and sequence_of(r.delivered_path) is None:
+            items.append((f"delivered #{r.result_index + 1}", Path(r.delivered_path)))
     out = []
     for text, target in items:
         if target.is_file():

@@ -67,7 +67,7 @@ def sheet_entries(
                         **{
                             **base.__dict__,
                             "cost": result.cost,
-                            "result_path": result.path or "",
+                            "result_path": result.delivered_path or result.path or "",
                             "variant": result.result_index,
                             "width": result.width or 0,
                             "height": result.height or 0,
