@@ -23,11 +23,13 @@ received range stays recorded for the next revision.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from aleph_otio.relink import RelinkResult
 from aleph_otio.shots import Shot, distinct, placement
 
 ChangeKind = Literal[
@@ -183,6 +185,43 @@ def as_result_of(shot: Shot, earlier: Shot) -> Shot | None:
     what ``earlier`` received; None when they do not."""
     run = _trimmed(shot, earlier)
     return run.model_copy(update={"prompt": earlier.prompt}) if run is not None else None
+
+
+def shown_versions(
+    current: Sequence[RelinkResult], history: Sequence[RelinkResult]
+) -> list[RelinkResult]:
+    """``current`` (the results a relink uses, one shot per place) and, after them, the results
+    of ``history`` that are other versions of those shots, each shown at that place.
+
+    Another version is another shot id under the same name (case aside); it is kept when its
+    received frames cover the place's frames (:func:`as_result_of`), so it lands on the same
+    source frames. An earlier version whose frames do not cover the new range (an extended
+    shot) is left in the ledger: it cannot sit at this record range frame for frame.
+    """
+    out = list(current)
+    places: dict[tuple[str, object], Shot] = {}
+    for r in current:
+        places.setdefault((r.shot.id, placement(r.shot)), r.shot)
+    others: dict[str, list[RelinkResult]] = {}
+    for r in history:
+        others.setdefault(r.shot.name.casefold(), []).append(r)
+    for place in places.values():
+        for r in others.get(place.name.casefold(), []):
+            if r.shot.id == place.id:
+                continue
+            shown = as_result_of(place, r.shot)
+            if shown is None:
+                continue
+            out.append(dataclasses.replace(r, shot=shown, prompt=r.shot.prompt))
+    # One result per (shot, variant, place): a version seen twice in the history is kept once.
+    seen: set[tuple[str, int, object]] = set()
+    kept: list[RelinkResult] = []
+    for r in out:
+        key = (r.shot.id, r.variant, placement(r.shot))
+        if key not in seen:
+            seen.add(key)
+            kept.append(r)
+    return kept
 
 
 def _extension(shot: Shot, prior: Shot) -> str:
