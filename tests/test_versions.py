@@ -223,6 +223,14 @@ def test_edl_writes_one_file_per_version(runs: Runs, tmp_path: Path) -> None:
     two = [s for s in _shown(v2, tmp_path, start) if s.name.startswith("sh010")]
     assert [Path(s.file).name for s in one] == ["sh010_aleph_v001a.mp4"]
     assert [Path(s.file).name for s in two] == ["sh010_aleph_v002a.mp4"]
+    # Reels are the shot's name, version and variation (CMX 3600: 8 characters), one per file:
+    # the shot across the cut is two events of one reel.
+    reels = {
+        p.name: [line.split()[1] for line in p.read_text().splitlines() if line[:3].isdigit()]
+        for p in written
+    }
+    assert reels["cut_v002.edl"] == ["sh010v2a"]
+    assert reels["cut.edl"] == ["sh010v1a", "sh020v1a", "sh030v1a", "sh030v1a"]
     assert (one[0].record_start, one[0].frames, one[0].first) == (
         two[0].record_start,
         two[0].frames,
