@@ -23,11 +23,13 @@ received range stays recorded for the next revision.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from aleph_otio.relink import RelinkResult
 from aleph_otio.shots import Shot, distinct, placement
 
 ChangeKind = Literal[
@@ -158,20 +160,52 @@ def _free_name(name: str, taken: set[str]) -> str:
     return f"{name}_{counter}"
 
 
+def _spans(shot: Shot) -> list[tuple[str, int, int, float]]:
+    """(media, first, end, time scalar) of each segment's media frames, handles out."""
+    return [
+        (
+            s.media_path,
+            s.media_start_frame,
+            s.media_start_frame + s.media_frame_count,
+            s.time_scalar,
+        )
+        for s in shot.segments
+    ]
+
+
 def _trimmed(shot: Shot, prior: Shot) -> Shot | None:
-    """``shot`` run as ``prior``'s result when its range lies inside what was received."""
-    core, got = _core(shot), received_range(prior)
-    if core is None or got is None or core[0] != got[0]:
+    """``shot`` run as ``prior``'s result when its range lies inside what was received.
+
+    A shot across a cut (several segments) qualifies when it has the same clips in the same
+    order (media, speed) and only its outer ends moved inward or into the handles: the first
+    segment's head and the last one's tail. The cut points inside stay where the result has
+    them, so result frame ``i`` is still the source frame the input clip had at ``i``.
+    """
+    new, old = _spans(shot), _spans(prior)
+    if len(new) != len(old) or not new:
         return None
-    if prior.segments[0].time_scalar != shot.segments[0].time_scalar:
+    if [(m, t) for m, _, _, t in new] != [(m, t) for m, _, _, t in old]:
         return None
-    if not (got[1] <= core[1] and core[2] <= got[2]):
-        return None
+    last = len(new) - 1
+    for i, ((_, first, end, _), (_, was_first, was_end, _)) in enumerate(
+        zip(new, old, strict=True)
+    ):
+        low = was_first - (prior.head_frames if i == 0 else 0)
+        high = was_end + (prior.tail_frames if i == last else 0)
+        if not (low <= first and end <= high and first < end):
+            return None
+        # Inside the shot the cut points must stay where the result has them.
+        if i > 0 and first != was_first:
+            return None
+        if i < last and end != was_end:
+            return None
+    head = prior.head_frames + new[0][1] - old[0][1]
+    tail = prior.tail_frames + old[last][2] - new[last][2]
     return shot.model_copy(
         update={
             "id": prior.id,
-            "head_frames": core[1] - got[1],
-            "tail_frames": got[2] - core[2],
+            "head_frames": head,
+            "tail_frames": tail,
             "guides": prior.guides,
             "options": prior.options,
         }
@@ -183,6 +217,43 @@ def as_result_of(shot: Shot, earlier: Shot) -> Shot | None:
     what ``earlier`` received; None when they do not."""
     run = _trimmed(shot, earlier)
     return run.model_copy(update={"prompt": earlier.prompt}) if run is not None else None
+
+
+def shown_versions(
+    current: Sequence[RelinkResult], history: Sequence[RelinkResult]
+) -> list[RelinkResult]:
+    """``current`` (the results a relink uses, one shot per place) and, after them, the results
+    of ``history`` that are other versions of those shots, each shown at that place.
+
+    Another version is another shot id under the same name (case aside); it is kept when its
+    received frames cover the place's frames (:func:`as_result_of`), so it lands on the same
+    source frames. An earlier version whose frames do not cover the new range (an extended
+    shot) is left in the ledger: it cannot sit at this record range frame for frame.
+    """
+    out = list(current)
+    places: dict[tuple[str, object], Shot] = {}
+    for r in current:
+        places.setdefault((r.shot.id, placement(r.shot)), r.shot)
+    others: dict[str, list[RelinkResult]] = {}
+    for r in history:
+        others.setdefault(r.shot.name.casefold(), []).append(r)
+    for place in places.values():
+        for r in others.get(place.name.casefold(), []):
+            if r.shot.id == place.id:
+                continue
+            shown = as_result_of(place, r.shot)
+            if shown is None:
+                continue
+            out.append(dataclasses.replace(r, shot=shown, prompt=r.shot.prompt))
+    # One result per (shot, variant, place): a version seen twice in the history is kept once.
+    seen: set[tuple[str, int, object]] = set()
+    kept: list[RelinkResult] = []
+    for r in out:
+        key = (r.shot.id, r.variant, placement(r.shot))
+        if key not in seen:
+            seen.add(key)
+            kept.append(r)
+    return kept
 
 
 def _extension(shot: Shot, prior: Shot) -> str:
@@ -265,19 +336,19 @@ def classify(shots: Iterable[Shot], priors: Sequence[Prior]) -> list[Change]:
             # Nothing received yet to cut the new range from: a new render of it.
             add("extended", named, "range changed; nothing was received for the old one")
         elif (trimmed := _trimmed(named, old)) is not None:
-            core = _core(shot)
-            assert core is not None
             if back:
                 add("reinstated", trimmed, "relinked from the ledger")
-            elif core == _core(old):
+            elif _spans(shot) == _spans(old):
                 # Trimmed by an earlier revision (the ledger holds that range): as it was.
                 moved = placement(shot) != placement(old)
                 add("moved" if moved else "unchanged", trimmed, "at a new place" if moved else "")
             else:
+                spans = _spans(shot)
+                frames = ", ".join(f"{first}-{end - 1}" for _, first, end, _ in spans)
                 add(
                     "trimmed",
                     trimmed,
-                    f"media frames {core[1]}-{core[2] - 1}, inside the {old.frame_count} received",
+                    f"media frames {frames}, inside the {old.frame_count} received",
                 )
         else:
             add("extended", named, _extension(shot, old))

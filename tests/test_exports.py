@@ -26,6 +26,7 @@ from aleph_otio.config import APISettings, PlanSettings
 from aleph_otio.emulator import Emulator, EmulatorConfig
 from aleph_otio.errors import AlephOtioError, TimelineWriteError
 from aleph_otio.exports import edl_paths, reel_names, write_output, write_outputs
+from aleph_otio.exports.edl import ReelSource
 from aleph_otio.ledger import Ledger
 from aleph_otio.media import probe
 from aleph_otio.pipeline import RunConfig, run_pipeline
@@ -350,6 +351,35 @@ def test_reel_names_are_short_unique_and_keep_variation_numbers() -> None:
     }
     many = reel_names([f"/x/{d}/take.mp4" for d in range(12)])
     assert len(set(many.values())) == 12 and all(len(n) <= 8 for n in many.values())
+
+
+def test_result_reels_come_from_shot_names_and_two_shots_never_share_one() -> None:
+    shots = {
+        "/r/x1.mp4": ReelSource("SQ010_SH020", 1, 0),
+        "/r/x2.mp4": ReelSource("SQ020_SH020", 1, 0),  # the same end as the first: SH020
+        "/r/x3.mp4": ReelSource("SQ010_SH020", 2, 0),
+        "/r/x4.mp4": ReelSource("sh010", 1, 1),
+        "/r/x5.mp4": ReelSource("SQ030_SH040", 1, 0),
+        "/r/x6.mp4": ReelSource("LONG_NAME_SH050", 3, 2),
+    }
+    files = [*shots, "/s/A010C004.mov", "/s/SH040v1a.mov"]
+    names = reel_names(files, shots=shots)
+    assert names == {
+        "/r/x1.mp4": "SQ010v1a",
+        "/r/x2.mp4": "SQ020v1a",
+        "/r/x3.mp4": "SQ010v2a",  # every version of a shot keeps the same form
+        "/r/x4.mp4": "sh010v1b",
+        "/r/x5.mp4": "H040v1a1",  # a camera file already has SH040v1a: the result gives way
+        "/r/x6.mp4": "SH050v3c",
+        "/s/A010C004.mov": "A010C004",
+        "/s/SH040v1a.mov": "SH040v1a",
+    }
+    assert all(len(n) <= 8 for n in names.values())
+    assert len(set(names.values())) == len(names)
+    # Many shots whose names end alike: still one reel each.
+    many = {f"/r/{i}.mp4": ReelSource(f"SEQ{i:02d}_SH010", 1, 0) for i in range(30)}
+    reels = reel_names(list(many), shots=many)
+    assert len(set(reels.values())) == 30 and all(len(n) <= 8 for n in reels.values())
 
 
 # --- reference / replace relinks ---------------------------------------------------------------

@@ -432,18 +432,32 @@ def test_results_are_named_for_their_shots_in_every_output(tmp_path: Path) -> No
             if c.name.startswith("SQ010_SH010")
         )
 
-    assert swap_clips(tmp_path / "out2.otio") == [
-        ("SQ010_SH010_aleph_v002a.mp4", "swap the can for a green bottle"),
-        ("SQ010_SH010_aleph_v002b.mp4", "swap the can for a green bottle"),
-    ]
-    # --version 1 puts the first version back at the same place, without paying.
-    back = tmp_path / "back.otio"
-    done = _cli("relink", str(edited), "-o", str(back), "--ledger", str(ledger), "--version", "1")
-    assert done.returncode == 0, done.stderr
-    assert swap_clips(back) == [
+    v1 = [
         ("SQ010_SH010_aleph_v001a.mp4", "swap the can for a bottle"),
         ("SQ010_SH010_aleph_v001b.mp4", "swap the can for a bottle"),
     ]
+    v2 = [
+        ("SQ010_SH010_aleph_v002a.mp4", "swap the can for a green bottle"),
+        ("SQ010_SH010_aleph_v002b.mp4", "swap the can for a green bottle"),
+    ]
+    # v001 is kept beside v002 in the written timeline, each on its own track, newest on top.
+    assert swap_clips(tmp_path / "out2.otio") == v1 + v2
+
+    def version_tracks(path: Path) -> list[str]:
+        written = otio.adapters.read_from_file(str(path))
+        return [t.name for t in written.tracks if t.name.startswith("ALEPH v")]
+
+    assert version_tracks(tmp_path / "out2.otio") == [
+        "ALEPH v001a", "ALEPH v001b", "ALEPH v002a", "ALEPH v002b",
+    ]  # fmt: skip
+    # --version 1 puts the first version on top at the same place, without paying.
+    back = tmp_path / "back.otio"
+    done = _cli("relink", str(edited), "-o", str(back), "--ledger", str(ledger), "--version", "1")
+    assert done.returncode == 0, done.stderr
+    assert swap_clips(back) == v1 + v2
+    assert version_tracks(back) == [
+        "ALEPH v002a", "ALEPH v002b", "ALEPH v001a", "ALEPH v001b",
+    ]  # fmt: skip
     # The other shots have no earlier version: the latest (v001) is relinked, and said so.
     assert "SQ010_SH020: no v001" not in done.stdout  # v001 is theirs: found
     assert _tasks(ledger) == paid + 1

@@ -67,8 +67,9 @@ def register(app: typer.Typer) -> None:
             int | None,
             typer.Option(
                 min=1,
-                help="Relink version N of each shot (v001 = 1) where the ledger has it, instead "
-                "of the latest; nothing is paid.",
+                help="Show version N of each shot (v001 = 1) where the ledger has it, instead "
+                "of the latest: its track on top (version), its reference active (reference), "
+                "the only one kept (replace). Every version is written; nothing is paid.",
             ),
         ] = None,
     ) -> None:
@@ -89,17 +90,24 @@ def register(app: typer.Typer) -> None:
         loaded = read_timeline(timeline, rate=rate, sequence=sequence)
         with Ledger(path) as ledger:
             results = ledger.relink_results(timeline_path=str(loaded.path))
-        if version is not None:
-            from aleph_otio.scripting.revising import version_results
+        # Imported here for start-up time, as above.
+        from aleph_otio.scripting.revising import version_results
 
-            results, missing = version_results(path, results, version)
+        # Every version the ledger holds beside the latest: v001 stays next to v002.
+        results, missing = version_results(path, results, version or 1)
+        if version is not None:
             for name in missing:
                 out_console.print(
                     f"{name}: no v{version:03d} covering this shot in {path}; its latest "
                     "version is relinked",
                     markup=False,
                 )
-        relinked = relink_timeline(loaded.timeline, results, mode=relink)  # type: ignore[arg-type]
+        relinked = relink_timeline(
+            loaded.timeline,
+            results,
+            mode=relink,  # type: ignore[arg-type]
+            active_version=version,
+        )
         written = write_outputs(relinked, output, media_base=loaded.folder)
         shots = len({r.shot.id for r in results})
         files = ", ".join(str(p) for p in written)

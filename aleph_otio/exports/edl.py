@@ -1,4 +1,4 @@
-"""``.edl``: CMX 3600 in Avid style, one file per version track, reels from file names."""
+"""``.edl``: CMX 3600 in Avid style, one file per version track, reels from shot names."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 import opentimelineio as otio
@@ -58,41 +59,125 @@ def _alnum(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "", text)
 
 
-def reel_names(files: Iterable[str], length: int = REEL_LENGTH) -> dict[str, str]:
-    """A reel name per media file: its file name's letters and digits, at most ``length``.
+def _unique_forms(
+    group: list[str], stems: dict[str, str], length: int, taken: set[str]
+) -> list[str]:
+    """One name per file of ``group``: the first ``length - k`` and last ``k`` characters of its
+    stem for the smallest ``k`` that makes them unique (and free), the whole group alike."""
+    for k in range(length):
+        tried = [(stems[f][: length - k] + (stems[f][-k:] if k else "")) for f in group]
+        if len(set(tried)) == len(tried) and not taken.intersection(tried):
+            return tried
+    return [stems[group[0]][: length - len(str(i + 1))] + str(i + 1) for i in range(len(group))]
 
-    Names that collide (variations of one shot differ only at the end) keep the first
-    ``length - k`` and the last ``k`` characters, for the smallest ``k`` that makes them unique;
-    a counter is the last resort.
+
+@dataclass(frozen=True)
+class ReelSource:
+    """What a result file's reel is made of: its shot's name, version and variation."""
+
+    shot: str
+    version: int = 1
+    variant: int = 0
+
+    @property
+    def tag(self) -> str:
+        """``v1a``: the version (no leading zeros) and the variation letter."""
+        letter = "abcdefghijklmnopqrstuvwxyz"[self.variant] if self.variant < 26 else "z"
+        return f"v{self.version}{letter}"
+
+
+def _shot_reels(sources: dict[str, ReelSource], length: int, taken: set[str]) -> dict[str, str]:
+    """Reels of result files from their shots: ``<shot><tag>`` in ``length`` characters.
+
+    The shot name's letters and digits come first; a name too long for the tag beside it keeps
+    its end (shot numbers sit there: ``SQ010_SH020`` -> ``SH020v1a``). Shots whose ends meet
+    keep characters from both ends instead (``SQ010v1a``, ``SQ020v1a``), the same form for
+    every version and variation of a shot, so two shots never share a reel.
+    """
+    stems = {src.shot: _alnum(src.shot) or "AX" for src in sources.values()}
+    room: dict[str, int] = {}
+    for src in sources.values():
+        room[src.shot] = min(room.get(src.shot, length), max(1, length - len(src.tag)))
+    by_end: dict[tuple[str, int], list[str]] = {}
+    for shot, stem in stems.items():
+        by_end.setdefault((stem[-room[shot] :], room[shot]), []).append(shot)
+    form: dict[str, str] = {}
+    for (end, size), shots in by_end.items():
+        if len({stems[s].casefold() for s in shots}) == len(shots) == 1:
+            form[shots[0]] = end
+            continue
+        picks = _unique_forms(shots, stems, size, set())
+        form.update(zip(shots, picks, strict=True))
+    names: dict[str, str] = {}
+    for f, src in sources.items():
+        names[f] = f"{form[src.shot]}{src.tag}"
+    for f, src in sources.items():
+        counter = 1
+        while names[f] in taken or list(names.values()).count(names[f]) > 1:
+            # Met a source file's reel or another shot's (only with odd names): a counter
+            # after the tag, the shot part losing characters at its front (its number stays).
+            digits = str(counter)
+            keep = max(0, length - len(src.tag) - len(digits))
+            names[f] = f"{form[src.shot][-keep:] if keep else ''}{src.tag}{digits}"[-length:]
+            counter += 1
+    taken.update(names.values())
+    return names
+
+
+def reel_names(
+    files: Iterable[str],
+    length: int = REEL_LENGTH,
+    shots: dict[str, ReelSource] | None = None,
+) -> dict[str, str]:
+    """A reel name per media file, at most ``length`` characters, unique.
+
+    A result file of a named shot (``shots``) takes its shot's name, version and variation
+    (:func:`_shot_reels`); any other file its file name's letters and digits, where names that
+    collide keep the first ``length - k`` and the last ``k`` characters for the smallest ``k``
+    that makes them unique; a counter is the last resort.
     """
     files = list(dict.fromkeys(files))
-    stems = {f: _alnum(PurePath(f).stem) or "AX" for f in files}
-    groups: dict[str, list[str]] = {}
-    for f in files:
-        groups.setdefault(stems[f][:length], []).append(f)
+    shots = {f: s for f, s in (shots or {}).items() if f in files}
     names: dict[str, str] = {}
     taken: set[str] = set()
+    others = [f for f in files if f not in shots]
+    stems = {f: _alnum(PurePath(f).stem) or "AX" for f in others}
+    groups: dict[str, list[str]] = {}
+    for f in others:
+        groups.setdefault(stems[f][:length], []).append(f)
     for prefix, group in groups.items():
-        if len(group) == 1:
+        if len(group) == 1 and prefix not in taken:
             names[group[0]] = prefix
             taken.add(prefix)
             continue
         # The whole group takes the same form, so variations read 0/1/2..., not 3/1/2.
-        for k in range(1, length):
-            tried = [stems[f][: length - k] + stems[f][-k:] for f in group]
-            if len(set(tried)) == len(tried) and not taken.intersection(tried):
-                break
-        else:
-            tried = [prefix[: length - len(str(i + 1))] + str(i + 1) for i in range(len(group))]
+        tried = _unique_forms(group, stems, length, taken) if len(group) > 1 else []
+        if len(group) == 1:
+            tried = _unique_forms(group, stems, length, taken | {prefix})
         names.update(zip(group, tried, strict=True))
         taken.update(tried)
+    # Source files first: their reels are the camera's; results take the names left free.
+    names.update(_shot_reels(shots, length, taken))
     for f in files:
         # A counter when a shortened name met another file's (rare: only with odd file names).
         counter = 1
         while list(names.values()).count(names[f]) > 1:
-            names[f] = stems[f][: length - len(str(counter))] + str(counter)
+            names[f] = names[f][: length - len(str(counter))] + str(counter)
             counter += 1
     return names
+
+
+def _reel_source(clip: otio.schema.Clip) -> ReelSource | None:
+    """The shot behind a result clip (from its provenance), None for any other clip."""
+    prov = clip.metadata.get(METADATA_KEY)
+    if prov is None or not hasattr(prov, "get") or not prov.get("shot_name"):
+        return None
+    version = prov.get("shot_version")
+    if version is None:
+        # Results relinked before versions were numbered: the file name says it.
+        found = re.search(r"_v(\d+)[a-z]?$", PurePath(str(prov.get("result_path", ""))).stem)
+        version = int(found.group(1)) if found else 1
+    return ReelSource(str(prov.get("shot_name")), int(version), int(prov.get("variant") or 0))
 
 
 def _comment(text: str) -> str:
@@ -124,14 +209,18 @@ def _edl_comments(clip: otio.schema.Clip, local: str | None, rate: float) -> lis
 def write_edls(timeline: otio.schema.Timeline, path: Path) -> list[Path]:
     conform_results_to_files(timeline)
     chosen = _edl_tracks(timeline)
-    files = [
-        local
-        for _label, track in chosen
-        for clip in track.find_clips()
-        if isinstance(clip.media_reference, otio.schema.ExternalReference)
-        and (local := local_file(clip.media_reference.target_url))
-    ]
-    reels = reel_names(files)
+    files: list[str] = []
+    shots: dict[str, ReelSource] = {}
+    for _label, track in chosen:
+        for clip in track.find_clips():
+            ref = clip.media_reference
+            if isinstance(ref, otio.schema.ExternalReference) and (
+                local := local_file(ref.target_url)
+            ):
+                files.append(local)
+                if is_result_clip(clip) and (source := _reel_source(clip)) is not None:
+                    shots.setdefault(local, source)
+    reels = reel_names(files, shots=shots)
     start = timeline.global_start_time
     targets = edl_paths(path, [label for label, _ in chosen])
     written = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aleph_otio.config import MODEL_ID
@@ -19,6 +19,7 @@ from aleph_otio.ledger.records import (
 from aleph_otio.ledger.states import STATES, check_states
 from aleph_otio.ledger.store import LedgerStore
 from aleph_otio.relink import RelinkResult
+from aleph_otio.revisions import shown_versions
 
 
 class LedgerQueries(LedgerStore):
@@ -129,6 +130,7 @@ class LedgerQueries(LedgerStore):
         out: list[RelinkResult] = []
         for record in self.shots(states, timeline_path=timeline_path):
             shot = record.shot
+            version = self.version(shot.id)
             for r in self.results(shot.id):
                 if r.status != "success" or r.path is None or (verified_only and not r.verified):
                     continue
@@ -156,9 +158,19 @@ class LedgerQueries(LedgerStore):
                         cost=r.cost,
                         created=r.created,
                         video_uuid=r.video_uuid,
+                        version=version,
                     )
                 )
         return out
+
+    def with_earlier_versions(self, current: Sequence[RelinkResult]) -> list[RelinkResult]:
+        """``current`` and, beside each shot's results, the earlier versions the ledger holds.
+
+        An earlier version is another request under the same shot name whose results came; it
+        is shown at the current shot's place when its received frames cover the shot's (see
+        :func:`aleph_otio.revisions.shown_versions`). Nothing is paid.
+        """
+        return shown_versions(current, self.relink_results())
 
     # --- reporting --------------------------------------------------------------------------
 

@@ -211,13 +211,16 @@ class Pipeline(SendStages, CollectStages):
         ]
         if not results:
             return  # nothing to conform: an unchanged copy of the input would only mislead
+        current = list(dict.fromkeys(r.shot.id for r in results))
+        # Earlier versions of these shots stay beside them (a v002 track over v001's).
+        results = ledger.with_earlier_versions(results)
         self._emit("relink", None, "start")
         relinked = relink_timeline(loaded.timeline, results, mode=self.config.relink_mode)
         self._emit("write", None, "start")
         await asyncio.to_thread(
             write_output, relinked, self.config.output, media_base=loaded.folder
         )
-        for shot_id in dict.fromkeys(r.shot.id for r in results):
+        for shot_id in current:
             if ledger.state(shot_id) == "verified":
                 ledger.mark_relinked(shot_id)
         self._emit("write", None, "done")

@@ -176,58 +176,72 @@ def _clip_name(piece: _Piece, version: str) -> str:
     return f"{piece.clip.name} ALEPH {version}"
 
 
+def _lanes(shots: dict[str, list[list[_Piece]]]) -> list[list[list[list[_Piece]]]]:
+    """Each shot (its variants' pieces) in the first lane where it overlaps nothing there."""
+    lanes: list[list[list[list[_Piece]]]] = []  # lane -> shots -> variants -> pieces
+    order = sorted(
+        shots.values(), key=lambda variants: variants[0][0].record.start_time.to_seconds()
+    )
+    for variants in order:
+        ranges = [p.record for p in variants[0]]
+        for lane in lanes:
+            taken = [p.record for shot in lane for p in shot[0]]
+            if not any(_overlaps(a, b) for a in ranges for b in taken):
+                lane.append(variants)
+                break
+        else:
+            lanes.append([variants])
+    return lanes
+
+
 def _relink_versions(
     timeline: otio.schema.Timeline,
     pieces_by_result: list[list[_Piece]],
     url_style: UrlStyle,
+    active_version: int | None = None,
 ) -> None:
-    # Group results per source track, then give each shot the first lane (version) where its
-    # pieces do not overlap the pieces already there.
-    by_track: dict[int, dict[str, list[list[_Piece]]]] = {}
+    # Group results per source track and shot version (None: results the ledger does not
+    # number), then give each shot the first lane where its pieces overlap nothing there.
+    by_track: dict[int, dict[int | None, dict[str, list[list[_Piece]]]]] = {}
     for pieces in pieces_by_result:
-        track_index = pieces[0].segment.track_index
-        by_track.setdefault(track_index, {}).setdefault(pieces[0].result.shot.id, []).append(pieces)
-    version = _next_track_version(timeline)
+        result = pieces[0].result
+        by_track.setdefault(pieces[0].segment.track_index, {}).setdefault(
+            result.version, {}
+        ).setdefault(result.shot.id, []).append(pieces)
+    next_free = _next_track_version(timeline)
     inserts: list[tuple[int, list[otio.schema.Track]]] = []
     for track_index in sorted(by_track):
-        shots = by_track[track_index]
-        lanes: list[list[list[list[_Piece]]]] = []  # lane -> shots -> variants -> pieces
-        order = sorted(
-            shots.values(), key=lambda variants: variants[0][0].record.start_time.to_seconds()
-        )
-        for variants in order:
-            ranges = [p.record for p in variants[0]]
-            for lane in lanes:
-                taken = [p.record for shot in lane for p in shot[0]]
-                if not any(_overlaps(a, b) for a in ranges for b in taken):
-                    lane.append(variants)
-                    break
-            else:
-                lanes.append([variants])
         source = timeline.tracks[track_index]
         new_tracks: list[otio.schema.Track] = []
-        for lane in lanes:
-            number = f"v{version:03d}"
-            version += 1
-            variant_ids = sorted({v[0].result.variant for shot in lane for v in shot})
-            lettered = len(variant_ids) > 1 or any(
-                shot[0][0].result.shot.options.number_results > 1 for shot in lane
-            )
-            for variant in variant_ids:
-                label = number + (_letter(variant) if lettered else "")
-                pieces = [
-                    p for shot in lane for v in shot for p in v if p.result.variant == variant
-                ]
-                new_tracks.append(
-                    _version_track(
-                        f"ALEPH {label}",
-                        source,
-                        pieces,
-                        label,
-                        {"variant": variant, "mode": "version"},
-                        url_style,
-                    )
+        groups = by_track[track_index]
+        # Oldest first, so the newest is on top; a chosen ``active_version`` goes on top.
+        order = sorted(groups, key=lambda v: (v is not None and v == active_version, v or 0))
+        for shot_version in order:
+            for lane_index, lane in enumerate(_lanes(groups[shot_version])):
+                if shot_version is None:
+                    # Unnumbered results: the next track number free in this timeline.
+                    number, extra = f"v{next_free:03d}", ""
+                    next_free += 1
+                else:
+                    # The shot's own version, as its files are named; a second lane of one
+                    # version (overlapping shots) gets a suffix, never another version's number.
+                    number = f"v{shot_version:03d}"
+                    extra = f"_{lane_index + 1}" if lane_index else ""
+                variant_ids = sorted({v[0].result.variant for shot in lane for v in shot})
+                lettered = len(variant_ids) > 1 or any(
+                    shot[0][0].result.shot.options.number_results > 1 for shot in lane
                 )
+                for variant in variant_ids:
+                    label = number + (_letter(variant) if lettered else "") + extra
+                    pieces = [
+                        p for shot in lane for v in shot for p in v if p.result.variant == variant
+                    ]
+                    meta: dict[str, Any] = {"variant": variant, "mode": "version"}
+                    if shot_version is not None:
+                        meta["shot_version"] = shot_version
+                    new_tracks.append(
+                        _version_track(f"ALEPH {label}", source, pieces, label, meta, url_style)
+                    )
         at = track_index + 1
         # Above earlier versions of the same track, so the newest is on top.
         while at < len(timeline.tracks) and _VERSION_RE.match(timeline.tracks[at].name or ""):
@@ -243,15 +257,29 @@ def _letter(variant: int) -> str:
     return "abcdefghijklmnopqrstuvwxyz"[variant] if variant < 26 else f"_{variant}"
 
 
+def _versions_of_one_shot(group: list[_Piece]) -> bool:
+    """True when the shots of ``group`` are numbered versions of one shot name."""
+    results = [p.result for p in group]
+    if any(r.version is None for r in results):
+        return False
+    if len({r.shot.name.casefold() for r in results}) != 1:
+        return False
+    ids_per_version: dict[int, set[str]] = {}
+    for r in results:
+        ids_per_version.setdefault(r.version or 0, set()).add(r.shot.id)
+    return all(len(ids) == 1 for ids in ids_per_version.values())
+
+
 def _clip_owners(pieces_by_result: list[list[_Piece]]) -> dict[int, list[_Piece]]:
-    """Pieces per clip (by identity), refusing two different shots on one clip."""
+    """Pieces per clip (by identity), refusing two different shots on one clip (versions of one
+    shot are one shot)."""
     owners: dict[int, list[_Piece]] = {}
     for pieces in pieces_by_result:
         for piece in pieces:
             owners.setdefault(id(piece.clip), []).append(piece)
     for group in owners.values():
         shots = {p.result.shot.id for p in group}
-        if len(shots) > 1:
+        if len(shots) > 1 and not _versions_of_one_shot(group):
             names = ", ".join(sorted({p.result.shot.name for p in group}))
             raise RelinkError(
                 f"{describe(group[0].result.shot, group[0].segment)}: clip "
@@ -261,15 +289,30 @@ def _clip_owners(pieces_by_result: list[list[_Piece]]) -> dict[int, list[_Piece]
     return owners
 
 
+def _chosen_version(group: list[_Piece], active_version: int | None) -> int | None:
+    """The version a clip shows: ``active_version`` where the clip has it, else the latest."""
+    numbers = {p.result.version for p in group if p.result.version is not None}
+    if not numbers:
+        return None
+    return active_version if active_version in numbers else max(numbers)
+
+
 def _relink_references(
-    pieces_by_result: list[list[_Piece]], url_style: UrlStyle, replace: bool
+    pieces_by_result: list[list[_Piece]],
+    url_style: UrlStyle,
+    replace: bool,
+    active_version: int | None = None,
 ) -> None:
     for group in _clip_owners(pieces_by_result).values():
-        group.sort(key=lambda p: p.result.variant)
+        chosen = _chosen_version(group, active_version)
+        group.sort(
+            key=lambda p: (p.result.version != chosen, p.result.version or 0, p.result.variant)
+        )
         clip = group[0].clip
-        shot = group[0].result.shot
         previous = dict(clip.metadata.get(METADATA_KEY, {}))
         if replace:
+            # One file per clip: the chosen version (its lowest variation); the others stay in
+            # the ledger, named here.
             piece = group[0]
             original = previous.get("original_media_reference") or otio.adapters.write_to_string(
                 clip.media_reference, "otio_json"
@@ -277,30 +320,35 @@ def _relink_references(
             clip.media_reference = result_reference(
                 piece.result, segment_index=piece.index, url_style=url_style
             )
-            others = [p.result.path for p in group[1:]]
+            others = [p.result.path for p in group[1:] if p.result.version == chosen]
+            earlier = [p.result.path for p in group[1:] if p.result.version != chosen]
             clip.metadata[METADATA_KEY] = provenance(
                 piece.result,
                 piece.index,
                 mode="replace",
                 original_media_reference=original,
                 **({"other_variants": others} if others else {}),
+                **({"other_versions": earlier} if earlier else {}),
             )
             continue
         refs = clip.media_references()
         taken = [int(m.group(1)) for key in refs if (m := _REF_KEY_RE.match(key))]
-        number = f"v{max(taken, default=0) + 1:03d}"
-        lettered = len(group) > 1 or shot.options.number_results > 1
+        free = f"{max(taken, default=0) + 1:03d}"
         versions = dict(previous.get("versions", {}))
         active = ""
-        for piece in group:
-            key = (
-                REFERENCE_PREFIX + number[1:] + (_letter(piece.result.variant) if lettered else "")
-            )
-            refs[key] = result_reference(
-                piece.result, segment_index=piece.index, url_style=url_style
-            )
-            versions[key] = provenance(piece.result, piece.index, mode="reference", key=key)
-            active = active or key
+        for version in dict.fromkeys(p.result.version for p in group):
+            mine = [p for p in group if p.result.version == version]
+            number = free if version is None else f"{version:03d}"
+            lettered = len(mine) > 1 or mine[0].result.shot.options.number_results > 1
+            for piece in mine:
+                key = (
+                    REFERENCE_PREFIX + number + (_letter(piece.result.variant) if lettered else "")
+                )
+                refs[key] = result_reference(
+                    piece.result, segment_index=piece.index, url_style=url_style
+                )
+                versions[key] = provenance(piece.result, piece.index, mode="reference", key=key)
+                active = active or key
         clip.set_media_references(refs, active)
         clip.metadata[METADATA_KEY] = {**versions[active], "active": active, "versions": versions}
 
@@ -311,8 +359,14 @@ def relink_timeline(
     *,
     mode: RelinkMode = "version",
     url_style: UrlStyle = "path",
+    active_version: int | None = None,
 ) -> otio.schema.Timeline:
     """A copy of ``timeline`` with ``results`` relinked; the input is never modified.
+
+    Results numbered with a shot ``version`` keep every version given: one ``ALEPH v00N``
+    track per version (``version`` mode), one ``aleph_v00N`` reference per version with the
+    latest (or ``active_version`` where the clip has it) active (``reference``), or only that
+    one (``replace``).
 
     RelinkError (naming shot, clip, track and record time code) when a segment's clip is not
     where the plan says, a result is shorter than its shot or at another frame rate, or (in
@@ -346,7 +400,9 @@ def relink_timeline(
     if not pieces_by_result:
         return out
     if mode == "version":
-        _relink_versions(out, pieces_by_result, url_style)
+        _relink_versions(out, pieces_by_result, url_style, active_version)
     else:
-        _relink_references(pieces_by_result, url_style, replace=mode == "replace")
+        _relink_references(
+            pieces_by_result, url_style, replace=mode == "replace", active_version=active_version
+        )
     return out

@@ -46,6 +46,9 @@ class RelinkResult:
     created: str = ""
     video_uuid: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The shot's version (v001 = 1) when the ledger numbers it: results of several versions
+    #: of one shot name are then kept side by side (one track, or one reference, per version).
+    version: int | None = None
 
 
 def result_url(path: str, url_style: UrlStyle = "path") -> str:
@@ -171,6 +174,8 @@ def provenance(result: RelinkResult, segment_index: int = 0, **more: Any) -> dic
         data["cost"] = result.cost
     if result.video_uuid:
         data["video_uuid"] = result.video_uuid
+    if result.version is not None:
+        data["shot_version"] = result.version
     if shot.colour is not None:
         # What the result's pictures are, for the grade: display-referred or the plates' space.
         source = shot.colour.return_colorspace == "source"

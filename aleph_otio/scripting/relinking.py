@@ -67,4 +67,6 @@ def relink_timeline(
                     f"shot(s) was planned from timeline {loaded.timeline.name!r} with these "
                     "settings; pass the settings the run used (handles, number_results, ...)"
                 )
+        # Earlier versions of these shots are kept beside them (a v002 track over v001's).
+        results = led.with_earlier_versions(results)
     return relink_loaded(loaded.timeline, results, mode=mode)

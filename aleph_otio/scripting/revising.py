@@ -7,7 +7,6 @@ the diff, with the estimate of only the rows that are paid.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,8 @@ from aleph_otio.errors import ConfigError
 from aleph_otio.ledger import Ledger
 from aleph_otio.pipeline import plan_file
 from aleph_otio.relink import RelinkResult
-from aleph_otio.revisions import Change, Prior, as_result_of, classify, revised_shots
-from aleph_otio.shots import Plan, Shot
+from aleph_otio.revisions import Change, Prior, classify, revised_shots
+from aleph_otio.shots import Plan
 
 LEDGER_NAME = "ledger.sqlite"
 #: Shot states whose results came (or are being fetched): a trim can be cut from them.
@@ -119,25 +118,11 @@ def revise_file(
 def version_results(
     ledger_file: Path, current: list[RelinkResult], version: int
 ) -> tuple[list[RelinkResult], list[str]]:
-    """``current`` (the results a relink would use) with version ``version`` of each shot
-    instead, where the ledger has it and its frames cover the shot; (results, names without)."""
-    out: list[RelinkResult] = []
-    missing: list[str] = []
+    """``current`` (the results a relink would use) with every other version of each shot the
+    ledger holds beside them (see :meth:`Ledger.with_earlier_versions`); and the names of the
+    shots that have no version ``version`` covering their range (their latest is shown)."""
     with Ledger(ledger_file) as ledger:
-        every = ledger.relink_results()
-        earlier: dict[str, Shot] = {}
-        for record in ledger.shots():
-            if ledger.version(record.shot.id) == version:
-                earlier.setdefault(record.shot.name.casefold(), record.shot)
-        for shot_id in dict.fromkeys(r.shot.id for r in current):
-            mine = [r for r in current if r.shot.id == shot_id]
-            shot = mine[0].shot
-            other = earlier.get(shot.name.casefold())
-            shown = as_result_of(shot, other) if other is not None else None
-            theirs = [r for r in every if other is not None and r.shot.id == other.id]
-            if shown is None or not theirs:
-                missing.append(shot.name)
-                out += mine
-                continue
-            out += [dataclasses.replace(r, shot=shown, prompt=shown.prompt) for r in theirs]
-    return out, missing
+        out = ledger.with_earlier_versions(current)
+    having = {r.shot.name.casefold() for r in out if r.version == version}
+    names = dict.fromkeys(r.shot.name for r in current)
+    return out, [n for n in names if n.casefold() not in having]

@@ -199,7 +199,8 @@ def _relink_from_ledger(
     ids = {s.id for s in plan.shots}
     with Ledger(config.ledger_path) as ledger:
         results = [r for r in ledger.relink_results() if r.shot.id in ids]
-        relinked = relink_loaded(loaded.timeline, results, mode=config.relink_mode)
+        shown = ledger.with_earlier_versions(results)  # earlier versions kept beside
+        relinked = relink_loaded(loaded.timeline, shown, mode=config.relink_mode)
         if config.output is None:
             # The returned timeline holds them now, exactly as a written output would; a later
             # run with an output relinks "relinked" shots again, so nothing is lost.
