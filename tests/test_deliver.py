@@ -245,3 +245,24 @@ def test_a_plate_delivered_as_exr_is_relinked_as_its_sequence(tmp_path: Path) ->
     redone = otio.adapters.read_from_file(str(out))
     (dpx,) = [c for t in redone.video_tracks()[1:] for c in t.find_clips()]
     assert dpx.media_reference.name_suffix == ".dpx"
+
+
+def test_a_result_of_another_aspect_is_fitted_inside_the_plate_not_stretched(
+    tmp_path: Path,
+) -> None:
+    from aleph_otio.media.deliver import delivery_size
+
+    result = make_video(tmp_path / "r.mp4", frames=4, size=(320, 180))  # 16:9
+    spec = DeliverySpec("prores-422hq", 4, 1, Fraction(24), (640, 480), 0, 1001)  # a 4:3 plate
+    assert delivery_size(spec, probe(result)) == (640, 360)
+    made = deliver(result, tmp_path / "d.mov", spec)
+    info = verify_delivered(
+        made.path, expected_frames=4, rate=24.0, width=640, height=360, timecode=made.timecode
+    )
+    assert (info.width, info.height) == (640, 360)
+    assert numbers(made.path) == [0, 1, 2, 3]  # the code strip still reads: scaled, not cut
+    # Sent and returned at one aspect, a plate comes back at its own size despite even-size
+    # rounding: DCI 4K (4096x2160) was sent as 1920x1012.
+    dci = DeliverySpec("exr", 4, 1, Fraction(24), (4096, 2160), 0, 1001)
+    sent = make_video(tmp_path / "dci.mp4", frames=1, size=(1920, 1012))
+    assert delivery_size(dci, probe(sent)) == (4096, 2160)

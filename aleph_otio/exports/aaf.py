@@ -8,7 +8,11 @@ from pathlib import Path
 import opentimelineio as otio
 
 from aleph_otio.errors import TimelineWriteError
-from aleph_otio.exports.conform import conform_results_to_files, is_result_clip
+from aleph_otio.exports.conform import (
+    conform_results_to_files,
+    is_result_clip,
+    sequences_as_first_files,
+)
 from aleph_otio.exports.paths import to_file_urls
 from aleph_otio.timeline import write_timeline
 
@@ -30,6 +34,9 @@ def write_aaf(timeline: otio.schema.Timeline, path: Path) -> Path:
             f"{path}: writing AAF needs the otio-aaf-adapter package; install it, or write "
             ".xml (Premiere, Resolve) or .edl (Avid)"
         ) from None
+    # The AAF adapter writes an image sequence with no locator at all (Avid then finds
+    # nothing): like FCP XML, the clip names the sequence's first file.
+    sequences_as_first_files(timeline)
     conform_results_to_files(timeline)
     for clip in timeline.find_clips():
         ref = clip.media_reference

@@ -24,6 +24,8 @@ TR = otio.opentime.TimeRange
 #: Name of the guide-still track (``PlanSettings.guide_track``'s default).
 GUIDE_TRACK = "ALEPH GUIDES"
 _VERSION_TRACK_RE = re.compile(r"^ALEPH (v\d+[a-z]*)$")
+#: Metadata of a reference standing for an image sequence by its first file: the sequence.
+SEQUENCE_KEY = "aleph_otio_image_sequence"
 
 
 def probe_cached(path: str, cache: dict[str, MediaInfo | None]) -> MediaInfo | None:
@@ -58,6 +60,10 @@ def conform_results_to_files(timeline: otio.schema.Timeline) -> None:
     """
     cache: dict[str, MediaInfo | None] = {}
     for clip, ref, local in result_references(timeline):
+        if SEQUENCE_KEY in ref.metadata:
+            # A delivered sequence's first file: the times are the sequence's (its files'
+            # headers), which one file's probe (a still, no time code) cannot give.
+            continue
         avail = ref.available_range
         info = probe_cached(local, cache)
         if avail is None or clip.source_range is None or info is None:
@@ -99,8 +105,10 @@ def split_partial_results(timeline: otio.schema.Timeline) -> None:
             if not isinstance(clip, otio.schema.Clip):
                 continue
             ref = clip.media_reference
+            # A result is a file, or an image sequence when delivered as EXR/DPX.
             if not (
-                isinstance(ref, otio.schema.ExternalReference) and METADATA_KEY in ref.metadata
+                isinstance(ref, otio.schema.ExternalReference | otio.schema.ImageSequenceReference)
+                and METADATA_KEY in ref.metadata
             ):
                 continue
             avail, source = ref.available_range, clip.source_range
@@ -188,7 +196,7 @@ def sequences_as_first_files(timeline: otio.schema.Timeline) -> None:
             )
             first.name = ref.name
             first.metadata.update(dict(ref.metadata))
-            first.metadata["aleph_otio_image_sequence"] = ref.abstract_target_url(
+            first.metadata[SEQUENCE_KEY] = ref.abstract_target_url(
                 "#" * max(ref.frame_zero_padding, 1)
             )
             refs[key] = first

@@ -96,7 +96,9 @@ def _restored(result: Path, spec: DeliverySpec, returned: int) -> Iterator[Video
             shown += 1
 
 
-def _target(spec: DeliverySpec, returned: MediaInfo) -> tuple[int, int]:
+def delivery_size(spec: DeliverySpec, returned: MediaInfo) -> tuple[int, int]:
+    """The delivered picture size: the plate's (``spec.size``), or the result fitted inside it
+    when their aspects differ by more than rounding, or the result's own (``spec.size`` None)."""
     if spec.size is None:
         return returned.width, returned.height
     width, height = spec.size
@@ -128,7 +130,7 @@ def _converted(frame: VideoFrame, size: tuple[int, int], pix_fmt: str) -> VideoF
 def deliver(result: Path, dest: Path, spec: DeliverySpec) -> Delivered:
     """Make the delivered media for ``result`` at ``dest`` (a ``.mov`` or a sequence folder)."""
     returned = probe(result)
-    size = _target(spec, returned)
+    size = delivery_size(spec, returned)
     timecode = file_timecode(spec.start_frame, float(spec.rate))
     frames = _restored(result, spec, returned.frame_count)
     if spec.kind in ("exr", "dpx"):

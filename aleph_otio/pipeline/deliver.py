@@ -9,19 +9,22 @@ relink uses it; a crash before the record makes it again, whole, on the next run
 
 from __future__ import annotations
 
+import logging
 from fractions import Fraction
 from pathlib import Path
 
 from aleph_otio.errors import MediaError
 from aleph_otio.ledger import Ledger, ResultRecord
 from aleph_otio.media import probe
-from aleph_otio.media.deliver import DeliverySpec, deliver, needs_delivery
+from aleph_otio.media.deliver import DeliverySpec, deliver, delivery_size, needs_delivery
 from aleph_otio.media.info import MediaInfo
 from aleph_otio.media.verify import verify_delivered
 from aleph_otio.pipeline.base import PipelineBase
 from aleph_otio.relink import result_start_frame
 from aleph_otio.shots import Shot
 from aleph_otio.timeline.sequences import exact_rate
+
+log = logging.getLogger(__name__)
 
 
 class DeliverStages(PipelineBase):
@@ -61,14 +64,21 @@ class DeliverStages(PipelineBase):
             suffix = ".mp4"  # re-encoded in H.264: VP9 at delivery quality is far slower
         dest = self.work / "delivered" / settings.deliver / f"{stem}{suffix}"
         dest.parent.mkdir(parents=True, exist_ok=True)
+        size = delivery_size(spec, returned)
+        if spec.size is not None and size != spec.size:
+            log.warning(
+                "%s: result %s is %dx%d, another aspect than the plate's %dx%d: delivered at "
+                "%dx%d, fitted inside the plate (not stretched); position it in the conform",
+                shot.name, result.path, returned.width, returned.height, *spec.size, *size,
+            )  # fmt: skip
         made = await self._media(deliver, Path(result.path), dest, spec)
         await self._media(
             verify_delivered,
             made.path,
             expected_frames=spec.frame_count,
             rate=float(spec.rate),
-            width=spec.size[0] if spec.size else made.width,
-            height=spec.size[1] if spec.size else made.height,
+            width=size[0],
+            height=size[1],
             timecode=made.timecode,
         )
         ledger.record_delivery(
