@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import cast, get_args
 
 import av
+import av.error
 from av.video.frame import VideoFrame
 from av.video.reformatter import ColorRange, Colorspace
 from av.video.stream import VideoStream
@@ -102,6 +103,10 @@ def delivery_size(spec: DeliverySpec, returned: MediaInfo) -> tuple[int, int]:
     if spec.size is None:
         return returned.width, returned.height
     width, height = spec.size
+    if spec.kind not in ("exr", "dpx"):
+        # 4:2:0 and 4:2:2 video has whole chroma samples only: an odd-sized plate's movie
+        # return is one pixel smaller (image sequences keep the plate's exact size).
+        width, height = width - width % 2, height - height % 2
     # Keep the result's aspect: fit inside the plate, never stretch (a result of another
     # aspect keeps its own; verification then reports the size).
     scale = min(width / returned.width, height / returned.height)
@@ -133,9 +138,15 @@ def deliver(result: Path, dest: Path, spec: DeliverySpec) -> Delivered:
     size = delivery_size(spec, returned)
     timecode = file_timecode(spec.start_frame, float(spec.rate))
     frames = _restored(result, spec, returned.frame_count)
-    if spec.kind in ("exr", "dpx"):
-        return _write_sequence(frames, dest, spec, size, timecode)
-    return _write_movie(frames, dest, spec, size, timecode, returned)
+    try:
+        if spec.kind in ("exr", "dpx"):
+            return _write_sequence(frames, dest, spec, size, timecode)
+        return _write_movie(frames, dest, spec, size, timecode, returned)
+    except av.error.FFmpegError as exc:
+        raise MediaError(
+            f"{result}: cannot be delivered as {spec.kind} at {size[0]}x{size[1]} ({exc}); "
+            "deliver it --deliver as-returned or --deliver-size returned"
+        ) from exc
 
 
 def _write_movie(
