@@ -23,6 +23,8 @@ from aleph_otio.shots import Plan
 LEDGER_NAME = "ledger.sqlite"
 #: Shot states whose results came (or are being fetched): a trim can be cut from them.
 RECEIVED = frozenset({"succeeded", "downloaded", "verified", "relinked"})
+#: Shot states whose task was sent (or is being sent) and whose results are still to come.
+PENDING = frozenset({"submitting", "submitted"})
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ def priors(work_dir: Path, cut: list[str] | None = None) -> list[Prior]:
             Prior(
                 shot=record.shot,
                 received=record.state in RECEIVED,
+                pending=record.state in PENDING,
                 in_last_cut=last is None or record.shot.id in last,
                 version=ledger.version(record.shot.id),
             )
