@@ -7,7 +7,8 @@ same request (a renumbered ``{index}`` name) -- never by record position -- and 
 - ``unchanged``: the same request at the same place;
 - ``moved``: the same request elsewhere in the edit (relinked at its new place, nothing paid);
 - ``trimmed``: a range inside the frames already received, handles included (relinked as a
-  sub-range of the existing result, nothing paid);
+  sub-range of the existing result, nothing paid), or inside those of a task sent and still
+  running (the new cut waits for that task: paid once);
 - ``extended``: past those frames (a new render, the next version; by how much at which end);
 - ``changed``: the request changed (prompt, guides, options, or the marker moved to another
   clip): the next version, paid;
@@ -48,6 +49,9 @@ class Prior:
     received: bool
     in_last_cut: bool = True
     version: int = 1
+    #: Sent and paid, its results not in yet (submitted, being polled): a trim inside its
+    #: frames waits for that task instead of paying for another.
+    pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -332,8 +336,8 @@ def classify(shots: Iterable[Shot], priors: Sequence[Prior]) -> list[Change]:
                 add("moved" if moved else "unchanged", named, "at a new place" if moved else "")
         elif how == "moved clip" or not _same_request(shot, old):
             add("changed", named, _what_changed(shot, old))
-        elif not prior.received:
-            # Nothing received yet to cut the new range from: a new render of it.
+        elif not prior.received and not prior.pending:
+            # Nothing received or coming to cut the new range from: a new render of it.
             add("extended", named, "range changed; nothing was received for the old one")
         elif (trimmed := _trimmed(named, old)) is not None:
             if back:
@@ -345,10 +349,15 @@ def classify(shots: Iterable[Shot], priors: Sequence[Prior]) -> list[Change]:
             else:
                 spans = _spans(shot)
                 frames = ", ".join(f"{first}-{end - 1}" for _, first, end, _ in spans)
+                where = (
+                    "received"
+                    if prior.received
+                    else "being rendered (waits for that task, paid once)"
+                )
                 add(
                     "trimmed",
                     trimmed,
-                    f"media frames {frames}, inside the {old.frame_count} received",
+                    f"media frames {frames}, inside the {old.frame_count} {where}",
                 )
         else:
             add("extended", named, _extension(shot, old))

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -433,3 +434,141 @@ def test_a_trim_run_once_is_unchanged_in_the_next_cut(tmp_path: Path, before: li
     assert kinds(fourth) == [("trimmed", "SH020")]
     assert fourth[0].shot is not None
     assert (fourth[0].shot.head_frames, fourth[0].shot.tail_frames) == (18, 16)
+
+
+@pytest.mark.parametrize("cut2_was", ["planned", "run"])
+def test_a_shot_dropped_in_cut_two_and_back_in_cut_three_is_reinstated(
+    tmp_path: Path, emu: Emulator, cut2_was: str
+) -> None:
+    project = make_sample_project(tmp_path / "proj")
+    work = tmp_path / "work"
+    common = ["--base-url", emu.base_url, "--poll-interval", "0.05", "--handles", str(HANDLES)]
+    first = _cli("run", str(project.timeline), "-o", str(tmp_path / "v1.otio"),
+                 "--work-dir", str(work), *common)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    ledger = work / "ledger.sqlite"
+    assert _tasks(ledger) == 3
+    # Cut 2 drops B's request; cut 3 has it back, everything a second later.
+    tl = otio.adapters.read_from_file(str(project.timeline))
+    next(c for c in tl.tracks[0].find_clips() if c.name == "B020C001").markers.pop()
+    cut2 = project.folder / "cut_v2.otio"
+    otio.adapters.write_to_file(tl, str(cut2))
+    tl = otio.adapters.read_from_file(str(project.timeline))
+    for track in tl.tracks:
+        track.insert(0, otio.schema.Gap(source_range=tr(0, 24)))
+    boom = tl.tracks[0].markers[0]  # a track marker: in track time, so it moves with the cut
+    boom.marked_range = TR(boom.marked_range.start_time + RT(24, 24), boom.marked_range.duration)
+    cut3 = project.folder / "cut_v3.otio"
+    otio.adapters.write_to_file(tl, str(cut3))
+
+    if cut2_was == "planned":
+        done = _cli("plan", str(cut2), "--against", str(work), "--handles", str(HANDLES), "--json")
+    else:
+        done = _cli("run", str(cut2), "-o", str(tmp_path / "v2.otio"), "--against", str(work),
+                    *common)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    planned = _cli("plan", str(cut3), "--against", str(work), "--handles", str(HANDLES), "--json")
+    assert planned.returncode == 0, planned.stderr
+    diff = json.loads(planned.stdout)
+    assert [(c["kind"], c["shot"]) for c in diff["changes"]] == [
+        ("moved", "sh010"),
+        ("reinstated", "sh020"),
+        ("moved", "sh030"),
+    ]
+    assert diff["paid"] == 0 and diff["estimate_usd"] == 0
+    # Planned twice, cut 3 is still measured against cut 2 (not against itself).
+    again = _cli("plan", str(cut3), "--against", str(work), "--handles", str(HANDLES), "--json")
+    assert json.loads(again.stdout)["changes"] == diff["changes"]
+
+    out = tmp_path / "v3.otio"
+    third = _cli("run", str(cut3), "-o", str(out), "--against", str(work), *common)
+    assert third.returncode == 0, third.stderr
+    assert "0 shot(s) to pay" in third.stderr
+    assert _tasks(ledger) == 3  # nothing paid after cut 1
+    # sh020 is relinked from the ledger at its new place, one second later, on its own frames.
+    written = otio.adapters.read_from_file(str(out))
+    relight = next(
+        c for t in written.video_tracks() if t.name.startswith("ALEPH v")
+        for c in t.find_clips() if c.name == "sh020_aleph_v001a"
+    )  # fmt: skip
+    file, first_frame, count = _shown(relight)
+    record = relight.range_in_parent()
+    under = next(
+        c
+        for c in written.video_tracks()[0].find_clips()
+        if c.range_in_parent().contains(record.start_time)
+    )
+    assert under.name == "B020C001"
+    src = under.media_reference.target_url
+    src_path = src if os.path.isabs(src) else str(out.parent / src)
+    src_first = round(
+        (under.source_range.start_time - under.media_reference.available_range.start_time).value
+        + (record.start_time - under.range_in_parent().start_time).value
+    )
+    assert _frame_codes(file, first_frame, count) == _frame_codes(src_path, src_first, count)
+
+
+def test_a_trim_of_a_shot_still_rendering_waits_for_its_task(tmp_path: Path) -> None:
+    # A slow service: each task takes 4 s, every answer 50 ms late.
+    config = EmulatorConfig(latency=4.0, concurrency=4, storage_dir=tmp_path / "emu", api_key=KEY)
+    with Emulator(config) as emu:
+        emu.faults.slow_response = 0.05
+        project = make_sample_project(tmp_path / "proj")
+        work = tmp_path / "work"
+        common = ["--base-url", emu.base_url, "--poll-interval", "0.05", "--handles", str(HANDLES)]
+        first = _cli("run", str(project.timeline), "-o", str(tmp_path / "v1.otio"),
+                     "--work-dir", str(work), "--submit-only", *common)  # fmt: skip
+        assert first.returncode == 0, first.stderr
+        ledger = work / "ledger.sqlite"
+        assert _tasks(ledger) == 3
+        # Cut 2 while the three are rendering: A's marker 8 frames shorter at its tail.
+        tl = otio.adapters.read_from_file(str(project.timeline))
+        swap = next(c for c in tl.tracks[0].find_clips() if c.name == "A010C004").markers[0]
+        swap.marked_range = TR(swap.marked_range.start_time, swap.marked_range.duration - RT(8, 24))
+        cut2 = project.folder / "cut_v2.otio"
+        otio.adapters.write_to_file(tl, str(cut2))
+        planned = _cli("plan", str(cut2), "--against", str(work), "--handles", str(HANDLES),
+                       "--json")  # fmt: skip
+        diff = json.loads(planned.stdout)
+        rows = {c["shot"]: (c["kind"], c["detail"]) for c in diff["changes"]}
+        assert rows["sh010"][0] == "trimmed" and "being rendered" in rows["sh010"][1]
+        assert diff["paid"] == 0
+
+        # The run of cut 2 is killed while it waits for the tasks, then run again.
+        out = tmp_path / "v2.otio"
+        env = {**os.environ, "RUNWARE_API_KEY": KEY}
+        args = [sys.executable, "-m", "aleph_otio", "run", str(cut2), "-o", str(out),
+                "--against", str(work), *common]  # fmt: skip
+        killed = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        polled = len(emu.received)
+        deadline = time.monotonic() + 60
+        while len(emu.received) < polled + 3 and time.monotonic() < deadline:
+            time.sleep(0.05)  # until it polls the tasks it attached to
+        assert killed.poll() is None, "the run must still be waiting for the tasks"
+        killed.kill()
+        killed.wait(timeout=30)
+        assert not out.exists()
+        again = _cli(*args[3:])
+        assert again.returncode == 0, again.stderr
+        assert "0 shot(s) to pay" in again.stderr
+    assert _tasks(ledger) == 3
+    submitted = [t["taskUUID"] for t in emu.received if t.get("taskType") == "videoInference"]
+    assert len(submitted) == len(set(submitted)) == 3  # the trim never sent a task of its own
+    # The trimmed shot is the first cut's task's result, shown as a sub-range of it.
+    written = otio.adapters.read_from_file(str(out))
+    swap_v = next(
+        c for t in written.video_tracks() if t.name.startswith("ALEPH v")
+        for c in t.find_clips() if c.name == "sh010_aleph_v001a"
+    )  # fmt: skip
+    file, first_frame, count = _shown(swap_v)
+    assert count == 64 and first_frame == HANDLES
+    record = swap_v.range_in_parent()
+    under = written.video_tracks()[0][0]
+    assert under.name == "A010C004"
+    src = under.media_reference.target_url
+    src_path = src if os.path.isabs(src) else str(out.parent / src)
+    src_first = round(
+        (under.source_range.start_time - under.media_reference.available_range.start_time).value
+        + (record.start_time - under.range_in_parent().start_time).value
+    )
+    assert _frame_codes(file, first_frame, count) == _frame_codes(src_path, src_first, count)

@@ -67,12 +67,15 @@ def plan_against(
 ) -> None:
     """``plan NEW_CUT --against WORK_DIR``: the diff, paid rows costed; exit 3 on refusals."""
     # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
-    from aleph_otio.scripting.revising import revise_file
+    from aleph_otio.scripting.revising import record_cut, revise_file
     from aleph_otio.timeline import parse_rate
 
     revision = revise_file(
         timeline, settings, against, rate=parse_rate(rate) if rate else None, price=price
     )
+    if not revision.plan.errors:
+        # The folder remembers this cut, so the next one knows what it dropped.
+        record_cut(against, revision)
     out = Console()
     if not out.is_terminal:
         out = Console(width=max(out.width, 120))

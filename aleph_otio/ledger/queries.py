@@ -76,10 +76,21 @@ class LedgerQueries(LedgerStore):
         order = [sid for _, sid in sent]
         return order.index(shot_id) + 1 if shot_id in order else len(order) + 1
 
-    def last_cut(self) -> set[str] | None:
-        """Shot ids of the cut last run against this ledger (None: never recorded)."""
+    def last_cut(self, key: Iterable[str] | None = None) -> set[str] | None:
+        """Shot ids of the cut last planned or run against this ledger (None: never recorded).
+
+        With ``key`` (a cut's own content ids), the last cut *other than* that one: the cut
+        before it, however often it was planned since.
+        """
         with self._lock:
+            cuts = self._db.execute("SELECT value FROM meta WHERE key = 'cuts'").fetchone()
             row = self._db.execute("SELECT value FROM meta WHERE key = 'last_cut'").fetchone()
+        if cuts is not None:
+            name = sorted(set(key)) if key is not None else None
+            for cut in reversed(json.loads(cuts["value"])):
+                if cut["key"] != name:
+                    return set(cut["shots"])
+            return None
         return set(json.loads(row["value"])) if row is not None else None
 
     def _shot_records(self, where: str, params: tuple[Any, ...]) -> list[ShotRecord]:

@@ -45,13 +45,29 @@ class ShotSteps(LedgerStore):
                     "use another --work-dir for this run (or delete that folder to start over)"
                 )
 
-    def record_cut(self, shot_ids: Sequence[str]) -> None:
-        """Remember the shots of the cut being run: the next revision's omitted/reinstated."""
+    def record_cut(self, shot_ids: Sequence[str], key: Sequence[str] | None = None) -> None:
+        """Remember the shots of a cut planned or run against this ledger: the next revision's
+        omitted/reinstated.
+
+        ``key`` names the cut (its own content ids, before matching): the cuts are kept in the
+        order they came, a cut seen again replacing its earlier entry, so that planning a cut
+        twice never hides what the cut before it left out.
+        """
+        ids = sorted(set(shot_ids))
+        name = sorted(set(key)) if key is not None else ids
         with self._tx() as db:
             db.execute(
                 "INSERT INTO meta (key, value) VALUES ('last_cut', ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (json.dumps(sorted(set(shot_ids))),),
+                (json.dumps(ids),),
+            )
+            row = db.execute("SELECT value FROM meta WHERE key = 'cuts'").fetchone()
+            cuts = [c for c in (json.loads(row["value"]) if row else []) if c["key"] != name]
+            cuts.append({"key": name, "shots": ids})
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('cuts', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (json.dumps(cuts),),
             )
 
     # --- shots ------------------------------------------------------------------------------

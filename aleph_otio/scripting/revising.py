@@ -23,6 +23,8 @@ from aleph_otio.shots import Plan
 LEDGER_NAME = "ledger.sqlite"
 #: Shot states whose results came (or are being fetched): a trim can be cut from them.
 RECEIVED = frozenset({"succeeded", "downloaded", "verified", "relinked"})
+#: Shot states whose task was sent (or is being sent) and whose results are still to come.
+PENDING = frozenset({"submitting", "submitted"})
 
 
 @dataclass(frozen=True)
@@ -74,14 +76,16 @@ def ledger_of(work_dir: Path) -> Path:
     return path
 
 
-def priors(work_dir: Path) -> list[Prior]:
-    """What the work folder's ledger holds, as :class:`Prior` shots."""
+def priors(work_dir: Path, cut: list[str] | None = None) -> list[Prior]:
+    """What the work folder's ledger holds, as :class:`Prior` shots; ``in_last_cut`` against
+    the cut before ``cut`` (the new cut's own shot ids), planned or run."""
     with Ledger(ledger_of(work_dir)) as ledger:
-        last = ledger.last_cut()
+        last = ledger.last_cut(cut)
         return [
             Prior(
                 shot=record.shot,
                 received=record.state in RECEIVED,
+                pending=record.state in PENDING,
                 in_last_cut=last is None or record.shot.id in last,
                 version=ledger.version(record.shot.id),
             )
@@ -91,15 +95,20 @@ def priors(work_dir: Path) -> list[Prior]:
 
 def revise(plan: Plan, work_dir: Path, *, price: float = DEFAULT_PRICE_PER_SECOND) -> Revision:
     """The new cut ``plan`` against ``work_dir``: the plan to run and the diff."""
-    changes = classify(plan.shots, priors(work_dir))
+    changes = classify(plan.shots, priors(work_dir, [s.id for s in plan.shots]))
     shots = revised_shots(changes, plan.shots)
     return Revision(plan=plan.model_copy(update={"shots": shots}), changes=changes, price=price)
 
 
 def record_cut(work_dir: Path, revision: Revision) -> None:
-    """Remember the new cut's shots, so that the next revision knows what this one omitted."""
+    """Remember the new cut's shots, so that the next revision knows what this one omitted.
+
+    Done when a cut is planned against the folder too: a shot dropped in a cut that was only
+    planned, and back in the next, is reinstated. Bookkeeping only, nothing is paid.
+    """
+    key = [c.origin for c in revision.changes if c.origin]
     with Ledger(ledger_of(work_dir)) as ledger:
-        ledger.record_cut([s.id for s in revision.plan.shots])
+        ledger.record_cut([s.id for s in revision.plan.shots], key=key)
 
 
 def revise_file(
