@@ -27,6 +27,11 @@ DEFAULT_PRICE_PER_SECOND = 0.28
 RUNWAY_CREDIT_USD = 0.01
 RUNWAY_CREDITS_PER_SECOND = 28
 RUNWAY_FORMAT_SURCHARGE = {"mp4": 0, "prores": 5, "png_sequence": 5, "sdr_rec709_10bit": 20}
+#: Runway's video upscale, credits per second of video upscaled: 2, the figure Runway's API
+#: pricing page published for its upscaler (upscale_v1, read 2025-06); the runwayml 5.24 SDK's
+#: upscaler (magnific_video_upscaler_creative) publishes none, so check the pricing page and
+#: override with --upscale-price (USD per second) when it differs.
+RUNWAY_UPSCALE_CREDITS_PER_SECOND = 2
 API_KEY_ENV = "RUNWARE_API_KEY"
 #: The Runway backend's key and endpoint, as the official runwayml SDK reads them.
 RUNWAY_KEY_ENV = "RUNWAYML_API_SECRET"

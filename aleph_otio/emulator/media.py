@@ -235,3 +235,26 @@ def render(
             index += 1
         out.mux(stream.encode())
     tmp.replace(dst)
+
+
+def render_upscale(src: Path, dst: Path, *, facts: VideoFacts, size: tuple[int, int]) -> None:
+    """Write ``src`` scaled to ``size`` as H.264 MP4: every frame, at the input's rate.
+
+    The picture is only resampled (bicubic), so the code strip still reads after the upscale.
+    """
+    width, height = size
+    tmp = dst.with_name(dst.name + ".part")
+    with av.open(str(src)) as inp, av.open(str(tmp), "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=facts.rate)
+        assert isinstance(stream, av.VideoStream)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"crf": "20", "preset": "veryfast"}
+        time_base = 1 / facts.rate
+        for index, frame in enumerate(inp.decode(video=0)):
+            scaled = frame.reformat(
+                width=width, height=height, format="yuv420p", interpolation="BICUBIC"
+            )
+            scaled.pts, scaled.time_base = index, time_base
+            out.mux(stream.encode(scaled))
+        out.mux(stream.encode())
+    tmp.replace(dst)
