@@ -32,6 +32,11 @@ RUNWAY_FORMAT_SURCHARGE = {"mp4": 0, "prores": 5, "png_sequence": 5, "sdr_rec709
 #: upscaler (magnific_video_upscaler_creative) publishes none, so check the pricing page and
 #: override with --upscale-price (USD per second) when it differs.
 RUNWAY_UPSCALE_CREDITS_PER_SECOND = 2
+#: Runway's upscaler and what ``--upscale`` asks of it: the long side of the output per
+#: ``resolution`` (the aspect ratio is kept). The SDK documents only "from 720p to 4k"; these are
+#: the 720p/HD/QHD/UHD classes of a 16:9 picture (4k: 3840x2160, 2k: 2560x1440, 1k: 1920x1080).
+RUNWAY_UPSCALE_MODEL = "magnific_video_upscaler_creative"
+RUNWAY_UPSCALE_LONG_SIDE = {"720p": 1280, "1k": 1920, "2k": 2560, "4k": 3840}
 API_KEY_ENV = "RUNWARE_API_KEY"
 #: The Runway backend's key and endpoint, as the official runwayml SDK reads them.
 RUNWAY_KEY_ENV = "RUNWAYML_API_SECRET"

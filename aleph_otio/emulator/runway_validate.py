@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from aleph_otio.config import RUNWAY_UPSCALE_LONG_SIDE, RUNWAY_UPSCALE_MODEL
+
 #: The wire names of aleph2's fields (required first).
 REQUIRED = ("model", "videoUri")
 OPTIONAL = (
@@ -171,16 +173,15 @@ def validate_aleph(body: object) -> AlephRequest:
 # --- POST /v1/video_upscale (types/video_upscale_create_params.py) ------------------------------
 
 #: The upscaler the emulator renders, and the wire names of its fields (required first).
-UPSCALE_MODEL = "magnific_video_upscaler_creative"
+UPSCALE_MODEL = RUNWAY_UPSCALE_MODEL
 UPSCALE_REQUIRED = ("model", "videoUri")
 UPSCALE_OPTIONAL = ("creativity", "flavor", "fpsBoost", "resolution", "sharpen", "smartGrain")
 UPSCALE_RESOLUTIONS = ("720p", "1k", "2k", "4k")
 UPSCALE_FLAVORS = ("vivid", "natural")
 #: The other model of the route (a frame-rate converter, not an upscaler): refused by name.
 FRAME_RATE_MODEL = "enhance_frame_rate"
-#: Long side of the output, in pixels, per ``resolution`` (the aspect ratio is kept): the
-#: 720p/HD/QHD/UHD classes of a 16:9 picture. The SDK documents only "from 720p to 4k".
-UPSCALE_LONG_SIDE = {"720p": 1280, "1k": 1920, "2k": 2560, "4k": 3840}
+#: Long side of the output, in pixels, per ``resolution`` (the aspect ratio is kept).
+UPSCALE_LONG_SIDE = RUNWAY_UPSCALE_LONG_SIDE
 
 
 @dataclass
