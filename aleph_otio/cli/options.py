@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from aleph_otio.config import DEFAULT_PRICE_PER_SECOND
+from aleph_otio.config import DEFAULT_PRICE_PER_SECOND, RUNWAY_ONLY_FORMATS
 
 MarkerColor = Annotated[
     str | None,
@@ -17,7 +17,38 @@ Prefix = Annotated[str, typer.Option(help="Marker text prefix of an edit request
 GuideTrack = Annotated[str, typer.Option(help="Name of the video track holding guide stills.")]
 Handles = Annotated[int, typer.Option(help="Extra frames each side, clipped to the media.")]
 NumberResults = Annotated[int, typer.Option(help="Variations per shot (1-4).")]
-OutputFormat = Annotated[str, typer.Option(help="Result container: MP4, WEBM or MOV.")]
+OutputFormat = Annotated[
+    str,
+    typer.Option(
+        help="Result container: MP4, WEBM or MOV (Runware); mp4, prores, png_sequence (a folder "
+        "of PNG frames) or sdr_rec709_10bit (10-bit Rec.709 HEVC) with --backend runway."
+    ),
+]
+Upscale = Annotated[
+    str | None,
+    typer.Option(
+        help="Runway: upscale every result with Runway's upscaler (a paid step of its own) to "
+        "4k (3840 px on the long side), 2k (2560) or 1k (1920); results already that large "
+        "are kept as they are."
+    ),
+]
+UpscalePrice = Annotated[
+    float | None,
+    typer.Option(min=0.0, help="USD per second upscaled (default: Runway's 2 credits, $0.02)."),
+]
+
+
+def split_output_format(value: str) -> tuple[str, str | None]:
+    """``--output-format`` as (the plan's container, Runway's format or None).
+
+    A Runway-only format plans as MP4 (what the task model carries) and is asked of Runway.
+    """
+    lowered = value.lower()
+    if lowered in RUNWAY_ONLY_FORMATS:
+        return "MP4", lowered
+    return value, None
+
+
 OutputQuality = Annotated[int, typer.Option(help="Result quality (20-99).")]
 Rate = Annotated[
     str | None,

@@ -178,6 +178,8 @@ def register(app: typer.Typer) -> None:
                 "Runway's task list shows no such task (else it is paid twice).",
             ),
         ] = False,
+        upscale: options.Upscale = None,
+        upscale_price: options.UpscalePrice = None,
     ) -> None:
         """Send the marked shots to Aleph and write the relinked timeline (resumable)."""
         # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
@@ -202,6 +204,7 @@ def register(app: typer.Typer) -> None:
                     "URL Runware can reach that is forwarded to it "
                     "(e.g. https://hooks.example.com/aleph-otio/webhook)"
                 )
+        output_format, runway_format = options.split_output_format(output_format)
         plan_settings = build_settings(
             prefix=prefix,
             marker_color=marker_color,
@@ -262,6 +265,9 @@ def register(app: typer.Typer) -> None:
                 seed=seed,
                 prores_profile=prores_profile,
                 resubmit_uncertain=resubmit_uncertain,
+                runway_format=runway_format,
+                upscale=upscale,
+                upscale_price=upscale_price,
             )
             from aleph_otio.timeline import parse_rate
 
@@ -282,7 +288,7 @@ def register(app: typer.Typer) -> None:
                 config,
                 settings,
                 None if submit_only else listen,
-                revise=_reviser(work, settings.price_per_second) if against else None,
+                revise=_reviser(work, settings.estimate_per_second) if against else None,
             )
         print_summary(summary)
         if submit_only and not summary.failed and not summary.plan_errors:

@@ -12,7 +12,16 @@ from aleph_otio.shots import Shot
 
 RelinkMode = Literal["version", "reference", "replace"]
 Stage = Literal[
-    "plan", "prepare", "upload", "submit", "generate", "download", "verify", "relink", "write"
+    "plan",
+    "prepare",
+    "upload",
+    "submit",
+    "generate",
+    "download",
+    "verify",
+    "upscale",
+    "relink",
+    "write",
 ]
 #: Progress callback: (stage, shot or None, status) where status is "start", "done" or "failed".
 EventFn = Callable[[str, Shot | None, str], Any]

@@ -27,6 +27,7 @@ from aleph_otio.pipeline.model import (
     ShotReport,
 )
 from aleph_otio.pipeline.send import SendStages
+from aleph_otio.pipeline.upscale import UpscaleStages, upscaled_results
 from aleph_otio.plan import plan_timeline
 from aleph_otio.relink import relink_timeline
 from aleph_otio.shots import MediaFacts, Plan, Shot, distinct
@@ -75,7 +76,7 @@ def plan_file(
     return loaded, plan
 
 
-class Pipeline(SendStages, CollectStages):
+class Pipeline(SendStages, CollectStages, UpscaleStages):
     """One run over one timeline, against one API endpoint (real or emulated)."""
 
     async def run(self, planned: tuple[LoadedTimeline, Plan] | None = None) -> RunSummary:
@@ -115,6 +116,9 @@ class Pipeline(SendStages, CollectStages):
             if hasattr(self.client, "remote_tasks"):
                 # Runway's task ids (and the markers before each create) live in the ledger.
                 self.client.remote_tasks = ledger.remote_tasks(self.client.name)
+            if hasattr(self.client, "upscale_tasks"):
+                # And the marker before each upscale create.
+                self.client.upscale_tasks = ledger.upscale_tasks(self.client.name)
             # A shot id planned at two places (the same request on a source range cut in
             # twice) is one task: sent, polled and downloaded once, relinked at each place.
             shots = distinct(plan.shots)
@@ -123,7 +127,7 @@ class Pipeline(SendStages, CollectStages):
             if cfg.retry_failed:
                 self._reopen_failed(ledger, ids)
             self._budget_spent = sum(
-                estimate_cost(r.shot, cfg.api_settings.price_per_second)
+                estimate_cost(r.shot, cfg.api_settings.estimate_per_second)
                 for r in ledger.shots()
                 if r.shot.id in ids and r.state not in BEFORE_SUBMIT and r.state != "failed"
             )
@@ -137,6 +141,7 @@ class Pipeline(SendStages, CollectStages):
             still_processing = 0
             if not cfg.submit_only:
                 still_processing = await self._collect(ledger, shots, gate)
+                await self._upscale_all(ledger, shots, gate)
                 if cfg.output is not None:
                     await self._relink(ledger, loaded, plan.shots)
             return self._summary(ledger, plan, still_processing)
@@ -191,10 +196,12 @@ class Pipeline(SendStages, CollectStages):
             places.setdefault(shot.id, []).append(shot)
         # Each result goes to every place its shot was planned at (the plan's placement, which
         # the ledger keeps only once per shot id).
+        found = ledger.relink_results()
+        if self.config.api_settings.upscale is not None:
+            # Each result in place of its upscale; a shot whose upscale is not done waits.
+            found = upscaled_results(ledger, found)
         results = [
-            dataclasses.replace(r, shot=place)
-            for r in ledger.relink_results()
-            for place in places.get(r.shot.id, [])
+            dataclasses.replace(r, shot=place) for r in found for place in places.get(r.shot.id, [])
         ]
         if not results:
             return  # nothing to conform: an unchanged copy of the input would only mislead
@@ -211,7 +218,7 @@ class Pipeline(SendStages, CollectStages):
 
     def _summary(self, ledger: Ledger, plan: Plan, still_processing: int) -> RunSummary:
         reports = []
-        price = self.config.api_settings.price_per_second
+        price = self.config.api_settings.estimate_per_second
         reported: set[str] = set()
         for shot in plan.shots:
             # A shot id placed twice is paid once: its estimate and cost are on the first place.
@@ -220,6 +227,7 @@ class Pipeline(SendStages, CollectStages):
             record = ledger.shot(shot.id)
             results = ledger.results(shot.id)
             costs = [r.cost for r in results if r.cost is not None]
+            costs += [u.cost for u in ledger.upscales(record.task_uuid) if u.cost is not None]
             reason = record.reason
             failed = [r for r in results if r.status == "error"]
             if failed and record.state != "failed":

@@ -2,16 +2,12 @@
 
 from aleph_otio.api.runway.backend import RemoteTask, RunwayBackend, remote_key
 from aleph_otio.api.runway.translate import RunwayOptions, create_arguments, refuse_runware_only
-from aleph_otio.api.runway.upscale import UPSCALE_RESOLUTIONS, upscale_long_side, upscale_pointless
 
 __all__ = [
-    "UPSCALE_RESOLUTIONS",
     "RemoteTask",
     "RunwayBackend",
     "RunwayOptions",
     "create_arguments",
     "refuse_runware_only",
     "remote_key",
-    "upscale_long_side",
-    "upscale_pointless",
 ]

@@ -3,8 +3,8 @@ it ends; what size it should come back at.
 
 The upscaler is the runwayml SDK's ``magnific_video_upscaler_creative`` with ``resolution``
 ``1k``, ``2k`` or ``4k`` (``--upscale``): the output's long side is
-:data:`~aleph_otio.config.RUNWAY_UPSCALE_LONG_SIDE` of it, the aspect ratio kept, every frame
-at the input's rate. The create follows :meth:`RunwayCreates.create_once`: a marker in
+:func:`~aleph_otio.api.backend.upscale_long_side` of it, the aspect ratio kept, every frame at
+the input's rate. The create follows :meth:`RunwayCreates.create_once`: a marker in
 ``upscale_tasks`` before it is sent, no retry, a lost answer uncertain.
 """
 
@@ -19,27 +19,8 @@ from aleph_otio.api.models import VideoResult
 from aleph_otio.api.outcomes import UploadedMedia, WaitTimeoutError
 from aleph_otio.api.runway.creates import RemoteTask
 from aleph_otio.api.runway.polling import RunwayPolling
-from aleph_otio.config import RUNWAY_UPSCALE_LONG_SIDE, RUNWAY_UPSCALE_MODEL
+from aleph_otio.config import RUNWAY_UPSCALE_MODEL
 from aleph_otio.errors import APIError, TaskNotFoundError
-
-#: What ``--upscale`` takes (720p is below any timeline worth upscaling for).
-UPSCALE_RESOLUTIONS = ("1k", "2k", "4k")
-
-
-def upscale_long_side(resolution: str) -> int:
-    """The long side, in pixels, an upscale to ``resolution`` comes back at."""
-    return RUNWAY_UPSCALE_LONG_SIDE[resolution]
-
-
-def upscale_pointless(width: int, height: int, resolution: str) -> str | None:
-    """Why a result of this size is not upscaled to ``resolution`` (None: it is)."""
-    target = upscale_long_side(resolution)
-    if max(width, height) >= target:
-        return (
-            f"not upscaled: already {width}x{height}, at or above {resolution} "
-            f"({target} px on the long side); nothing was sent or paid"
-        )
-    return None
 
 
 def _send_upscale(
