@@ -144,6 +144,31 @@ def test_plan_estimate_prints_cost_per_shot_and_total(app: typer.Typer, cut: Pat
     assert refused.exit_code == 2 and "--price" in refused.stderr
 
 
+def test_plan_estimate_is_the_chosen_backends_price_with_the_upscale(
+    app: typer.Typer, cut: Path
+) -> None:
+    """Runway bills credits: 28 a second of mp4, +5 for ProRes, +2 for the upscale; in USD
+    (0.01 a credit, the unit --budget takes) and in credits beside it."""
+    result = invoke(app, "plan", str(cut), "--estimate", "--backend", "runway")
+    assert result.exit_code == 0, result.stderr
+    rows = _rows(result.stdout.split("Cost estimate")[1])
+    assert rows["total"][2:] == ["9.50", "3", "266", "$2.66"]
+    assert "28 credits = $0.28 per second" in result.stdout
+    result = invoke(
+        app, "plan", str(cut), "--estimate", "--backend", "runway", "--output-format", "prores",
+        "--upscale", "4k",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    rows = _rows(result.stdout.split("Cost estimate")[1])
+    assert rows[NAMES[1]][2:] == ["3.50", "1", "122.5", "$1.23"]
+    assert rows["total"][2:] == ["9.50", "3", "332.5", "$3.33"]
+    assert "aleph2 prores 33 credits + upscale 4k 2 credits = 35 credits" in result.stdout
+    assert "estimated $3.33 at $0.35/s per result" in result.stdout
+    # The upscale is Runway's: on Runware it is refused, naming the option.
+    refused = invoke(app, "plan", str(cut), "--estimate", "--upscale", "4k")
+    assert refused.exit_code == 2 and "--upscale 4k is a Runway option" in refused.stderr
+
+
 def _ledger_states(ledger_path: Path) -> dict[str, tuple[str, str]]:
     with Ledger(ledger_path) as ledger:
         return {r.shot.name: (r.state, r.task_uuid) for r in ledger.shots()}
