@@ -382,6 +382,11 @@ def check_runway_only(
             f"--output-format {runway_format!r}: Runway returns mp4, "
             + ", ".join(RUNWAY_ONLY_FORMATS)
         )
+    if upscale is not None and runway_format == "png_sequence":
+        raise ConfigError(
+            f"--upscale {upscale} with --output-format png_sequence: Runway's upscaler takes a "
+            "video; choose mp4, prores or sdr_rec709_10bit, or drop --upscale"
+        )
     if backend == "runway":
         return
     if upscale is not None:

@@ -30,6 +30,7 @@ from aleph_otio.api.runway import RunwayBackend
 from aleph_otio.config import APISettings
 from aleph_otio.emulator.runway import RunwayEmulator
 from aleph_otio.ledger import Ledger
+from aleph_otio.media import timecode_to_frame
 from aleph_otio.pipeline import RunConfig, RunSummary, run_pipeline
 from aleph_otio.synth import make_video
 
@@ -39,23 +40,24 @@ FRAMES = 48  # 2 s: the shortest shot Aleph takes
 PROMPT = "Make it dusk."
 
 
-def make_project(folder: Path, size: tuple[int, int]) -> Path:
-    """One clip of ``size`` with one marker over all of it."""
+def make_project(folder: Path, size: tuple[int, int], timecode: str | None = None) -> Path:
+    """One clip of ``size`` with one marker over all of it (its media starting at ``timecode``)."""
     folder.mkdir(parents=True, exist_ok=True)
-    media = make_video(folder / "plate.mp4", frames=FRAMES, rate=RATE, size=size)
+    media = make_video(folder / "plate.mp4", frames=FRAMES, rate=RATE, size=size, timecode=timecode)
     rt = otio.opentime.RationalTime
+    start = 0 if timecode is None else timecode_to_frame(timecode, RATE)
     clip = otio.schema.Clip(
         name="plate",
         media_reference=otio.schema.ExternalReference(
             target_url=str(media),
-            available_range=otio.opentime.TimeRange(rt(0, RATE), rt(FRAMES, RATE)),
+            available_range=otio.opentime.TimeRange(rt(start, RATE), rt(FRAMES, RATE)),
         ),
-        source_range=otio.opentime.TimeRange(rt(0, RATE), rt(FRAMES, RATE)),
+        source_range=otio.opentime.TimeRange(rt(start, RATE), rt(FRAMES, RATE)),
     )
     clip.markers.append(
         otio.schema.Marker(
             name=f"aleph: {PROMPT}",
-            marked_range=otio.opentime.TimeRange(rt(0, RATE), rt(FRAMES, RATE)),
+            marked_range=otio.opentime.TimeRange(rt(start, RATE), rt(FRAMES, RATE)),
         )
     )
     timeline = otio.schema.Timeline(name="uhd")

@@ -9,8 +9,8 @@ that ``uploadUrl``, ``POST /v1/video_to_video``, ``POST /v1/video_upscale``, ``G
 
 Tasks go PENDING, RUNNING (with ``progress``), then SUCCEEDED or FAILED over ``latency`` seconds;
 results are rendered by the same code as the Runware emulator's (``media.render``): ``mp4`` as
-H.264, ``prores`` as ProRes; ``png_sequence`` and ``sdr_rec709_10bit`` are accepted and end FAILED
-with ``failureCode`` ``emulator.outputFormatNotRendered``, so nothing pretends to be a zip or HEVC.
+H.264, ``prores`` as ProRes, ``png_sequence`` as a zip of one PNG per frame, ``sdr_rec709_10bit`` as
+10-bit 4:2:0 HEVC in MP4 tagged BT.709.
 An upscale (``magnific_video_upscaler_creative``) is the input resampled to the long side of its
 ``resolution`` (``runway_validate.UPSCALE_LONG_SIDE``), every frame at the input's rate, as H.264;
 ``fpsBoost`` is accepted and ends FAILED (``emulator.fpsBoostNotRendered``). The HTTP front is
@@ -230,14 +230,15 @@ class RunwayEmulator:
             guides.append((min(facts.frames - 1, round(seconds * facts.rate)), path))
         surcharge = RUNWAY_FORMAT_SURCHARGE.get(req.output_format, 0)
         credits = max(1, round((self.credits_per_second + surcharge) * facts.duration))
-        ext = "mov" if req.output_format == "prores" else "mp4"
-        not_rendered = req.output_format in ("png_sequence", "sdr_rec709_10bit")
+        ext = {"prores": "mov", "png_sequence": "zip"}.get(req.output_format, "mp4")
 
         def render(out: Path) -> None:
             size = (facts.width, facts.height)
+            converted = req.output_format in ("png_sequence", "sdr_rec709_10bit")
+            first = out.with_name(out.stem + ".h264.mp4") if converted else out
             media.render(
                 video,
-                out,
+                first,
                 facts=facts,
                 output_format="MOV" if req.output_format == "prores" else "MP4",
                 quality=95,
@@ -245,9 +246,14 @@ class RunwayEmulator:
                 guides={pos: media.load_image(p, size) for pos, p in guides},
                 mov_prores=req.output_format == "prores",
             )
+            if req.output_format == "png_sequence":
+                media.zip_png_frames(first, out)
+            elif req.output_format == "sdr_rec709_10bit":
+                media.transcode_sdr10(first, out, facts=facts)
+            if converted:
+                first.unlink()
 
-        code = "emulator.outputFormatNotRendered" if not_rendered else None
-        return self._start(req, body, credits, "/v1/video_to_video", ext, render, code)
+        return self._start(req, body, credits, "/v1/video_to_video", ext, render, None)
 
     def create_upscale(self, body: Any) -> dict[str, Any]:
         """``POST /v1/video_upscale``: the input scaled to its ``resolution``'s size."""

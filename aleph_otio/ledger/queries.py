@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from aleph_otio.config import MODEL_ID
@@ -148,6 +149,7 @@ class LedgerQueries(LedgerStore):
                         cost=r.cost,
                         created=r.created,
                         video_uuid=r.video_uuid,
+                        image_sequence=Path(r.path).is_dir(),
                     )
                 )
         return out

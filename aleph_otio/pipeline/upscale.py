@@ -94,6 +94,8 @@ class UpscaleStages(PipelineBase):
         record = ledger.upscale(task_uuid, index)
         if record is None:
             skip = upscale_pointless(result.width or 0, result.height or 0, resolution)
+            if Path(result.path).is_dir():
+                skip = "not upscaled: a png_sequence result is frames, the upscaler takes a video"
             record = ledger.plan_upscale(task_uuid, index, resolution, skip=skip)
             if record.status == "skipped":
                 return
