@@ -7,6 +7,7 @@ converted to USD (the unit ``--budget`` takes) and shown in credits beside it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -164,4 +165,37 @@ def estimate_shots(
             for s in distinct(shots)
         ],
         price_per_second=price,
+    )
+
+
+_AMOUNT = r"(\d+(?:\.\d*)?|\.\d+)"
+_USD = re.compile(rf"^\$?\s*{_AMOUNT}\s*(?:usd)?$")
+_CREDITS = re.compile(rf"^{_AMOUNT}\s*(?:credits?|cr)$")
+
+
+def parse_budget(text: str | float | None, backend: str = "runware") -> float | None:
+    """``--budget`` in USD (``20``, ``$20``, ``20 usd``) or, for Runway, credits (``2000
+    credits``, ``2000cr``), as the USD the estimate is compared with."""
+    if text is None:
+        return None
+    if isinstance(text, int | float):
+        value = float(text)
+        if not value >= 0:
+            raise ConfigError(f"--budget {text!r}: give the most USD to spend, e.g. 20")
+        return value
+    spoken = text.strip().lower()
+    usd = _USD.match(spoken)
+    if usd:
+        return float(usd.group(1))
+    credits = _CREDITS.match(spoken)
+    if credits and backend == "runway":
+        return round(float(credits.group(1)) * RUNWAY_CREDIT_USD, 6)
+    if credits:
+        raise ConfigError(
+            f"--budget {text}: credits are Runway's unit; give USD (e.g. --budget 20) for "
+            "--backend runware, or add --backend runway"
+        )
+    raise ConfigError(
+        f"--budget {text!r}: give the most USD to spend (20, $20) or, with --backend runway, "
+        "credits (2000 credits)"
     )

@@ -233,3 +233,23 @@ def test_scripting_budget_zero_prepares_and_uploads_but_submits_nothing(
     assert result.cost == 0 and result.estimate == pytest.approx(2.66)
     assert not [t for t in emu.received if t.get("taskType") == "videoInference"]
     assert [t.name for t in result.timeline.video_tracks()] == ["V1", "ALEPH GUIDES"]
+
+
+def test_run_budget_in_runway_credits_with_the_upscale_counted(
+    app: typer.Typer, cut: Path, tmp_path: Path
+) -> None:
+    """--budget in credits for Runway: 28 + 2 (the 1k upscale) credits a second; the first shot
+    (3.0 s: 90 credits) fits in 100, the second (3.5 s: 105 more) would pass it."""
+    out = tmp_path / "runway.otio"
+    args = ["run", str(cut), "-o", str(out), "--emulator", "--backend", "runway"]
+    args += ["--concurrency", "1", "--upscale", "1k", "--emulator-latency", "0.3"]
+    env = {"ALEPH_OTIO_CONFIG": str(tmp_path / "no-config.toml")}
+    first = invoke(app, *args, "--budget", "100 credits", env=env)
+    assert first.exit_code == 4, first.stdout + first.stderr
+    assert "budget reached" in first.stderr
+    assert "1/3 shot(s) relinked" in first.stdout
+    # Credits are Runway's: on Runware they are refused in one line, naming what to give.
+    with pytest.raises(ConfigError, match="credits are Runway's unit"):
+        invoke(app, "run", str(cut), "-o", str(out), "--emulator", "--budget", "100cr")
+    with pytest.raises(ConfigError, match="give the most USD to spend"):
+        invoke(app, *args, "--budget", "lots")

@@ -138,7 +138,11 @@ Concurrency = Annotated[
     ),
 ]
 Budget = Annotated[
-    float | None, typer.Option(help="Stop submitting once the estimate would pass this (USD).")
+    str | None,
+    typer.Option(
+        help="Stop submitting once the estimate would pass this: USD (20, $20) or, with "
+        "--backend runway, credits (2000 credits)."
+    ),
 ]
 BaseUrl = Annotated[str | None, typer.Option(help="API endpoint (default Runware's).")]
 

@@ -25,6 +25,7 @@ from aleph_otio.config import (
     default_work_dir,
     resolve_api_settings,
 )
+from aleph_otio.cost import parse_budget
 from aleph_otio.errors import ConfigError
 from aleph_otio.rehearsal import maybe_emulator
 
@@ -191,6 +192,7 @@ def register(app: typer.Typer) -> None:
             raise ConfigError("no output: aleph-otio run TIMELINE -o OUT.otio (or --submit-only)")
         if output is not None:
             _check_output_format(output)
+        budget_usd = parse_budget(budget, backend)
         listen = None
         if webhook_listen is not None:
             from aleph_otio.api.webhook import parse_listen
@@ -280,7 +282,7 @@ def register(app: typer.Typer) -> None:
                 relink_mode=relink,  # type: ignore[arg-type]
                 concurrency=concurrency,
                 rate=parse_rate(rate) if rate else None,
-                budget=budget,
+                budget=budget_usd,
                 submit_only=submit_only,
                 resubmit_expired=resubmit_expired,
             )

@@ -227,7 +227,10 @@ class Pipeline(SendStages, CollectStages, UpscaleStages):
             record = ledger.shot(shot.id)
             results = ledger.results(shot.id)
             costs = [r.cost for r in results if r.cost is not None]
-            costs += [u.cost for u in ledger.upscales(record.task_uuid) if u.cost is not None]
+            upscales = ledger.upscales(record.task_uuid)
+            costs += [u.cost for u in upscales if u.cost is not None]
+            # A verified upscale is the shot's result now.
+            upscaled = {u.result_index: u.path for u in upscales if u.verified and u.path}
             reason = record.reason
             failed = [r for r in results if r.status == "error"]
             if failed and record.state != "failed":
@@ -244,7 +247,11 @@ class Pipeline(SendStages, CollectStages, UpscaleStages):
                     task_uuid=record.task_uuid,
                     estimate=0.0 if again else estimate_cost(shot, price),
                     cost=sum(costs) if costs and not again else None,
-                    results=[r.path for r in results if r.path and r.verified],
+                    results=[
+                        upscaled.get(r.result_index, r.path)
+                        for r in results
+                        if r.path and r.verified
+                    ],
                     clips="+".join(dict.fromkeys(s.clip_name for s in shot.segments)),
                 )
             )
