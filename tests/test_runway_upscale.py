@@ -268,3 +268,45 @@ def test_upscale_without_the_runway_backend_is_one_clear_error(tmp_path: Path) -
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "--upscale 4k is a Runway option" in errors[0], done.stderr
     assert "--backend runway" in errors[0] and "Traceback" not in done.stderr
+
+
+def test_a_failed_upscale_keeps_the_shot_unrelinked_and_the_next_run_tries_it_again(
+    emu: RunwayEmulator, tmp_path: Path
+) -> None:
+    timeline = make_project(tmp_path / "proj", (640, 360))
+    work = tmp_path / "work"
+    emu.faults.create_faults_on = "/v1/video_upscale"
+    emu.faults.fail_tasks = 1
+    first = run(timeline, work, emu, upscale="1k")
+    (shot,) = first.shots
+    assert shot.state == "verified" and "upscale" in (shot.reason or "")
+    assert "not billed" in (shot.reason or "") and shot.cost == pytest.approx(0.56)
+    assert not (work.parent / "out.otio").exists()
+    again = run(timeline, work, emu, upscale="1k")
+    assert again.shots[0].state == "relinked", again.shots[0].reason
+    assert upscale_creates(emu) == 2 and len(emu.creates) == 3
+    (ref,) = version_refs(work.parent / "out.otio")
+    assert probe(ref.target_url) == (FRAMES, 1920, 1080)
+
+
+def test_the_official_sdk_sees_a_dropped_upscale_answer_after_the_task_was_made(
+    emu: RunwayEmulator, tmp_path: Path
+) -> None:
+    import runwayml
+
+    clip = make_video(tmp_path / "clip.mp4", frames=12, size=(160, 90))
+    emu.faults.drop_after_create = 1
+
+    async def go() -> None:
+        async with runwayml.AsyncRunwayML(
+            api_key=KEY, base_url=emu.base_url, max_retries=0
+        ) as client:
+            uploaded = await client.uploads.create_ephemeral(file=clip)
+            with pytest.raises(runwayml.APIConnectionError):
+                await client.video_upscale.create(
+                    model="magnific_video_upscaler_creative", video_uri=uploaded.uri
+                )
+
+    asyncio.run(go())
+    (task,) = emu.tasks.values()  # made, and billed, though the client never heard
+    assert task.request.resolution == "2k"  # type: ignore[union-attr]

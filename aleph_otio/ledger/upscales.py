@@ -146,6 +146,19 @@ class UpscaleRecords(LedgerStore):
             error=error,
         )
 
+    def replan_upscale(self, key: str) -> None:
+        """A failed upscale (Runway bills none) is to be made again under a new task."""
+        self._upscale_update(
+            key,
+            "upscale-replanned",
+            key,
+            status="planned",
+            remote_id=None,
+            sent_at=None,
+            output_url=None,
+            cost=None,
+        )
+
     def record_upscale_download(self, key: str, path: str, sha256: str) -> None:
         self._upscale_update(key, "upscale-downloaded", path, path=path, sha256=sha256, verified=0)
 

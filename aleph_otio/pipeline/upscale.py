@@ -7,7 +7,7 @@ the create sent once (the backend's marker before it; a lost answer is uncertain
 ``--resubmit-uncertain``); a resumed run polls the task it made rather than paying again. The
 upscale must keep the result's frames, rate and aspect ratio and come back at the long side the
 resolution names. A shot whose upscale is not done stays ``verified`` with the reason, and is
-relinked once it is.
+relinked once it is; an upscale Runway failed (not billed) is made again by the next run.
 """
 
 from __future__ import annotations
@@ -51,6 +51,13 @@ class UpscaleStages(PipelineBase):
         async def one(shot: Shot) -> None:
             async with gate:
                 await self._upscale_shot(ledger, client, shot, resolution)
+
+        if self.config.retry_failed:
+            # An upscale Runway failed was not billed: this run makes it again, once.
+            for shot in shots:
+                for record in ledger.upscales(ledger.shot(shot.id).task_uuid):
+                    if record.status == "failed":
+                        ledger.replan_upscale(record.key)
 
         await asyncio.gather(*(one(s) for s in shots if ledger.state(s.id) == "verified"))
 
@@ -115,9 +122,9 @@ class UpscaleStages(PipelineBase):
             assert record is not None
         if record.status == "failed":
             raise MediaVerificationError(
-                f"Runway's upscale of {Path(result.path).name} failed ({record.error}); the "
-                "result is kept un-upscaled and not relinked; run again without --upscale to "
-                "relink it as it is"
+                f"Runway's upscale of {Path(result.path).name} failed ({record.error}; not "
+                "billed); the result is kept un-upscaled and not relinked: run again to try "
+                "the upscale once more, or without --upscale to relink the result as it is"
             )
         assert record.output_url is not None
         dest = Path(result.path).with_name(f"{Path(result.path).stem}_up{record.resolution}.mp4")
