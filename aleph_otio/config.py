@@ -27,6 +27,16 @@ DEFAULT_PRICE_PER_SECOND = 0.28
 RUNWAY_CREDIT_USD = 0.01
 RUNWAY_CREDITS_PER_SECOND = 28
 RUNWAY_FORMAT_SURCHARGE = {"mp4": 0, "prores": 5, "png_sequence": 5, "sdr_rec709_10bit": 20}
+#: Runway's video upscale, credits per second of video upscaled: 2, the figure Runway's API
+#: pricing page published for its upscaler (upscale_v1, read 2025-06); the runwayml 5.24 SDK's
+#: upscaler (magnific_video_upscaler_creative) publishes none, so check the pricing page and
+#: override with --upscale-price (USD per second) when it differs.
+RUNWAY_UPSCALE_CREDITS_PER_SECOND = 2
+#: Runway's upscaler and what ``--upscale`` asks of it: the long side of the output per
+#: ``resolution`` (the aspect ratio is kept). The SDK documents only "from 720p to 4k"; these are
+#: the 720p/HD/QHD/UHD classes of a 16:9 picture (4k: 3840x2160, 2k: 2560x1440, 1k: 1920x1080).
+RUNWAY_UPSCALE_MODEL = "magnific_video_upscaler_creative"
+RUNWAY_UPSCALE_LONG_SIDE = {"720p": 1280, "1k": 1920, "2k": 2560, "4k": 3840}
 API_KEY_ENV = "RUNWARE_API_KEY"
 #: The Runway backend's key and endpoint, as the official runwayml SDK reads them.
 RUNWAY_KEY_ENV = "RUNWAYML_API_SECRET"
@@ -35,6 +45,10 @@ DEFAULT_RUNWAY_BASE_URL = "https://api.dev.runwayml.com"
 CONFIG_ENV = "ALEPH_OTIO_CONFIG"
 
 OutputFormat = Literal["MP4", "WEBM", "MOV"]
+RunwayFormat = Literal["mp4", "prores", "png_sequence", "sdr_rec709_10bit"]
+#: ``--output-format`` values only Runway returns (mp4 both do).
+RUNWAY_ONLY_FORMATS: tuple[str, ...] = ("prores", "png_sequence", "sdr_rec709_10bit")
+UpscaleResolution = Literal["1k", "2k", "4k"]
 SafetyMode = Literal["none", "fast", "full"]
 ReturnColorspace = Literal["display", "source"]
 #: What a result is delivered as (VFX returns): itself, or the plate's kind of media.
@@ -163,6 +177,29 @@ class APISettings(BaseModel):
     prores_profile: str | None = None
     #: Runway only: send again a create whose answer was lost (after checking Runway's list).
     resubmit_uncertain: bool = False
+    #: Runway only: the output format (mp4, prores, png_sequence, sdr_rec709_10bit); None: mp4,
+    #: or prores when ``prores_profile`` is given.
+    runway_format: RunwayFormat | None = None
+    #: Runway only: upscale every result to this resolution (1k, 2k, 4k) with Runway's upscaler.
+    upscale: UpscaleResolution | None = None
+    #: USD per second of video upscaled (Runway bills credits; see RUNWAY_UPSCALE_CREDITS_...).
+    upscale_price_per_second: float = Field(
+        default=RUNWAY_UPSCALE_CREDITS_PER_SECOND * RUNWAY_CREDIT_USD, ge=0
+    )
+
+    @property
+    def estimate_per_second(self) -> float:
+        """USD per second of input video, per result, of every paid step: what the estimate
+        and ``--budget`` count (the task's price, plus the upscale's with ``--upscale``)."""
+        extra = self.upscale_price_per_second if self.upscale is not None else 0.0
+        return round(self.price_per_second + extra, 6)
+
+    @property
+    def output_format_runway(self) -> RunwayFormat:
+        """The format the Runway backend asks for."""
+        if self.runway_format is not None:
+            return self.runway_format
+        return "prores" if self.prores_profile else "mp4"
 
     def require_key(self) -> SecretStr:
         """The API key, or a ConfigError that says where to put it."""
@@ -282,6 +319,9 @@ def resolve_api_settings(
     seed: int | None = None,
     prores_profile: str | None = None,
     resubmit_uncertain: bool = False,
+    runway_format: str | None = None,
+    upscale: str | None = None,
+    upscale_price: float | None = None,
 ) -> APISettings:
     """APISettings from options; the key from the environment or config file (never printed).
 
@@ -290,9 +330,13 @@ def resolve_api_settings(
     """
     if backend not in ("runware", "runway"):
         raise ConfigError(f"--backend {backend!r}: use runware or runway")
+    check_runway_only(backend, runway_format=runway_format, upscale=upscale)
     if backend == "runway" and price == DEFAULT_PRICE_PER_SECOND:
         # Runway's own figure for the chosen format, unless --price says otherwise.
-        price = runway_price_per_second("prores" if prores_profile else "mp4")
+        price = runway_price_per_second(runway_format or ("prores" if prores_profile else "mp4"))
+    upscaling: dict[str, object] = {}
+    if upscale_price is not None:
+        upscaling["upscale_price_per_second"] = upscale_price
     if emulator_url is not None:
         key = resolve_api_key(EMULATOR_KEY)
         url = emulator_url
@@ -325,6 +369,9 @@ def resolve_api_settings(
             seed=seed,
             prores_profile=prores_profile,
             resubmit_uncertain=resubmit_uncertain,
+            runway_format=runway_format,  # type: ignore[arg-type]
+            upscale=upscale,  # type: ignore[arg-type]
+            **upscaling,  # type: ignore[arg-type]
             **poll,
         )
     except ValueError as exc:
@@ -337,3 +384,35 @@ def runway_price_per_second(output_format: str = "mp4") -> float:
     """USD per second of aleph2 output on Runway's API, per result (see RUNWAY_CREDITS_...)."""
     credits = RUNWAY_CREDITS_PER_SECOND + RUNWAY_FORMAT_SURCHARGE.get(output_format, 0)
     return round(credits * RUNWAY_CREDIT_USD, 4)
+
+
+def check_runway_only(
+    backend: str, *, runway_format: str | None = None, upscale: str | None = None
+) -> None:
+    """ConfigError for a Runway-only output format or ``--upscale`` on another backend."""
+    if upscale is not None and upscale not in ("1k", "2k", "4k"):
+        raise ConfigError(
+            f"--upscale {upscale!r}: use 4k, 2k or 1k (the long side 3840, 2560, 1920)"
+        )
+    if runway_format is not None and runway_format not in ("mp4", *RUNWAY_ONLY_FORMATS):
+        raise ConfigError(
+            f"--output-format {runway_format!r}: Runway returns mp4, "
+            + ", ".join(RUNWAY_ONLY_FORMATS)
+        )
+    if upscale is not None and runway_format == "png_sequence":
+        raise ConfigError(
+            f"--upscale {upscale} with --output-format png_sequence: Runway's upscaler takes a "
+            "video; choose mp4, prores or sdr_rec709_10bit, or drop --upscale"
+        )
+    if backend == "runway":
+        return
+    if upscale is not None:
+        raise ConfigError(
+            f"--upscale {upscale} is a Runway option (Runway's video upscaler): add --backend "
+            "runway, or drop --upscale"
+        )
+    if runway_format in RUNWAY_ONLY_FORMATS:
+        raise ConfigError(
+            f"--output-format {runway_format} is a Runway format: add --backend runway "
+            "(Runware returns MP4, WEBM or MOV)"
+        )

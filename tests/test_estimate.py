@@ -144,6 +144,31 @@ def test_plan_estimate_prints_cost_per_shot_and_total(app: typer.Typer, cut: Pat
     assert refused.exit_code == 2 and "--price" in refused.stderr
 
 
+def test_plan_estimate_is_the_chosen_backends_price_with_the_upscale(
+    app: typer.Typer, cut: Path
+) -> None:
+    """Runway bills credits: 28 a second of mp4, +5 for ProRes, +2 for the upscale; in USD
+    (0.01 a credit, the unit --budget takes) and in credits beside it."""
+    result = invoke(app, "plan", str(cut), "--estimate", "--backend", "runway")
+    assert result.exit_code == 0, result.stderr
+    rows = _rows(result.stdout.split("Cost estimate")[1])
+    assert rows["total"][2:] == ["9.50", "3", "266", "$2.66"]
+    assert "28 credits = $0.28 per second" in result.stdout
+    result = invoke(
+        app, "plan", str(cut), "--estimate", "--backend", "runway", "--output-format", "prores",
+        "--upscale", "4k",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    rows = _rows(result.stdout.split("Cost estimate")[1])
+    assert rows[NAMES[1]][2:] == ["3.50", "1", "122.5", "$1.23"]
+    assert rows["total"][2:] == ["9.50", "3", "332.5", "$3.33"]
+    assert "aleph2 prores 33 credits + upscale 4k 2 credits = 35 credits" in result.stdout
+    assert "estimated $3.33 at $0.35/s per result" in result.stdout
+    # The upscale is Runway's: on Runware it is refused, naming the option.
+    refused = invoke(app, "plan", str(cut), "--estimate", "--upscale", "4k")
+    assert refused.exit_code == 2 and "--upscale 4k is a Runway option" in refused.stderr
+
+
 def _ledger_states(ledger_path: Path) -> dict[str, tuple[str, str]]:
     with Ledger(ledger_path) as ledger:
         return {r.shot.name: (r.state, r.task_uuid) for r in ledger.shots()}
@@ -208,3 +233,23 @@ def test_scripting_budget_zero_prepares_and_uploads_but_submits_nothing(
     assert result.cost == 0 and result.estimate == pytest.approx(2.66)
     assert not [t for t in emu.received if t.get("taskType") == "videoInference"]
     assert [t.name for t in result.timeline.video_tracks()] == ["V1", "ALEPH GUIDES"]
+
+
+def test_run_budget_in_runway_credits_with_the_upscale_counted(
+    app: typer.Typer, cut: Path, tmp_path: Path
+) -> None:
+    """--budget in credits for Runway: 28 + 2 (the 1k upscale) credits a second; the first shot
+    (3.0 s: 90 credits) fits in 100, the second (3.5 s: 105 more) would pass it."""
+    out = tmp_path / "runway.otio"
+    args = ["run", str(cut), "-o", str(out), "--emulator", "--backend", "runway"]
+    args += ["--concurrency", "1", "--upscale", "1k", "--emulator-latency", "0.3"]
+    env = {"ALEPH_OTIO_CONFIG": str(tmp_path / "no-config.toml")}
+    first = invoke(app, *args, "--budget", "100 credits", env=env)
+    assert first.exit_code == 4, first.stdout + first.stderr
+    assert "budget reached" in first.stderr
+    assert "1/3 shot(s) relinked" in first.stdout
+    # Credits are Runway's: on Runware they are refused in one line, naming what to give.
+    with pytest.raises(ConfigError, match="credits are Runway's unit"):
+        invoke(app, "run", str(cut), "-o", str(out), "--emulator", "--budget", "100cr")
+    with pytest.raises(ConfigError, match="give the most USD to spend"):
+        invoke(app, *args, "--budget", "lots")

@@ -28,7 +28,11 @@ import httpx
 import pydantic
 import pytest
 import runwayml
-from runwayml.types import task_retrieve_response, video_to_video_create_params
+from runwayml.types import (
+    task_retrieve_response,
+    video_to_video_create_params,
+    video_upscale_create_params,
+)
 
 from aleph_otio.api.models import VideoInferenceTask
 from aleph_otio.api.runway import (
@@ -137,6 +141,19 @@ def test_the_emulators_aleph2_fields_are_the_sdks_published_types() -> None:
     assert set(window) == {"start_seconds", "end_seconds"}  # no alias: snake_case on the wire
 
 
+def test_the_emulators_upscale_fields_are_the_sdks_published_types() -> None:
+    required: set[str] = set()
+    fields = _wire_fields(video_upscale_create_params.MagnificVideoUpscalerCreative, required)
+    assert set(fields) == set(rules.UPSCALE_REQUIRED) | set(rules.UPSCALE_OPTIONAL)
+    assert required == set(rules.UPSCALE_REQUIRED) == {"model", "videoUri"}
+    assert _literals(fields["model"]) == {rules.UPSCALE_MODEL}
+    assert _literals(fields["resolution"]) == set(rules.UPSCALE_RESOLUTIONS)
+    assert set(rules.UPSCALE_LONG_SIDE) == set(rules.UPSCALE_RESOLUTIONS)
+    assert _literals(fields["flavor"]) == set(rules.UPSCALE_FLAVORS)
+    other = _wire_fields(video_upscale_create_params.EnhanceFrameRate)
+    assert _literals(other["model"]) == {rules.FRAME_RATE_MODEL}
+
+
 # --- the official SDK against the emulator ------------------------------------------------------
 
 TASK_STATE: Any = pydantic.TypeAdapter(task_retrieve_response.TaskRetrieveResponse)
@@ -184,6 +201,49 @@ def test_official_sdk_uploads_creates_polls_and_downloads(
     assert frames_of(out) == (FRAMES, *SIZE)
     (task,) = emu.tasks.values()
     assert task.request.seed == 42 and task.request.keyframes[0].at == 0.0
+
+
+def test_official_sdk_upscales_a_video_on_the_emulator(
+    emu: RunwayEmulator, media: dict[str, Path], tmp_path: Path
+) -> None:
+    async def go() -> tuple[str, float, list[dict[str, Any]]]:
+        async with runwayml.AsyncRunwayML(api_key=KEY, base_url=emu.base_url) as client:
+            clip = await client.uploads.create_ephemeral(file=media["clip"])
+            with pytest.raises(runwayml.BadRequestError) as bad:
+                await client.video_upscale.create(
+                    model="magnific_video_upscaler_creative",
+                    video_uri=clip.uri,
+                    creativity=101,
+                )
+            assert bad.value.body["issues"][0]["path"] == ["creativity"]  # type: ignore[index]
+            created = await client.video_upscale.create(
+                model="magnific_video_upscaler_creative", video_uri=clip.uri, resolution="1k"
+            )
+            states: list[dict[str, Any]] = []
+            async with httpx.AsyncClient() as raw:
+                for _ in range(200):
+                    answer = await raw.get(
+                        f"{emu.base_url}/v1/tasks/{created.id}",
+                        headers={"Authorization": f"Bearer {KEY}", "X-Runway-Version": API_VERSION},
+                    )
+                    states.append(answer.json())
+                    state = await client.tasks.retrieve(created.id)
+                    if state.status == "SUCCEEDED":
+                        assert state.output and state.cost is not None
+                        return state.output[0], state.cost.credits, states
+                    await asyncio.sleep(0.05)
+            raise AssertionError(states[-1])
+
+    url, credits, states = asyncio.run(go())
+    for state in states:
+        TASK_STATE.validate_python(state)
+    out = tmp_path / "upscaled.mp4"
+    out.write_bytes(httpx.get(url).raise_for_status().content)
+    # Every frame, at the long side of "1k" (1920), the aspect ratio of the 160x90 input.
+    assert frames_of(out) == (FRAMES, 1920, 1080)
+    assert credits == round(2 * FRAMES / 24)  # 2 credits per second upscaled
+    (task,) = emu.tasks.values()
+    assert task.request.resolution == "1k"  # type: ignore[union-attr]
 
 
 def test_official_sdk_sees_runways_error_shapes(

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
-from typing import Literal, Protocol, Self
+from typing import Literal, Protocol, Self, runtime_checkable
 
 from aleph_otio.api.models import VideoInferenceTask, VideoResult
 from aleph_otio.api.outcomes import TaskOutcome, UpdateFn, UploadedMedia
-from aleph_otio.config import APISettings
+from aleph_otio.config import RUNWAY_UPSCALE_LONG_SIDE, APISettings, check_runway_only
 from aleph_otio.errors import ConfigError
 
 BackendName = Literal["runware", "runway"]
@@ -53,6 +53,38 @@ class Backend(Protocol):
     async def download(self, url: str, dest: Path, *, expected_size: int | None = None) -> Path: ...
 
 
+def upscale_long_side(resolution: str) -> int:
+    """The long side, in pixels, an upscale to ``resolution`` comes back at (aspect kept)."""
+    return RUNWAY_UPSCALE_LONG_SIDE[resolution]
+
+
+def upscale_pointless(width: int, height: int, resolution: str) -> str | None:
+    """Why a result of this size is not upscaled to ``resolution`` (None: it is)."""
+    target = upscale_long_side(resolution)
+    if max(width, height) >= target:
+        return (
+            f"not upscaled: already {width}x{height}, at or above {resolution} "
+            f"({target} px on the long side); nothing was sent or paid"
+        )
+    return None
+
+
+@runtime_checkable
+class UpscalingBackend(Backend, Protocol):
+    """A backend that can also upscale a result (Runway): each upscale created at most once."""
+
+    #: ``"<taskUUID>#<result index>" -> (remote_id, seed, sent_at)``; the ledger passes its own.
+    upscale_tasks: MutableMapping[str, tuple[str | None, int, str]]
+
+    async def upscale(
+        self, key: str, video: UploadedMedia, resolution: str, *, task_uuid: str
+    ) -> str: ...
+
+    async def wait_upscale(
+        self, key: str, *, task_uuid: str, deadline: float | None = None
+    ) -> VideoResult: ...
+
+
 def open_backend(settings: APISettings) -> Backend:
     """The backend ``settings.backend`` names, configured from ``settings``."""
     if settings.backend == "runway":
@@ -61,7 +93,7 @@ def open_backend(settings: APISettings) -> Backend:
 
         refuse_runware_only(settings)
         options = RunwayOptions(
-            output_format="prores" if settings.prores_profile else "mp4",
+            output_format=settings.output_format_runway,
             prores_profile=settings.prores_profile,  # type: ignore[arg-type]
             seed=settings.seed,
         )
@@ -72,6 +104,9 @@ def open_backend(settings: APISettings) -> Backend:
             options=options,
             resubmit_uncertain=settings.resubmit_uncertain,
         )
+    check_runway_only(
+        settings.backend, runway_format=settings.runway_format, upscale=settings.upscale
+    )
     if settings.seed is not None:
         raise ConfigError(
             "--seed: Runware's Aleph route takes no seed; use --backend runway "

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from aleph_otio.config import DEFAULT_PRICE_PER_SECOND
+from aleph_otio.config import DEFAULT_PRICE_PER_SECOND, RUNWAY_ONLY_FORMATS
 
 MarkerColor = Annotated[
     str | None,
@@ -25,7 +25,38 @@ MaxFps = Annotated[
     ),
 ]
 NumberResults = Annotated[int, typer.Option(help="Variations per shot (1-4).")]
-OutputFormat = Annotated[str, typer.Option(help="Result container: MP4, WEBM or MOV.")]
+OutputFormat = Annotated[
+    str,
+    typer.Option(
+        help="Result container: MP4, WEBM or MOV (Runware); mp4, prores, png_sequence (a folder "
+        "of PNG frames) or sdr_rec709_10bit (10-bit Rec.709 HEVC) with --backend runway."
+    ),
+]
+Upscale = Annotated[
+    str | None,
+    typer.Option(
+        help="Runway: upscale every result with Runway's upscaler (a paid step of its own) to "
+        "4k (3840 px on the long side), 2k (2560) or 1k (1920); results already that large "
+        "are kept as they are."
+    ),
+]
+UpscalePrice = Annotated[
+    float | None,
+    typer.Option(min=0.0, help="USD per second upscaled (default: Runway's 2 credits, $0.02)."),
+]
+
+
+def split_output_format(value: str) -> tuple[str, str | None]:
+    """``--output-format`` as (the plan's container, Runway's format or None).
+
+    A Runway-only format plans as MP4 (what the task model carries) and is asked of Runway.
+    """
+    lowered = value.lower()
+    if lowered in RUNWAY_ONLY_FORMATS:
+        return "MP4", lowered
+    return value, None
+
+
 OutputQuality = Annotated[int, typer.Option(help="Result quality (20-99).")]
 Rate = Annotated[
     str | None,
@@ -131,7 +162,11 @@ Concurrency = Annotated[
     ),
 ]
 Budget = Annotated[
-    float | None, typer.Option(help="Stop submitting once the estimate would pass this (USD).")
+    str | None,
+    typer.Option(
+        help="Stop submitting once the estimate would pass this: USD (20, $20) or, with "
+        "--backend runway, credits (2000 credits)."
+    ),
 ]
 BaseUrl = Annotated[str | None, typer.Option(help="API endpoint (default Runware's).")]
 

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from aleph_otio.shots import Shot
 
-STAGES = ("prepare", "upload", "submit", "generate", "download", "verify")
+STAGES = ("prepare", "upload", "submit", "generate", "download", "verify", "upscale")
 
 out_console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)

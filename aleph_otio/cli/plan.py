@@ -20,7 +20,13 @@ from rich.text import Text
 
 from aleph_otio.batch import Batch, batch_json, plan_to_batch, write_batch
 from aleph_otio.cli import options
-from aleph_otio.config import DEFAULT_PRICE_PER_SECOND, ColourSettings, PlanSettings
+from aleph_otio.config import (
+    DEFAULT_PRICE_PER_SECOND,
+    ColourSettings,
+    PlanSettings,
+    check_runway_only,
+)
+from aleph_otio.cost import Pricing, backend_pricing
 from aleph_otio.errors import AlephOtioError, ConfigError, PlanError
 from aleph_otio.locate import parse_media_map
 from aleph_otio.shots import Shot
@@ -221,31 +227,70 @@ def _summary(batch: Batch, price: float = DEFAULT_PRICE_PER_SECOND) -> str:
     )
 
 
-def estimate_table(batch: Batch, price: float) -> Table:
-    """``plan --estimate``: expected cost per shot and in total (nothing is paid)."""
+def estimate_table(batch: Batch, price: float | Pricing) -> Table:
+    """``plan --estimate``: expected cost per shot and in total (nothing is paid).
+
+    ``price`` is USD per second, or the backend's :class:`~aleph_otio.cost.Pricing` (Runway's
+    credits in a column beside the USD ``--budget`` counts; ``str(pricing)`` says its steps).
+    """
     # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
     from aleph_otio.scripting import estimate_shots
 
-    cost = estimate_shots(batch.shots, price)
-    table = Table(title=f"Cost estimate: ${price:.2f} per second of input video, per result")
+    pricing = price if not isinstance(price, int | float) else backend_pricing(price=price)
+    cost = estimate_shots(batch.shots, pricing.per_second)
+    table = Table(
+        title=f"Cost estimate: ${pricing.per_second:.2f} per second of input video, per result"
+    )
     table.add_column("shot", no_wrap=True)
     table.add_column("prompt", min_width=12, ratio=3)
     table.add_column("seconds", justify="right", no_wrap=True)
     table.add_column("results", justify="right", no_wrap=True)
+    credits = pricing.credit_usd is not None
+    if credits:
+        table.add_column("credits", justify="right", no_wrap=True)
     table.add_column("USD", justify="right", no_wrap=True)
+
+    def money(usd: float) -> list[str]:
+        return ([f"{pricing.credits(usd):g}"] if credits else []) + [f"${usd:.2f}"]
+
     for shot in cost.shots:
         table.add_row(
             Text(shot.name),
             Text(_truncate(shot.prompt, PROMPT_WIDTH)),
             f"{shot.seconds:.2f}",
             str(shot.results),
-            f"${shot.usd:.2f}",
+            *money(shot.usd),
         )
     table.add_section()
     table.add_row(
-        "total", "", f"{cost.seconds:.2f}", str(cost.results), f"${cost.total:.2f}", style="bold"
+        "total", "", f"{cost.seconds:.2f}", str(cost.results), *money(cost.total), style="bold"
     )
     return table
+
+
+def plan_pricing(
+    backend: str,
+    *,
+    runway_format: str | None,
+    prores_profile: str | None,
+    upscale: str | None,
+    price: float,
+    upscale_price: float | None,
+) -> Pricing:
+    """The price ``plan`` estimates at: the chosen backend's, as ``run`` would pay it."""
+    if backend not in ("runware", "runway"):
+        raise ConfigError(f"--backend {backend!r}: use runware or runway")
+    check_runway_only(backend, runway_format=runway_format, upscale=upscale)
+    if prores_profile is not None and backend != "runway":
+        raise ConfigError("--prores-profile is a Runway option: add --backend runway")
+    return backend_pricing(
+        backend,
+        output_format=runway_format or ("prores" if prores_profile else "mp4"),
+        upscale=upscale,
+        # The default --price is Runware's figure; Runway's own stands unless --price is given.
+        price=None if backend == "runway" and price == DEFAULT_PRICE_PER_SECOND else price,
+        upscale_price=upscale_price,
+    )
 
 
 def run_plan(
@@ -314,6 +359,15 @@ def register(app: typer.Typer) -> None:
             ),
         ] = False,
         price: options.Price = options.DEFAULT_PRICE,
+        backend: Annotated[
+            str,
+            typer.Option(help="Estimate at this backend's price: runware or runway (credits)."),
+        ] = "runware",
+        prores_profile: Annotated[
+            str | None, typer.Option(help="Runway: priced as ProRes (its surcharge).")
+        ] = None,
+        upscale: options.Upscale = None,
+        upscale_price: options.UpscalePrice = None,
         sample: Annotated[
             bool,
             typer.Option(
@@ -326,6 +380,16 @@ def register(app: typer.Typer) -> None:
         """Show the Aleph tasks the timeline's edit-request markers ask for (nothing is sent)."""
         err = Console(stderr=True, soft_wrap=True, highlight=False)
         try:
+            output_format, runway_format = options.split_output_format(output_format)
+            pricing = plan_pricing(
+                backend,
+                runway_format=runway_format,
+                prores_profile=prores_profile,
+                upscale=upscale,
+                price=price,
+                upscale_price=upscale_price,
+            )
+            price = pricing.per_second
             settings = build_settings(
                 prefix=prefix,
                 marker_color=marker_color,
@@ -403,7 +467,8 @@ def register(app: typer.Typer) -> None:
             # With --json, stdout is the manifest: the estimate goes to stderr.
             where = err if as_json else out
             if batch.shots:
-                where.print(estimate_table(batch, price))
+                where.print(estimate_table(batch, pricing))
+                where.print(f"priced at {pricing}", markup=False, soft_wrap=True)
             else:
                 where.print("estimated total: $0.00 (no shots)", markup=False)
         if output is not None:

@@ -25,6 +25,7 @@ from aleph_otio.config import (
     default_work_dir,
     resolve_api_settings,
 )
+from aleph_otio.cost import parse_budget
 from aleph_otio.errors import ConfigError
 from aleph_otio.rehearsal import maybe_emulator
 
@@ -181,6 +182,8 @@ def register(app: typer.Typer) -> None:
                 "Runway's task list shows no such task (else it is paid twice).",
             ),
         ] = False,
+        upscale: options.Upscale = None,
+        upscale_price: options.UpscalePrice = None,
     ) -> None:
         """Send the marked shots to Aleph and write the relinked timeline (resumable)."""
         # Imported here for start-up time: `aleph-otio --help` loads no more than the CLI.
@@ -192,6 +195,7 @@ def register(app: typer.Typer) -> None:
             raise ConfigError("no output: aleph-otio run TIMELINE -o OUT.otio (or --submit-only)")
         if output is not None:
             _check_output_format(output)
+        budget_usd = parse_budget(budget, backend)
         listen = None
         if webhook_listen is not None:
             from aleph_otio.api.webhook import parse_listen
@@ -205,6 +209,7 @@ def register(app: typer.Typer) -> None:
                     "URL Runware can reach that is forwarded to it "
                     "(e.g. https://hooks.example.com/aleph-otio/webhook)"
                 )
+        output_format, runway_format = options.split_output_format(output_format)
         plan_settings = build_settings(
             prefix=prefix,
             marker_color=marker_color,
@@ -275,6 +280,9 @@ def register(app: typer.Typer) -> None:
                 seed=seed,
                 prores_profile=prores_profile,
                 resubmit_uncertain=resubmit_uncertain,
+                runway_format=runway_format,
+                upscale=upscale,
+                upscale_price=upscale_price,
             )
             from aleph_otio.timeline import parse_rate
 
@@ -287,7 +295,7 @@ def register(app: typer.Typer) -> None:
                 relink_mode=relink,  # type: ignore[arg-type]
                 concurrency=concurrency,
                 rate=parse_rate(rate) if rate else None,
-                budget=budget,
+                budget=budget_usd,
                 submit_only=submit_only,
                 resubmit_expired=resubmit_expired,
             )
@@ -295,7 +303,7 @@ def register(app: typer.Typer) -> None:
                 config,
                 settings,
                 None if submit_only else listen,
-                revise=_reviser(work, settings.price_per_second) if against else None,
+                revise=_reviser(work, settings.estimate_per_second) if against else None,
             )
         print_summary(summary)
         if submit_only and not summary.failed and not summary.plan_errors:

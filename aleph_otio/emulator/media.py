@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import zipfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -41,6 +42,7 @@ CONTENT_TYPES = {
     "gif": "image/gif",
     "webp": "image/webp",
     "bmp": "image/bmp",
+    "zip": "application/zip",
 }
 VIDEO_EXTS = {"mp4", "webm", "mov"}
 _MIME_EXT = {v: k for k, v in CONTENT_TYPES.items()} | {"image/jpg": "jpg"}
@@ -235,3 +237,67 @@ def render(
             index += 1
         out.mux(stream.encode())
     tmp.replace(dst)
+
+
+def render_upscale(src: Path, dst: Path, *, facts: VideoFacts, size: tuple[int, int]) -> None:
+    """Write ``src`` scaled to ``size`` as H.264 MP4: every frame, at the input's rate.
+
+    The picture is only resampled (bicubic), so the code strip still reads after the upscale.
+    """
+    width, height = size
+    tmp = dst.with_name(dst.name + ".part")
+    with av.open(str(src)) as inp, av.open(str(tmp), "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=facts.rate)
+        assert isinstance(stream, av.VideoStream)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"crf": "20", "preset": "veryfast"}
+        time_base = 1 / facts.rate
+        for index, frame in enumerate(inp.decode(video=0)):
+            scaled = frame.reformat(
+                width=width, height=height, format="yuv420p", interpolation="BICUBIC"
+            )
+            scaled.pts, scaled.time_base = index, time_base
+            out.mux(stream.encode(scaled))
+        out.mux(stream.encode())
+    tmp.replace(dst)
+
+
+def transcode_sdr10(src: Path, dst: Path, *, facts: VideoFacts) -> None:
+    """``sdr_rec709_10bit``: ``src`` as 10-bit 4:2:0 HEVC in MP4, tagged BT.709 (Runway's
+    "10-bit Rec.709 HEVC .mp4 for SDR grading pipelines")."""
+    tmp = dst.with_name(dst.name + ".part")
+    with av.open(str(src)) as inp, av.open(str(tmp), "w", format="mp4") as out:
+        stream = out.add_stream("libx265", rate=facts.rate)
+        assert isinstance(stream, av.VideoStream)
+        stream.width, stream.height = facts.width + facts.width % 2, facts.height + facts.height % 2
+        stream.pix_fmt = "yuv420p10le"
+        stream.options = {"crf": "18", "preset": "ultrafast", "x265-params": "log-level=error"}
+        stream.codec_tag = "hvc1"
+        ctx = stream.codec_context
+        ctx.color_primaries, ctx.color_trc, ctx.colorspace = 1, 1, 1  # BT.709
+        time_base = 1 / facts.rate
+        for index, frame in enumerate(inp.decode(video=0)):
+            ten = frame.reformat(width=stream.width, height=stream.height, format="yuv420p10le")
+            ten.pts, ten.time_base = index, time_base
+            out.mux(stream.encode(ten))
+        out.mux(stream.encode())
+    tmp.replace(dst)
+
+
+def zip_png_frames(src: Path, dst: Path) -> None:
+    """``png_sequence``: every frame of ``src`` as a PNG in a zip (``frame_00000.png``...)."""
+    tmp = dst.with_name(dst.name + ".part")
+    with av.open(str(src)) as inp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
+        for index, frame in enumerate(inp.decode(video=0)):
+            archive.writestr(f"frame_{index:05d}.png", _png(frame))
+    tmp.replace(dst)
+
+
+def _png(frame: av.VideoFrame) -> bytes:
+    """One frame as PNG bytes (RGB, 8 bits)."""
+    codec = av.CodecContext.create("png", "w")
+    assert isinstance(codec, av.VideoCodecContext)
+    codec.width, codec.height, codec.pix_fmt = frame.width, frame.height, "rgb24"
+    packets = codec.encode(frame.reformat(format="rgb24"))
+    packets += codec.encode(None)
+    return b"".join(bytes(p) for p in packets)

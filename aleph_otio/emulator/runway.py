@@ -2,14 +2,19 @@
 
 Routes, as the official ``runwayml`` SDK calls them: ``POST /v1/uploads`` (an ephemeral upload:
 answers an ``uploadUrl`` with form ``fields`` and the ``runwayUri`` to use), the multipart POST to
-that ``uploadUrl``, ``POST /v1/video_to_video``, ``GET /v1/tasks/{id}`` and ``DELETE
-/v1/tasks/{id}``; results are served under ``/results/``. Every ``/v1`` request needs a bearer key
-and the ``X-Runway-Version`` header. Errors are Runway's ``{"error": ..., "issues": [...]}``.
+that ``uploadUrl``, ``POST /v1/video_to_video``, ``POST /v1/video_upscale``, ``GET
+/v1/tasks/{id}`` and ``DELETE /v1/tasks/{id}``; results are served under ``/results/``. Every
+``/v1`` request needs a bearer key and the ``X-Runway-Version`` header. Errors are Runway's
+``{"error": ..., "issues": [...]}``.
 
 Tasks go PENDING, RUNNING (with ``progress``), then SUCCEEDED or FAILED over ``latency`` seconds;
 results are rendered by the same code as the Runware emulator's (``media.render``): ``mp4`` as
-H.264, ``prores`` as ProRes; ``png_sequence`` and ``sdr_rec709_10bit`` are accepted and end FAILED
-with ``failureCode`` ``emulator.outputFormatNotRendered``, so nothing pretends to be a zip or HEVC.
+H.264, ``prores`` as ProRes, ``png_sequence`` as a zip of one PNG per frame, ``sdr_rec709_10bit`` as
+10-bit 4:2:0 HEVC in MP4 tagged BT.709.
+An upscale (``magnific_video_upscaler_creative``) is the input resampled to the long side of its
+``resolution`` (``runway_validate.UPSCALE_LONG_SIDE``), every frame at the input's rate, as H.264;
+``fpsBoost`` is accepted and ends FAILED (``emulator.fpsBoostNotRendered``). The HTTP front is
+:mod:`aleph_otio.emulator.runway_http`.
 """
 
 from __future__ import annotations
@@ -17,26 +22,37 @@ from __future__ import annotations
 import base64
 import email.parser
 import email.policy
-import json
 import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from aleph_otio.config import RUNWAY_CREDITS_PER_SECOND, RUNWAY_FORMAT_SURCHARGE
+from aleph_otio.config import (
+    RUNWAY_CREDITS_PER_SECOND,
+    RUNWAY_FORMAT_SURCHARGE,
+    RUNWAY_UPSCALE_CREDITS_PER_SECOND,
+)
 from aleph_otio.emulator import media
 from aleph_otio.emulator.faults import take_fault
-from aleph_otio.emulator.runway_validate import AlephRequest, RunwayError, validate_aleph
+from aleph_otio.emulator.runway_http import API_VERSION, RunwayHandler
+from aleph_otio.emulator.runway_validate import (
+    AlephRequest,
+    RunwayError,
+    UpscaleRequest,
+    upscaled_size,
+    validate_aleph,
+    validate_upscale,
+)
 
 log = logging.getLogger("aleph_otio.emulator.runway")
 
-#: The API version the SDK sends (``runway_version`` default of runwayml 5.x).
-API_VERSION = "2024-11-06"
+__all__ = ["API_VERSION", "RunwayEmulator", "RunwayFaults", "RunwayTask"]
 #: Inline (data URI) inputs are refused above this size, as Runway documents.
 MAX_DATA_URI_BYTES = 5 * 1024 * 1024
 
@@ -54,12 +70,15 @@ class RunwayFaults:
     rate_limit: int = 0
     #: Seconds to hold every create's answer back after the task was made (crash tests).
     hold_create: float = 0.0
+    #: Only creates on this route ("/v1/video_to_video", "/v1/video_upscale") take the two
+    #: faults above and ``fail_tasks``; None: every create does.
+    create_faults_on: str | None = None
 
 
 @dataclass
 class RunwayTask:
     id: str
-    request: AlephRequest
+    request: AlephRequest | UpscaleRequest
     body: dict[str, Any]
     created_at: float
     credits: int
@@ -80,12 +99,14 @@ class RunwayEmulator:
         api_key: str | None = None,
         latency: float = 1.0,
         credits_per_second: int = RUNWAY_CREDITS_PER_SECOND,
+        upscale_credits_per_second: int = RUNWAY_UPSCALE_CREDITS_PER_SECOND,
         faults: RunwayFaults | None = None,
     ) -> None:
         self.storage = Path(storage)
         self.api_key = api_key
         self.latency = latency
         self.credits_per_second = credits_per_second
+        self.upscale_credits_per_second = upscale_credits_per_second
         self.faults = faults or RunwayFaults()
         self.tasks: dict[str, RunwayTask] = {}
         #: Every create request received, accepted or not.
@@ -103,7 +124,7 @@ class RunwayEmulator:
     def start(self) -> RunwayEmulator:
         for sub in ("uploads", "results"):
             (self.storage / sub).mkdir(parents=True, exist_ok=True)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), RunwayHandler)
         self._server.daemon_threads = True
         self._server.emulator = self  # type: ignore[attr-defined]
         self.root_url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -129,7 +150,11 @@ class RunwayEmulator:
             self._uploads.clear()
         return count
 
-    def _take(self, name: str) -> bool:
+    def _take(self, name: str, route: str | None = None) -> bool:
+        """Consume one unit of a fault; a create's faults fire only on ``create_faults_on``."""
+        wanted = self.faults.create_faults_on
+        if route is not None and wanted is not None and route != wanted:
+            return False
         return take_fault(self._lock, self.faults, name)
 
     # --- requests ---------------------------------------------------------------------------
@@ -204,22 +229,76 @@ class RunwayEmulator:
                 )
             guides.append((min(facts.frames - 1, round(seconds * facts.rate)), path))
         surcharge = RUNWAY_FORMAT_SURCHARGE.get(req.output_format, 0)
+        credits = max(1, round((self.credits_per_second + surcharge) * facts.duration))
+        ext = {"prores": "mov", "png_sequence": "zip"}.get(req.output_format, "mp4")
+
+        def render(out: Path) -> None:
+            size = (facts.width, facts.height)
+            converted = req.output_format in ("png_sequence", "sdr_rec709_10bit")
+            first = out.with_name(out.stem + ".h264.mp4") if converted else out
+            media.render(
+                video,
+                first,
+                facts=facts,
+                output_format="MOV" if req.output_format == "prores" else "MP4",
+                quality=95,
+                seed=req.seed if req.seed is not None else 1,
+                guides={pos: media.load_image(p, size) for pos, p in guides},
+                mov_prores=req.output_format == "prores",
+            )
+            if req.output_format == "png_sequence":
+                media.zip_png_frames(first, out)
+            elif req.output_format == "sdr_rec709_10bit":
+                media.transcode_sdr10(first, out, facts=facts)
+            if converted:
+                first.unlink()
+
+        return self._start(req, body, credits, "/v1/video_to_video", ext, render, None)
+
+    def create_upscale(self, body: Any) -> dict[str, Any]:
+        """``POST /v1/video_upscale``: the input scaled to its ``resolution``'s size."""
+        with self._lock:
+            self.creates.append(body if isinstance(body, dict) else {"body": body})
+        req = validate_upscale(body)
+        video = self._resolve(req.video_uri, ["videoUri"])
+        try:
+            facts = media.probe_video(video)
+        except media.MediaDecodeError as exc:
+            raise RunwayError(400, f"Invalid videoUri: not a usable video ({exc})") from None
+        size = upscaled_size(facts.width, facts.height, req.resolution)
+        credits = max(1, round(self.upscale_credits_per_second * facts.duration))
+
+        def render(out: Path) -> None:
+            media.render_upscale(video, out, facts=facts, size=size)
+
+        code = "emulator.fpsBoostNotRendered" if req.fps_boost else None
+        return self._start(req, body, credits, "/v1/video_upscale", "mp4", render, code)
+
+    def _start(
+        self,
+        req: AlephRequest | UpscaleRequest,
+        body: Any,
+        credits: int,
+        route: str,
+        ext: str,
+        render: Callable[[Path], None],
+        code: str | None,
+    ) -> dict[str, Any]:
+        """Register a task and render it in the background; the create's answer."""
         task = RunwayTask(
-            id=str(uuid.uuid4()),
-            request=req,
-            body=body,
-            created_at=time.time(),
-            credits=max(1, round((self.credits_per_second + surcharge) * facts.duration)),
+            id=str(uuid.uuid4()), request=req, body=body, created_at=time.time(), credits=credits
         )
-        if self._take("fail_tasks"):
+        if self._take("fail_tasks", route):
             task.failure_code = self.faults.fail_code
         with self._lock:
             self.tasks[task.id] = task
-        threading.Thread(target=self._run, args=(task, video, facts, guides), daemon=True).start()
+        out = self.storage / "results" / f"{task.id}.{ext}"
+        args = (task, out, render, task.failure_code or code)
+        threading.Thread(target=self._run, args=args, daemon=True).start()
         return {"id": task.id, "estimatedCost": {"credits": task.credits}}
 
     def _run(
-        self, task: RunwayTask, video: Path, facts: media.VideoFacts, guides: list[tuple[int, Path]]
+        self, task: RunwayTask, out: Path, render: Callable[[Path], None], code: str | None
     ) -> None:
         time.sleep(self.latency / 3)
         with self._lock:
@@ -227,26 +306,9 @@ class RunwayEmulator:
                 return
             task.status, task.progress = "RUNNING", 0.1
         time.sleep(self.latency / 3)
-        req = task.request
-        ext = "mov" if req.output_format == "prores" else "mp4"
-        out = self.storage / "results" / f"{task.id}.{ext}"
-        code = task.failure_code
-        if code is None and req.output_format in ("png_sequence", "sdr_rec709_10bit"):
-            code = "emulator.outputFormatNotRendered"
         if code is None:
             try:
-                size = (facts.width, facts.height)
-                images = {pos: media.load_image(p, size) for pos, p in guides}
-                media.render(
-                    video,
-                    out,
-                    facts=facts,
-                    output_format="MOV" if req.output_format == "prores" else "MP4",
-                    quality=95,
-                    seed=req.seed if req.seed is not None else 1,
-                    guides=images,
-                    mov_prores=req.output_format == "prores",
-                )
+                render(out)
             except Exception as exc:  # any failure must end the task, never hang it
                 log.exception("runway task %s failed", task.id)
                 code = f"INTERNAL: {exc}"
@@ -299,98 +361,3 @@ class RunwayEmulator:
                 raise RunwayError(404, "Task not found.")
             if task.status in ("PENDING", "THROTTLED", "RUNNING"):
                 task.status = "CANCELLED"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server_version = "aleph-otio-runway-emulator"
-    protocol_version = "HTTP/1.1"
-
-    @property
-    def emu(self) -> RunwayEmulator:
-        return self.server.emulator  # type: ignore[attr-defined]
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def _send(self, status: int, body: dict[str, Any] | None) -> None:
-        raw = json.dumps(body).encode() if body is not None else b""
-        self.send_response(status)
-        if body is not None:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def _body(self) -> bytes:
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
-    def _check_api(self) -> None:
-        auth = self.headers.get("Authorization", "")
-        key = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
-        if not key or (self.emu.api_key is not None and key != self.emu.api_key):
-            raise RunwayError(401, "Invalid API key. Check RUNWAYML_API_SECRET.")
-        if self.headers.get("X-Runway-Version") != API_VERSION:
-            raise RunwayError(
-                400,
-                f"Invalid X-Runway-Version header: expected {API_VERSION!r}, got "
-                f"{self.headers.get('X-Runway-Version')!r}",
-            )
-        if self.emu._take("rate_limit"):
-            raise RunwayError(429, "You have exceeded the rate limit (injected fault).")
-
-    def _handle(self, method: str) -> None:
-        path = self.path.split("?", 1)[0]
-        try:
-            if method == "GET" and path.startswith("/results/"):
-                return self._serve_result(path.removeprefix("/results/"))
-            if method == "POST" and path.startswith("/upload/"):
-                ctype = self.headers.get("Content-Type", "")
-                self.emu.finish_upload(path.removeprefix("/upload/"), ctype, self._body())
-                return self._send(204, None)
-            raw = self._body() if method == "POST" else b""
-            self._check_api()
-            body = json.loads(raw) if raw else None
-            if method == "POST" and path == "/v1/uploads":
-                return self._send(200, self.emu.start_upload(body))
-            if method == "POST" and path == "/v1/video_to_video":
-                answer = self.emu.create(body)
-                if self.emu.faults.hold_create > 0:
-                    time.sleep(self.emu.faults.hold_create)
-                if self.emu._take("drop_after_create"):
-                    self.close_connection = True
-                    self.connection.close()  # the task exists; its answer is lost
-                    return None
-                return self._send(200, answer)
-            if path.startswith("/v1/tasks/"):
-                task_id = path.removeprefix("/v1/tasks/")
-                if method == "GET":
-                    return self._send(200, self.emu.task_state(task_id))
-                if method == "DELETE":
-                    self.emu.cancel(task_id)
-                    return self._send(204, None)
-            raise RunwayError(404, f"No route {method} {path}.")
-        except RunwayError as exc:
-            self._send(exc.status, exc.body())
-        except json.JSONDecodeError:
-            self._send(400, {"error": "The request body is not valid JSON."})
-
-    def _serve_result(self, name: str) -> None:
-        path = self.emu.storage / "results" / Path(name).name
-        if not path.is_file():
-            self._send(404, {"error": "Not found."})
-            return
-        data = path.read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Type", media.CONTENT_TYPES.get(path.suffix[1:], "video/mp4"))
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:
-        self._handle("GET")
-
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def do_DELETE(self) -> None:
-        self._handle("DELETE")

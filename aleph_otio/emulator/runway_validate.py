@@ -1,4 +1,5 @@
-"""Checks of a Runway ``POST /v1/video_to_video`` body for model ``aleph2``.
+"""Checks of a Runway ``POST /v1/video_to_video`` body for model ``aleph2``, and of a
+``POST /v1/video_upscale`` body (``magnific_video_upscaler_creative``).
 
 The fields, their wire names and their allowed values follow the official ``runwayml`` SDK's
 published types (``types/video_to_video_create_params.py``, ``Variant0``); tests/
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from aleph_otio.config import RUNWAY_UPSCALE_LONG_SIDE, RUNWAY_UPSCALE_MODEL
 
 #: The wire names of aleph2's fields (required first).
 REQUIRED = ("model", "videoUri")
@@ -165,3 +168,75 @@ def validate_aleph(body: object) -> AlephRequest:
     if len({k.window is None for k in req.keyframes}) > 1:
         raise invalid(["keyframes"], "all keyframes must set a range, or none may")
     return req
+
+
+# --- POST /v1/video_upscale (types/video_upscale_create_params.py) ------------------------------
+
+#: The upscaler the emulator renders, and the wire names of its fields (required first).
+UPSCALE_MODEL = RUNWAY_UPSCALE_MODEL
+UPSCALE_REQUIRED = ("model", "videoUri")
+UPSCALE_OPTIONAL = ("creativity", "flavor", "fpsBoost", "resolution", "sharpen", "smartGrain")
+UPSCALE_RESOLUTIONS = ("720p", "1k", "2k", "4k")
+UPSCALE_FLAVORS = ("vivid", "natural")
+#: The other model of the route (a frame-rate converter, not an upscaler): refused by name.
+FRAME_RATE_MODEL = "enhance_frame_rate"
+#: Long side of the output, in pixels, per ``resolution`` (the aspect ratio is kept).
+UPSCALE_LONG_SIDE = RUNWAY_UPSCALE_LONG_SIDE
+
+
+@dataclass
+class UpscaleRequest:
+    video_uri: str
+    resolution: str = "2k"
+    fps_boost: bool = False
+    creativity: int | None = None
+    flavor: str | None = None
+
+
+def validate_upscale(body: object) -> UpscaleRequest:
+    """The checked ``/v1/video_upscale`` request, or RunwayError naming the first bad field."""
+    if not isinstance(body, dict):
+        raise RunwayError(400, "The request body must be a JSON object.")
+    for name in UPSCALE_REQUIRED:
+        if name not in body:
+            raise invalid([name], "required")
+    if body["model"] == FRAME_RATE_MODEL:
+        raise invalid(["model"], f"this emulator serves {UPSCALE_MODEL}, not {FRAME_RATE_MODEL}")
+    if body["model"] != UPSCALE_MODEL:
+        raise invalid(["model"], f"expected {UPSCALE_MODEL} or {FRAME_RATE_MODEL}")
+    unknown = sorted(set(body) - set(UPSCALE_REQUIRED) - set(UPSCALE_OPTIONAL))
+    if unknown:
+        raise invalid([unknown[0]], f"unrecognized key for model {UPSCALE_MODEL}")
+    video = body["videoUri"]
+    if not isinstance(video, str) or not video:
+        raise invalid(["videoUri"], "expected an HTTPS URL, runway:// upload URI or data URI")
+    req = UpscaleRequest(video_uri=video)
+    resolution = body.get("resolution", "2k")
+    if resolution not in UPSCALE_RESOLUTIONS:
+        raise invalid(["resolution"], f"expected one of {', '.join(UPSCALE_RESOLUTIONS)}")
+    req.resolution = resolution
+    if "flavor" in body:
+        if body["flavor"] not in UPSCALE_FLAVORS:
+            raise invalid(["flavor"], "expected vivid or natural")
+        req.flavor = body["flavor"]
+    if "fpsBoost" in body:
+        if not isinstance(body["fpsBoost"], bool):
+            raise invalid(["fpsBoost"], "expected true or false")
+        req.fps_boost = body["fpsBoost"]
+    for name in ("creativity", "sharpen", "smartGrain"):
+        if name in body:
+            value = body[name]
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100:
+                raise invalid([name], "expected an integer from 0 to 100")
+    req.creativity = body.get("creativity")
+    return req
+
+
+def upscaled_size(width: int, height: int, resolution: str) -> tuple[int, int]:
+    """The emulator's output size: the long side of ``resolution``, aspect kept, sizes even."""
+    long_side = UPSCALE_LONG_SIDE[resolution]
+    scale = long_side / max(width, height)
+    return (
+        max(2, 2 * round(width * scale / 2)),
+        max(2, 2 * round(height * scale / 2)),
+    )

@@ -10,6 +10,7 @@ The rooms of this package:
   :mod:`~aleph_otio.ledger.results`: the writes, by what they record;
 - :mod:`~aleph_otio.ledger.queries`: the reads;
 - :mod:`~aleph_otio.ledger.backends`: the backend a ledger is bound to, and Runway's tasks;
+- :mod:`~aleph_otio.ledger.upscales`: Runway's upscale of each result, a paid step of its own;
 - :mod:`~aleph_otio.ledger.lock`: the work-folder lock a run holds;
 - :mod:`~aleph_otio.ledger.records`: the frozen records the reads return.
 
@@ -26,9 +27,10 @@ from aleph_otio.ledger.schema import APPLICATION_ID, SCHEMA_VERSION
 from aleph_otio.ledger.states import SHOT_FIELDS, STATES, TRANSITIONS
 from aleph_otio.ledger.steps import ShotSteps
 from aleph_otio.ledger.uploads import UploadRecords
+from aleph_otio.ledger.upscales import UpscaleRecord, UpscaleRecords, upscale_key
 
 
-class Ledger(ShotSteps, UploadRecords, ResultSteps, LedgerQueries, BackendRecords):
+class Ledger(ShotSteps, UploadRecords, ResultSteps, LedgerQueries, BackendRecords, UpscaleRecords):
     """The job ledger in one SQLite file; use as a context manager or call :meth:`close`.
 
     One public facade composed of mixins over one :class:`~aleph_otio.ledger.store.LedgerStore`
@@ -49,4 +51,6 @@ __all__ = [
     "Ledger",
     "ResultRecord",
     "ShotRecord",
+    "UpscaleRecord",
+    "upscale_key",
 ]

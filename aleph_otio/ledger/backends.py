@@ -50,18 +50,28 @@ class BackendRecords(LedgerStore):
 
     def remote_tasks(self, backend: str = "runway") -> MutableMapping[str, RemoteEntry]:
         """``"<taskUUID>#<result index>" -> (remote_id, seed, sent_at)``, written through."""
-        return _RemoteTasks(self, backend)
+        return RemoteTaskMarkers(self, backend)
 
 
-class _RemoteTasks(MutableMapping[str, RemoteEntry]):
-    def __init__(self, ledger: BackendRecords, backend: str) -> None:
+class RemoteTaskMarkers(MutableMapping[str, RemoteEntry]):
+    """The markers of one table (``remote_tasks``, or ``upscales``) as a mapping.
+
+    A row without ``sent_at`` (an upscale planned, not sent) is not in the mapping.
+    """
+
+    def __init__(self, ledger: LedgerStore, backend: str, table: str = "remote_tasks") -> None:
+        if table not in ("remote_tasks", "upscales"):
+            raise LedgerError(f"no marker table {table!r}")
         self._ledger = ledger
         self._backend = backend
+        self._table = table
 
     def __getitem__(self, key: str) -> RemoteEntry:
         with self._ledger._lock:
             row = self._ledger._db.execute(
-                "SELECT remote_id, seed, sent_at FROM remote_tasks WHERE key = ?", (key,)
+                f"SELECT remote_id, seed, sent_at FROM {self._table} "
+                "WHERE key = ? AND sent_at IS NOT NULL",
+                (key,),
             ).fetchone()
         if row is None:
             raise KeyError(key)
@@ -72,27 +82,46 @@ class _RemoteTasks(MutableMapping[str, RemoteEntry]):
         task_uuid = key.split("#", 1)[0]
         # Durable: this marker is what stops a crashed run's create from being sent twice.
         with self._ledger._tx(durable=True) as db:
-            db.execute(
-                "INSERT INTO remote_tasks (key, task_uuid, remote_id, seed, sent_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
-                "remote_id = excluded.remote_id, seed = excluded.seed, sent_at = excluded.sent_at",
-                (key, task_uuid, remote_id, seed, sent_at),
-            )
+            if self._table == "upscales":
+                # The row was planned (with its resolution) before anything is sent.
+                updated = db.execute(
+                    "UPDATE upscales SET remote_id = ?, seed = ?, sent_at = ?, "
+                    "status = CASE WHEN ? IS NULL THEN 'sent' ELSE 'created' END WHERE key = ?",
+                    (remote_id, seed, sent_at, remote_id, key),
+                ).rowcount
+                if not updated:
+                    raise LedgerError(f"upscale {key}: not planned in the job ledger")
+            else:
+                db.execute(
+                    "INSERT INTO remote_tasks (key, task_uuid, remote_id, seed, sent_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET remote_id = "
+                    "excluded.remote_id, seed = excluded.seed, sent_at = excluded.sent_at",
+                    (key, task_uuid, remote_id, seed, sent_at),
+                )
             db.execute(
                 "UPDATE tasks SET backend = ? WHERE task_uuid = ?", (self._backend, task_uuid)
             )
 
     def __delitem__(self, key: str) -> None:
         with self._ledger._tx() as db:
-            if db.execute("DELETE FROM remote_tasks WHERE key = ?", (key,)).rowcount == 0:
+            if self._table == "upscales":
+                # A definite refusal: nothing was made; the upscale stays planned.
+                query = (
+                    "UPDATE upscales SET remote_id = NULL, sent_at = NULL, status = 'planned' "
+                    "WHERE key = ? AND sent_at IS NOT NULL"
+                )
+            else:
+                query = "DELETE FROM remote_tasks WHERE key = ?"
+            if db.execute(query, (key,)).rowcount == 0:
                 raise KeyError(key)
 
     def __iter__(self) -> Iterator[str]:
         with self._ledger._lock:
-            query = "SELECT key FROM remote_tasks ORDER BY rowid"
+            query = f"SELECT key FROM {self._table} WHERE sent_at IS NOT NULL ORDER BY rowid"
             rows = self._ledger._db.execute(query).fetchall()
         return iter([row[0] for row in rows])
 
     def __len__(self) -> int:
         with self._ledger._lock:
-            return int(self._ledger._db.execute("SELECT count(*) FROM remote_tasks").fetchone()[0])
+            query = f"SELECT count(*) FROM {self._table} WHERE sent_at IS NOT NULL"
+            return int(self._ledger._db.execute(query).fetchone()[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from aleph_otio.config import MODEL_ID
@@ -170,6 +171,7 @@ class LedgerQueries(LedgerStore):
                         created=r.created,
                         video_uuid=r.video_uuid,
                         version=version,
+                        image_sequence=Path(r.path).is_dir(),
                     )
                 )
         return out

@@ -14,7 +14,7 @@ from typing import Final
 from aleph_otio.errors import LedgerError
 
 #: Bump with a new entry in ``MIGRATIONS``; a ledger from a newer version is refused.
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 #: ``PRAGMA application_id``: tells our ledgers apart from any other SQLite file ("ALPH").
 APPLICATION_ID: Final = 0x414C5048
 
@@ -111,6 +111,35 @@ MIGRATIONS: Final[dict[int, str]] = {
     ALTER TABLE results ADD COLUMN delivered_frames INTEGER;
     ALTER TABLE results ADD COLUMN delivered_width INTEGER;
     ALTER TABLE results ADD COLUMN delivered_height INTEGER;
+    """,
+    # Runway's upscale of a result: a step of its own, paid on its own. Planned (resolution),
+    # then a durable marker (sent_at) before the create, the task id the moment it is known,
+    # then its outcome, file and probe. ``seed`` is unused (the upscaler takes none): the
+    # column keeps the marker the same shape as ``remote_tasks``'.
+    5: """
+    CREATE TABLE upscales (
+        key TEXT PRIMARY KEY,
+        task_uuid TEXT NOT NULL REFERENCES tasks(task_uuid),
+        result_index INTEGER NOT NULL,
+        resolution TEXT NOT NULL,
+        status TEXT NOT NULL,
+        remote_id TEXT,
+        seed INTEGER NOT NULL DEFAULT 0,
+        sent_at TEXT,
+        output_url TEXT,
+        cost REAL,
+        error TEXT,
+        note TEXT,
+        path TEXT,
+        sha256 TEXT,
+        frame_count INTEGER,
+        rate REAL,
+        width INTEGER,
+        height INTEGER,
+        verified INTEGER NOT NULL DEFAULT 0,
+        created TEXT NOT NULL
+    );
+    CREATE INDEX upscales_task ON upscales(task_uuid);
     """,
 }
 

@@ -99,3 +99,22 @@ def verify_delivered(
             f"delivered {path}: " + "; ".join(problems) + "; it is made again on the next run"
         )
     return info
+
+
+def check_sdr10(info: MediaInfo, path: Path) -> None:
+    """Runway's ``sdr_rec709_10bit``: HEVC, 10 bits a sample, BT.709 wherever it is tagged."""
+    problems = []
+    if info.codec not in ("hevc", "h265"):
+        problems.append(f"is {info.codec}, not HEVC")
+    if "10" not in (info.pix_fmt or ""):
+        problems.append(f"has {info.pix_fmt or 'an unknown'} pixels, not 10 bits")
+    tags = {"primaries": info.color_primaries, "transfer": info.color_trc}
+    tags["matrix"] = info.colorspace
+    for what, code in tags.items():
+        if code not in (1, 2):  # 1 BT.709, 2 unspecified
+            problems.append(f"is tagged {what} {code}, not BT.709")
+    if problems:
+        raise MediaVerificationError(
+            f"result {path}: " + "; ".join(problems) + " (sdr_rec709_10bit is 10-bit Rec.709 "
+            "HEVC); download it again or check the task's output format"
+        )

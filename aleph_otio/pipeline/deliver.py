@@ -9,6 +9,7 @@ relink uses it; a crash before the record makes it again, whole, on the next run
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from fractions import Fraction
 from pathlib import Path
@@ -20,6 +21,7 @@ from aleph_otio.media.deliver import DeliverySpec, deliver, delivery_size, needs
 from aleph_otio.media.info import MediaInfo
 from aleph_otio.media.verify import verify_delivered
 from aleph_otio.pipeline.base import PipelineBase
+from aleph_otio.pipeline.upscale import upscale_done
 from aleph_otio.relink import result_start_frame
 from aleph_otio.shots import Shot
 from aleph_otio.timeline.sequences import exact_rate
@@ -32,28 +34,52 @@ class DeliverStages(PipelineBase):
 
     async def _deliver_all(self, ledger: Ledger, shot: Shot) -> None:
         settings = self.config.plan_settings
-        made_as = f"{settings.deliver}/{settings.deliver_size}"
         for result in ledger.results(shot.id):
             if result.status != "success" or result.path is None or not result.verified:
                 continue
+            if Path(result.path).is_dir():
+                continue  # Runway's png_sequence: a folder of frames, relinked as it is
+            source = self._delivery_source(ledger, result)
+            if source is None:
+                continue  # its upscale is not done: delivered from it once it is
+            path, made_from = source
+            made_as = f"{settings.deliver}/{settings.deliver_size}{made_from}"
             if result.delivered_path is not None and result.delivered_as == made_as:
                 continue
 
-            async def work(result: ResultRecord = result) -> None:
-                await self._deliver_one(ledger, shot, result, made_as)
+            async def work(
+                result: ResultRecord = result, path: str = path, made_as: str = made_as
+            ) -> None:
+                await self._deliver_one(ledger, shot, result, made_as, path)
 
             if not await self._step(ledger, "deliver", shot, work):
                 return
 
-    async def _deliver_one(
-        self, ledger: Ledger, shot: Shot, result: ResultRecord, made_as: str
-    ) -> None:
+    def _delivery_source(self, ledger: Ledger, result: ResultRecord) -> tuple[str, str] | None:
+        """(file, what it is) a result is delivered from: its upscale where ``--upscale`` asks
+        for one (None while it is not done), else the result itself."""
         assert result.path is not None
+        if self.config.api_settings.upscale is None:
+            return result.path, ""
+        record = ledger.upscale(result.task_uuid, result.result_index)
+        if record is None or not upscale_done(record):
+            return None
+        if record.status == "skipped" or record.path is None:
+            return result.path, ""
+        return record.path, f"/upscaled-{record.resolution}"
+
+    async def _deliver_one(
+        self, ledger: Ledger, shot: Shot, result: ResultRecord, made_as: str, source: str
+    ) -> None:
         settings = self.config.plan_settings
-        returned = await self._media(probe, result.path)
+        returned = await self._media(probe, source)
         spec = await self._media(self._spec, shot, returned)
+        if source != result.path:
+            # An upscale is the size the user chose (--upscale): delivered at its size.
+            spec = dataclasses.replace(spec, size=None)
         if not needs_delivery(spec, returned):
             return
+        assert result.path is not None
         stem = Path(result.path).stem
         suffix = (
             ""
@@ -71,7 +97,7 @@ class DeliverStages(PipelineBase):
                 "%dx%d, fitted inside the plate (not stretched); position it in the conform",
                 shot.name, result.path, returned.width, returned.height, *spec.size, *size,
             )  # fmt: skip
-        made = await self._media(deliver, Path(result.path), dest, spec)
+        made = await self._media(deliver, Path(source), dest, spec)
         await self._media(
             verify_delivered,
             made.path,

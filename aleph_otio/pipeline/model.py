@@ -19,6 +19,7 @@ Stage = Literal[
     "generate",
     "download",
     "verify",
+    "upscale",
     "deliver",
     "relink",
     "write",

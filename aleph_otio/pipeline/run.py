@@ -28,6 +28,7 @@ from aleph_otio.pipeline.model import (
     ShotReport,
 )
 from aleph_otio.pipeline.send import SendStages
+from aleph_otio.pipeline.upscale import UpscaleStages, upscaled_results
 from aleph_otio.plan import plan_timeline
 from aleph_otio.relink import relink_timeline
 from aleph_otio.shots import MediaFacts, Plan, Shot, distinct
@@ -80,7 +81,7 @@ def plan_file(
     return loaded, plan
 
 
-class Pipeline(SendStages, CollectStages):
+class Pipeline(SendStages, CollectStages, UpscaleStages):
     """One run over one timeline, against one API endpoint (real or emulated)."""
 
     async def run(self, planned: tuple[LoadedTimeline, Plan] | None = None) -> RunSummary:
@@ -120,6 +121,9 @@ class Pipeline(SendStages, CollectStages):
             if hasattr(self.client, "remote_tasks"):
                 # Runway's task ids (and the markers before each create) live in the ledger.
                 self.client.remote_tasks = ledger.remote_tasks(self.client.name)
+            if hasattr(self.client, "upscale_tasks"):
+                # And the marker before each upscale create.
+                self.client.upscale_tasks = ledger.upscale_tasks(self.client.name)
             # A shot id planned at two places (the same request on a source range cut in
             # twice) is one task: sent, polled and downloaded once, relinked at each place.
             shots = distinct(plan.shots)
@@ -128,7 +132,7 @@ class Pipeline(SendStages, CollectStages):
             if cfg.retry_failed:
                 self._reopen_failed(ledger, ids)
             self._budget_spent = sum(
-                estimate_cost(r.shot, cfg.api_settings.price_per_second)
+                estimate_cost(r.shot, cfg.api_settings.estimate_per_second)
                 for r in ledger.shots()
                 if r.shot.id in ids and r.state not in BEFORE_SUBMIT and r.state != "failed"
             )
@@ -142,7 +146,9 @@ class Pipeline(SendStages, CollectStages):
             still_processing = 0
             if not cfg.submit_only:
                 still_processing = await self._collect(ledger, shots, gate)
-                # Results verified by an earlier run are delivered as this run asks, too.
+                await self._upscale_all(ledger, shots, gate)
+                # Then delivered as this run asks (from the upscale where there is one), results
+                # verified by an earlier run too.
                 await asyncio.gather(
                     *(
                         self._deliver_all(ledger, s)
@@ -204,10 +210,12 @@ class Pipeline(SendStages, CollectStages):
             places.setdefault(shot.id, []).append(shot)
         # Each result goes to every place its shot was planned at (the plan's placement, which
         # the ledger keeps only once per shot id).
+        found = ledger.relink_results()
+        if self.config.api_settings.upscale is not None:
+            # Each result in place of its upscale; a shot whose upscale is not done waits.
+            found = upscaled_results(ledger, found)
         results = [
-            dataclasses.replace(r, shot=place)
-            for r in ledger.relink_results()
-            for place in places.get(r.shot.id, [])
+            dataclasses.replace(r, shot=place) for r in found for place in places.get(r.shot.id, [])
         ]
         if not results:
             return  # nothing to conform: an unchanged copy of the input would only mislead
@@ -227,7 +235,7 @@ class Pipeline(SendStages, CollectStages):
 
     def _summary(self, ledger: Ledger, plan: Plan, still_processing: int) -> RunSummary:
         reports = []
-        price = self.config.api_settings.price_per_second
+        price = self.config.api_settings.estimate_per_second
         reported: set[str] = set()
         for shot in plan.shots:
             # A shot id placed twice is paid once: its estimate and cost are on the first place.
@@ -236,6 +244,10 @@ class Pipeline(SendStages, CollectStages):
             record = ledger.shot(shot.id)
             results = ledger.results(shot.id)
             costs = [r.cost for r in results if r.cost is not None]
+            upscales = ledger.upscales(record.task_uuid)
+            costs += [u.cost for u in upscales if u.cost is not None]
+            # A verified upscale is the shot's result now.
+            upscaled = {u.result_index: u.path for u in upscales if u.verified and u.path}
             reason = record.reason
             failed = [r for r in results if r.status == "error"]
             if failed and record.state != "failed":
@@ -252,7 +264,11 @@ class Pipeline(SendStages, CollectStages):
                     task_uuid=record.task_uuid,
                     estimate=0.0 if again else estimate_cost(shot, price),
                     cost=sum(costs) if costs and not again else None,
-                    results=[r.delivered_path or r.path for r in results if r.path and r.verified],
+                    results=[
+                        upscaled.get(r.result_index, r.delivered_path or r.path)
+                        for r in results
+                        if r.path and r.verified
+                    ],
                     clips="+".join(dict.fromkeys(s.clip_name for s in shot.segments)),
                 )
             )

@@ -42,7 +42,7 @@ class SendStages(PipelineBase):
         if state == "prepared" or not record.media_uuid:
             if not await self._step(ledger, "upload", shot, lambda: self._upload(ledger, shot)):
                 return
-        estimate = estimate_cost(shot, self.config.api_settings.price_per_second)
+        estimate = estimate_cost(shot, self.config.api_settings.estimate_per_second)
         budget = self.config.budget
         if budget is not None and self._budget_spent + estimate > budget + 1e-9:
             self.stopped_by_budget = True

@@ -25,6 +25,8 @@ UrlStyle = Literal["path", "uri"]
 METADATA_KEY = "aleph_otio"
 TRACK_PREFIX = "ALEPH v"
 REFERENCE_PREFIX = "aleph_v"
+#: Digits of a png_sequence result's frame numbers (``aleph_otio.media.png_frames``).
+SEQUENCE_PADDING = 7
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ class RelinkResult:
     #: The shot's version (v001 = 1) when the ledger numbers it: results of several versions
     #: of one shot name are then kept side by side (one track, or one reference, per version).
     version: int | None = None
+    #: ``path`` is a folder of frames ``<folder>.<frame>.png`` numbered from the result's
+    #: first source frame (Runway's png_sequence), relinked as an ImageSequenceReference.
+    image_sequence: bool = False
 
 
 def result_url(path: str, url_style: UrlStyle = "path") -> str:
@@ -110,7 +115,8 @@ def result_reference(
     url_style: UrlStyle = "path",
     name: str | None = None,
 ) -> otio.schema.ExternalReference | otio.schema.ImageSequenceReference:
-    """An ExternalReference for the result, its time code aligned to segment ``segment_index``.
+    """An ExternalReference for the result, its time code aligned to segment ``segment_index``
+    (an ImageSequenceReference for a folder of frames, ``image_sequence``).
 
     Aligned to segment ``i``, the result frame where that segment starts sits at the segment's
     own source time, so that segment's original ``source_range`` addresses the same frames in
@@ -119,6 +125,7 @@ def result_reference(
     shot = result.shot
     rate = shot.segments[segment_index].media_rate
     start = result_start_frame(shot, segment_index)
+    available = TR(RT(start, rate), RT(result.frame_count, rate))
     pattern = parse_sequence(result.path)
     ref: otio.schema.ExternalReference | otio.schema.ImageSequenceReference
     if pattern is not None:
@@ -127,10 +134,23 @@ def result_reference(
         if url_style == "uri":
             ref.target_url_base = PurePath(pattern.folder).as_uri() + "/"
         ref.name = name or pattern.name
+    elif result.image_sequence:
+        folder = PurePath(result.path)
+        ref = otio.schema.ImageSequenceReference(
+            target_url_base=result_url(result.path, url_style).rstrip("/") + "/",
+            name_prefix=f"{folder.name}.",
+            name_suffix=".png",
+            # The files are numbered from the result's own first frame (segment 0's start).
+            start_frame=round(result_start_frame(shot)),
+            frame_step=1,
+            rate=rate,
+            frame_zero_padding=SEQUENCE_PADDING,
+            available_range=available,
+        )
+        ref.name = name or folder.name
     else:
         ref = otio.schema.ExternalReference(
-            target_url=result_url(result.path, url_style),
-            available_range=TR(RT(start, rate), RT(result.frame_count, rate)),
+            target_url=result_url(result.path, url_style), available_range=available
         )
         ref.name = name or PurePath(result.path).name
     facts: dict[str, Any] = {"frame_count": result.frame_count, "rate": result.rate}

@@ -156,7 +156,7 @@ async def run_timeline_async(
     plan = await asyncio.to_thread(plan_loaded_timeline, loaded, plan_settings)
     if against is not None:
         # A new cut against the work folder of an earlier one: pay only for what changed.
-        price = api.price_per_second if api is not None else DEFAULT_PRICE_PER_SECOND
+        price = api.estimate_per_second if api is not None else DEFAULT_PRICE_PER_SECOND
         revision = revise(plan, work, price=price)
         record_cut(work, revision)
         plan = revision.plan
