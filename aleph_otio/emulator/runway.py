@@ -209,15 +209,22 @@ class RunwayEmulator:
             400, f"Invalid {where[0]}: the emulator takes runway:// upload URIs and data URIs"
         )
 
-    def create(self, body: Any) -> dict[str, Any]:
+    def _received(self, body: Any) -> Any:
+        """Record a create request (accepted or not) for the tests."""
         with self._lock:
             self.creates.append(body if isinstance(body, dict) else {"body": body})
-        req = validate_aleph(body)
-        video = self._resolve(req.video_uri, ["videoUri"])
+        return body
+
+    def _input_video(self, uri: str) -> tuple[Path, media.VideoFacts]:
+        video = self._resolve(uri, ["videoUri"])
         try:
-            facts = media.probe_video(video)
+            return video, media.probe_video(video)
         except media.MediaDecodeError as exc:
             raise RunwayError(400, f"Invalid videoUri: not a usable video ({exc})") from None
+
+    def create(self, body: Any) -> dict[str, Any]:
+        req = validate_aleph(self._received(body))
+        video, facts = self._input_video(req.video_uri)
         guides: list[tuple[int, Path]] = []
         for index, frame in enumerate(req.keyframes):
             path = self._resolve(frame.uri, ["keyframes", index])
@@ -257,14 +264,8 @@ class RunwayEmulator:
 
     def create_upscale(self, body: Any) -> dict[str, Any]:
         """``POST /v1/video_upscale``: the input scaled to its ``resolution``'s size."""
-        with self._lock:
-            self.creates.append(body if isinstance(body, dict) else {"body": body})
-        req = validate_upscale(body)
-        video = self._resolve(req.video_uri, ["videoUri"])
-        try:
-            facts = media.probe_video(video)
-        except media.MediaDecodeError as exc:
-            raise RunwayError(400, f"Invalid videoUri: not a usable video ({exc})") from None
+        req = validate_upscale(self._received(body))
+        video, facts = self._input_video(req.video_uri)
         size = upscaled_size(facts.width, facts.height, req.resolution)
         credits = max(1, round(self.upscale_credits_per_second * facts.duration))
 
