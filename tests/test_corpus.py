@@ -197,7 +197,13 @@ def assert_relinked(case: Case, output: Path, out_dir: Path) -> None:
         result = _local(version.media_reference.target_url)
         assert result.is_file() and result.is_relative_to(out_dir)
         info = probe(result)
-        assert info.height <= 1080 and info.width <= 1920
+        # Delivered at the size of the clip it replaces (--deliver-size source, the default),
+        # whole chroma samples in a movie: a UHD plate's return is UHD, not Aleph's 1080p.
+        plate = probe(_local(under.media_reference.target_url))
+        assert (info.width, info.height) == (
+            plate.width - plate.width % 2,
+            plate.height - plate.height % 2,
+        )
         count = round(under.source_range.duration.value)
         assert round(version.source_range.duration.value) == count
         first, shown = _first_frame(under), _first_frame(version)
