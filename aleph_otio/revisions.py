@@ -263,6 +263,14 @@ def shown_versions(
 def _extension(shot: Shot, prior: Shot) -> str:
     core, got = _core(shot), received_range(prior)
     if core is None or got is None:
+        new, old = _spans(shot), _spans(prior)
+        if len(new) == len(old) and [(m, t) for m, _, _, t in new] == [
+            (m, t) for m, _, _, t in old
+        ]:
+            return (
+                "a cut point inside the shot moved; the result holds those clips' frames in "
+                "one run, not this one, so it is rendered again"
+            )
         return "the range changed across a cut"
     parts = []
     if core[1] < got[1]:

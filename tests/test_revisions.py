@@ -572,3 +572,44 @@ def test_a_trim_of_a_shot_still_rendering_waits_for_its_task(tmp_path: Path) -> 
         + (record.start_time - under.range_in_parent().start_time).value
     )
     assert _frame_codes(file, first_frame, count) == _frame_codes(src_path, src_first, count)
+
+
+def test_a_shot_across_a_cut_trimmed_at_its_ends_is_free_a_moved_cut_point_is_not(
+    tmp_path: Path,
+) -> None:
+    project = make_sample_project(tmp_path / "proj")
+    shots = plan_timeline(read_timeline(project.timeline), PlanSettings(handles=HANDLES)).shots
+    boom = next(s for s in shots if len(s.segments) == 2)
+    first, last = boom.segments
+
+    def cut(head: int, inner_tail: int, inner_head: int, tail: int) -> Shot:
+        a = first.model_copy(
+            update={
+                "media_start_frame": first.media_start_frame + head,
+                "media_frame_count": first.media_frame_count - head - inner_tail,
+            }
+        )
+        b = last.model_copy(
+            update={
+                "media_start_frame": last.media_start_frame + inner_head,
+                "media_frame_count": last.media_frame_count - inner_head - tail,
+            }
+        )
+        return boom.model_copy(update={"id": "recut", "segments": [a, b]})
+
+    prior = [Prior(shot=boom, received=True)]
+    # Both outer ends in (and one into the handles): the received result, as sub-ranges.
+    for head, tail in ((4, 6), (-HANDLES, 2)):
+        (change,) = [c for c in classify([cut(head, 0, 0, tail)], prior) if c.kind != "omitted"]
+        assert change.kind == "trimmed" and change.shot is not None
+        assert change.shot.id == boom.id
+        assert (change.shot.head_frames, change.shot.tail_frames) == (
+            HANDLES + head,
+            HANDLES + tail,
+        )
+        assert change.shot.frame_count == boom.frame_count  # result frame i is still frame i
+    # Past the head handles, or the cut point inside moved: rendered again, and said why.
+    (past,) = classify([cut(-HANDLES - 1, 0, 0, 0)], prior)
+    assert past.kind == "extended"
+    (moved,) = classify([cut(0, 3, 0, 0)], prior)
+    assert moved.kind == "extended" and "cut point inside the shot moved" in moved.detail

@@ -3,14 +3,17 @@
 Three modes (DESIGN.md "Relink convention"):
 
 ``version`` (default)
-    A new video track ``ALEPH v001`` (next free number) directly above the shot's source track
-    (and above earlier ``ALEPH`` tracks sitting there), each result at the record time of the
-    range it replaces, gaps elsewhere. ``numberResults > 1`` gives one track per variation
-    (``v001a``, ``v001b``, ...). Shots whose record ranges overlap go to separate versions.
-    A shot across a cut is split back at the original cut points.
+    A new video track ``ALEPH v001`` directly above the shot's source track (and above earlier
+    ``ALEPH`` tracks sitting there): numbered by the shot's version when the results carry one
+    (the ledger's; one track per version given, newest on top), else the next free number;
+    each result at the record time of the range it replaces, gaps elsewhere.
+    ``numberResults > 1`` gives one track per variation (``v001a``, ``v001b``, ...). Shots
+    whose record ranges overlap go to separate tracks. A shot across a cut is split back at
+    the original cut points.
 ``reference``
     The result becomes an extra media reference on the original clip (key ``aleph_v001``, or
-    ``aleph_v001a``/``b``...), made active; the original stays under ``DEFAULT_MEDIA``.
+    ``aleph_v001a``/``b``...; one per version given), the latest active; the original stays
+    under ``DEFAULT_MEDIA``.
 ``replace``
     The clip's active media reference is swapped for the result (lowest variation given); the
     original is kept, serialised as OTIO JSON, in ``metadata["aleph_otio"]``.
@@ -40,7 +43,8 @@ requires (it rejects ``file://`` URLs, OTIO issue #1985) and the FCP 7 XML adapt
 ``url_style="uri"`` writes ``file://`` URIs (:meth:`pathlib.PurePath.as_uri`) for tools that want
 them. Remote URLs (``http(s)://``) are kept as they are.
 
-Rooms: ``references`` (a result as a media reference, its provenance), ``modes`` (the three
+Rooms: ``references`` (a result as a media reference, its provenance), ``pieces`` (one segment
+of one result), ``alternates`` (the reference and replace modes), ``modes`` (the three
 modes) and ``linker`` (the media linker's lookup); this module re-exports their names.
 """
 

@@ -1,20 +1,20 @@
-"""The three relink modes over a copy of the timeline: version tracks, alternate references,
-replaced references; each result split back into its segments' clips first."""
+"""Relinking over a copy of the timeline: each result split back into its segments' clips, then
+placed as version tracks (here) or inside the original clips (`alternates`)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
 import opentimelineio as otio
 
 from aleph_otio.errors import RelinkError
+from aleph_otio.relink.alternates import relink_references
+from aleph_otio.relink.pieces import Piece, letter
 from aleph_otio.relink.references import (
     METADATA_KEY,
-    REFERENCE_PREFIX,
     RelinkMode,
     RelinkResult,
     UrlStyle,
@@ -29,19 +29,6 @@ RT = otio.opentime.RationalTime
 TR = otio.opentime.TimeRange
 
 _VERSION_RE = re.compile(r"^ALEPH v(\d+)")
-_REF_KEY_RE = re.compile(r"^aleph_v(\d+)")
-
-
-@dataclass
-class _Piece:
-    """One segment of one result, ready to place."""
-
-    result: RelinkResult
-    index: int
-    segment: SourceSegment
-    track: otio.schema.Track
-    clip: otio.schema.Clip
-    record: otio.opentime.TimeRange
 
 
 def _locate(
@@ -124,7 +111,7 @@ def _next_track_version(timeline: otio.schema.Timeline) -> int:
 def _version_track(
     name: str,
     source: otio.schema.Track,
-    pieces: list[_Piece],
+    pieces: list[Piece],
     version: str,
     mode_meta: dict[str, Any],
     url_style: UrlStyle,
@@ -167,7 +154,7 @@ def _version_track(
     return track
 
 
-def _clip_name(piece: _Piece, version: str) -> str:
+def _clip_name(piece: Piece, version: str) -> str:
     """The result file's name when it is named for its shot (``SH020_aleph_v001a``): what bins
     and EDLs show. Results of older work folders, named by hash, keep the source clip's name."""
     stem, name = PurePath(piece.result.path).stem, piece.result.shot.name
@@ -176,9 +163,9 @@ def _clip_name(piece: _Piece, version: str) -> str:
     return f"{piece.clip.name} ALEPH {version}"
 
 
-def _lanes(shots: dict[str, list[list[_Piece]]]) -> list[list[list[list[_Piece]]]]:
+def _lanes(shots: dict[str, list[list[Piece]]]) -> list[list[list[list[Piece]]]]:
     """Each shot (its variants' pieces) in the first lane where it overlaps nothing there."""
-    lanes: list[list[list[list[_Piece]]]] = []  # lane -> shots -> variants -> pieces
+    lanes: list[list[list[list[Piece]]]] = []  # lane -> shots -> variants -> pieces
     order = sorted(
         shots.values(), key=lambda variants: variants[0][0].record.start_time.to_seconds()
     )
@@ -196,13 +183,13 @@ def _lanes(shots: dict[str, list[list[_Piece]]]) -> list[list[list[list[_Piece]]
 
 def _relink_versions(
     timeline: otio.schema.Timeline,
-    pieces_by_result: list[list[_Piece]],
+    pieces_by_result: list[list[Piece]],
     url_style: UrlStyle,
     active_version: int | None = None,
 ) -> None:
     # Group results per source track and shot version (None: results the ledger does not
     # number), then give each shot the first lane where its pieces overlap nothing there.
-    by_track: dict[int, dict[int | None, dict[str, list[list[_Piece]]]]] = {}
+    by_track: dict[int, dict[int | None, dict[str, list[list[Piece]]]]] = {}
     for pieces in pieces_by_result:
         result = pieces[0].result
         by_track.setdefault(pieces[0].segment.track_index, {}).setdefault(
@@ -232,7 +219,7 @@ def _relink_versions(
                     shot[0][0].result.shot.options.number_results > 1 for shot in lane
                 )
                 for variant in variant_ids:
-                    label = number + (_letter(variant) if lettered else "") + extra
+                    label = number + (letter(variant) if lettered else "") + extra
                     pieces = [
                         p for shot in lane for v in shot for p in v if p.result.variant == variant
                     ]
@@ -251,106 +238,6 @@ def _relink_versions(
     for at, new_tracks in sorted(inserts, key=lambda item: item[0], reverse=True):
         for offset, track in enumerate(new_tracks):
             timeline.tracks.insert(at + offset, track)
-
-
-def _letter(variant: int) -> str:
-    return "abcdefghijklmnopqrstuvwxyz"[variant] if variant < 26 else f"_{variant}"
-
-
-def _versions_of_one_shot(group: list[_Piece]) -> bool:
-    """True when the shots of ``group`` are numbered versions of one shot name."""
-    results = [p.result for p in group]
-    if any(r.version is None for r in results):
-        return False
-    if len({r.shot.name.casefold() for r in results}) != 1:
-        return False
-    ids_per_version: dict[int, set[str]] = {}
-    for r in results:
-        ids_per_version.setdefault(r.version or 0, set()).add(r.shot.id)
-    return all(len(ids) == 1 for ids in ids_per_version.values())
-
-
-def _clip_owners(pieces_by_result: list[list[_Piece]]) -> dict[int, list[_Piece]]:
-    """Pieces per clip (by identity), refusing two different shots on one clip (versions of one
-    shot are one shot)."""
-    owners: dict[int, list[_Piece]] = {}
-    for pieces in pieces_by_result:
-        for piece in pieces:
-            owners.setdefault(id(piece.clip), []).append(piece)
-    for group in owners.values():
-        shots = {p.result.shot.id for p in group}
-        if len(shots) > 1 and not _versions_of_one_shot(group):
-            names = ", ".join(sorted({p.result.shot.name for p in group}))
-            raise RelinkError(
-                f"{describe(group[0].result.shot, group[0].segment)}: clip "
-                f"{group[0].clip.name!r} is covered by {len(shots)} shots ({names}) and can hold "
-                "only one result per variation; relink with mode 'version'"
-            )
-    return owners
-
-
-def _chosen_version(group: list[_Piece], active_version: int | None) -> int | None:
-    """The version a clip shows: ``active_version`` where the clip has it, else the latest."""
-    numbers = {p.result.version for p in group if p.result.version is not None}
-    if not numbers:
-        return None
-    return active_version if active_version in numbers else max(numbers)
-
-
-def _relink_references(
-    pieces_by_result: list[list[_Piece]],
-    url_style: UrlStyle,
-    replace: bool,
-    active_version: int | None = None,
-) -> None:
-    for group in _clip_owners(pieces_by_result).values():
-        chosen = _chosen_version(group, active_version)
-        group.sort(
-            key=lambda p: (p.result.version != chosen, p.result.version or 0, p.result.variant)
-        )
-        clip = group[0].clip
-        previous = dict(clip.metadata.get(METADATA_KEY, {}))
-        if replace:
-            # One file per clip: the chosen version (its lowest variation); the others stay in
-            # the ledger, named here.
-            piece = group[0]
-            original = previous.get("original_media_reference") or otio.adapters.write_to_string(
-                clip.media_reference, "otio_json"
-            )
-            clip.media_reference = result_reference(
-                piece.result, segment_index=piece.index, url_style=url_style
-            )
-            others = [p.result.path for p in group[1:] if p.result.version == chosen]
-            earlier = [p.result.path for p in group[1:] if p.result.version != chosen]
-            clip.metadata[METADATA_KEY] = provenance(
-                piece.result,
-                piece.index,
-                mode="replace",
-                original_media_reference=original,
-                **({"other_variants": others} if others else {}),
-                **({"other_versions": earlier} if earlier else {}),
-            )
-            continue
-        refs = clip.media_references()
-        taken = [int(m.group(1)) for key in refs if (m := _REF_KEY_RE.match(key))]
-        free = f"{max(taken, default=0) + 1:03d}"
-        versions = dict(previous.get("versions", {}))
-        active = ""
-        for version in dict.fromkeys(p.result.version for p in group):
-            mine = [p for p in group if p.result.version == version]
-            number = free if version is None else f"{version:03d}"
-            lettered = len(mine) > 1 or mine[0].result.shot.options.number_results > 1
-            for piece in mine:
-                key = (
-                    REFERENCE_PREFIX + number + (_letter(piece.result.variant) if lettered else "")
-                )
-                refs[key] = result_reference(
-                    piece.result, segment_index=piece.index, url_style=url_style
-                )
-                versions[key] = provenance(piece.result, piece.index, mode="reference", key=key)
-                active = active or key
-        clip.set_media_references(refs, active)
-        clip.metadata[METADATA_KEY] = {**versions[active], "active": active, "versions": versions}
 
 
 def relink_timeline(
@@ -378,7 +265,7 @@ def relink_timeline(
         raise RelinkError(f"unknown url style {url_style!r}; use path or uri")
     out: otio.schema.Timeline = timeline.deepcopy()
     seen: set[tuple[str, int, tuple[tuple[int, int, float], ...]]] = set()
-    pieces_by_result: list[list[_Piece]] = []
+    pieces_by_result: list[list[Piece]] = []
     for result in results:
         # One shot id may be placed twice (a source range cut into the edit twice, the same
         # request on both): one result, relinked at each place.
@@ -394,7 +281,7 @@ def relink_timeline(
         for index, segment in enumerate(result.shot.segments):
             track, clip = _locate(out, result.shot, segment)
             pieces.append(
-                _Piece(result, index, segment, track, clip, _record_range(track, clip, segment))
+                Piece(result, index, segment, track, clip, _record_range(track, clip, segment))
             )
         pieces_by_result.append(pieces)
     if not pieces_by_result:
@@ -402,7 +289,7 @@ def relink_timeline(
     if mode == "version":
         _relink_versions(out, pieces_by_result, url_style, active_version)
     else:
-        _relink_references(
+        relink_references(
             pieces_by_result, url_style, replace=mode == "replace", active_version=active_version
         )
     return out
