@@ -271,10 +271,15 @@ def test_a_result_of_another_aspect_is_fitted_inside_the_plate_not_stretched(
 def test_an_odd_sized_plate_keeps_its_size_in_a_sequence_and_loses_a_pixel_in_a_movie(
     tmp_path: Path, half_rate_result: Path
 ) -> None:
-    # 4:2:0/4:2:2 video holds whole chroma samples: 641x361 becomes 640x360 in a movie.
-    for kind, size in (("exr", (641, 361)), ("prores-422hq", (640, 360))):
+    # 4:2:2 video holds whole chroma samples: 641x361 becomes 640x360 in ProRes 422 HQ;
+    # an as-returned H.264 goes 4:4:4 and keeps it, as sequences do.
+    for kind, size in (
+        ("exr", (641, 361)),
+        ("prores-422hq", (640, 360)),
+        ("as-returned", (641, 361)),
+    ):
         spec = DeliverySpec(kind, 10, 2, NTSC60, (641, 361), 216020, 1001)
-        dest = tmp_path / ("seq" if kind == "exr" else "movie.mov")
+        dest = tmp_path / ("seq" if kind == "exr" else f"{kind}.mov")
         made = deliver(half_rate_result, dest, spec)
         assert (made.width, made.height) == size
         assert (probe(made.path).width, probe(made.path).height) == size

@@ -46,6 +46,8 @@ _MOVIES: dict[str, tuple[str, str, dict[str, str]]] = {
     "dnxhr-hqx": ("dnxhd", "yuv422p10le", {"profile": "dnxhr_hqx"}),
     "as-returned": ("libx264", "yuv420p", {"crf": "10", "preset": "fast"}),
 }
+#: Kinds whose 4:2:2 encoders need even sizes: an odd-sized plate's return is 1 pixel smaller.
+_EVEN_ONLY = ("prores-422hq", "dnxhr-hqx")
 #: Lanczos: the sharpest of FFmpeg's scalers without ringing worth the name at 2x.
 SCALER = "LANCZOS"
 
@@ -103,17 +105,15 @@ def delivery_size(spec: DeliverySpec, returned: MediaInfo) -> tuple[int, int]:
     if spec.size is None:
         return returned.width, returned.height
     width, height = spec.size
-    if spec.kind not in ("exr", "dpx"):
-        # 4:2:0 and 4:2:2 video has whole chroma samples only: an odd-sized plate's movie
-        # return is one pixel smaller (image sequences keep the plate's exact size).
-        width, height = width - width % 2, height - height % 2
     # Keep the result's aspect: fit inside the plate, never stretch (a result of another
     # aspect keeps its own; verification then reports the size).
     scale = min(width / returned.width, height / returned.height)
     fit = (round(returned.width * scale), round(returned.height * scale))
     if abs(fit[0] - width) <= 2 and abs(fit[1] - height) <= 2:
-        return width, height
-    return fit[0] - fit[0] % 2, fit[1] - fit[1] % 2
+        fit = (width, height)
+    if spec.kind in _EVEN_ONLY or fit != (width, height):
+        return fit[0] - fit[0] % 2, fit[1] - fit[1] % 2
+    return fit
 
 
 def _converted(frame: VideoFrame, size: tuple[int, int], pix_fmt: str) -> VideoFrame:
@@ -142,11 +142,11 @@ def deliver(result: Path, dest: Path, spec: DeliverySpec) -> Delivered:
         if spec.kind in ("exr", "dpx"):
             return _write_sequence(frames, dest, spec, size, timecode)
         return _write_movie(frames, dest, spec, size, timecode, returned)
-    except av.error.FFmpegError as exc:
+    except av.FFmpegError as exc:
         raise MediaError(
             f"{result}: cannot be delivered as {spec.kind} at {size[0]}x{size[1]} ({exc}); "
-            "deliver it --deliver as-returned or --deliver-size returned"
-        ) from exc
+            "try another --deliver, or --deliver-size returned"
+        ) from None
 
 
 def _write_movie(
@@ -162,6 +162,10 @@ def _write_movie(
     if spec.kind == "as-returned" and returned.pix_fmt and "444" in returned.pix_fmt:
         # A result returned to the plates' log space (10-bit 4:4:4) stays that precise.
         pix_fmt = "yuv444p10le"
+        options["profile"] = "high444"
+    elif spec.kind == "as-returned" and (size[0] % 2 or size[1] % 2):
+        # An odd-sized plate: 4:2:0 cannot hold it, full chroma keeps its exact size.
+        pix_fmt = "yuv444p"
         options["profile"] = "high444"
     count = 0
     time_base = Fraction(spec.rate.denominator, spec.rate.numerator)
