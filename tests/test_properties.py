@@ -404,3 +404,28 @@ def _get(node: object, path: tuple[object, ...]) -> object:
     for key in path:
         node = node[key]  # type: ignore[index]
     return node
+
+
+@pytest.mark.parametrize(
+    "target", ["L" * 5000, "/tmp/" + "M" * 300 + "/A001.%04d.exr"], ids=["movie", "sequence"]
+)
+def test_a_media_path_the_os_refuses_is_missing_media_not_a_crash(
+    tmp_path: Path, target: str
+) -> None:
+    """A path longer than the OS takes (the fuzz test's find) plans as media not found."""
+    used = otio.opentime.TimeRange(
+        otio.opentime.RationalTime(0, 24), otio.opentime.RationalTime(48, 24)
+    )
+    clip = otio.schema.Clip(
+        name="A001C003",
+        media_reference=otio.schema.ExternalReference(target_url=target, available_range=used),
+        source_range=used,
+    )
+    clip.markers.append(otio.schema.Marker(name="aleph: relight to dusk", marked_range=used))
+    timeline = otio.schema.Timeline(name="long")
+    timeline.tracks.append(otio.schema.Track(name="V1", children=[clip]))
+    path = tmp_path / "long.otio"
+    otio.adapters.write_to_file(timeline, str(path))
+    done = cli("plan", str(path))  # fails the test on any traceback
+    assert done.code == 0, done.stderr
+    assert "not found" in done.stdout

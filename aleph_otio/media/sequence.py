@@ -38,7 +38,7 @@ def present_numbers(pattern: SequencePattern) -> set[int]:
                     len(match[1]) == pattern.padding or len(match[1].lstrip("-")) > pattern.padding
                 ):
                     found.add(int(match[1]))
-    except (FileNotFoundError, NotADirectoryError):
+    except OSError:  # missing, not a folder, or a name the OS refuses: no files there
         return set()
     return found
 

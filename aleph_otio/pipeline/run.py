@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import glob
 import ipaddress
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -62,7 +63,9 @@ def media_facts_from_probe(path: str) -> MediaFacts | None:
     pattern = parse_sequence(path)
     if pattern is not None:
         return probe(path) if present_numbers(pattern) else None
-    if "://" in path or not Path(path).is_file():
+    # os.path.isfile, not Path.is_file: on Python 3.11 the latter raises for a name the OS
+    # refuses (ENAMETOOLONG), which is a missing file to the planner, not a crash.
+    if "://" in path or not os.path.isfile(path):
         return None
     return probe(path)
 
