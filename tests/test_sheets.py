@@ -233,3 +233,67 @@ def test_sheet_of_a_work_folder_and_of_a_timeline(tmp_path: Path) -> None:
     bad = _cli("sheet", str(work), "-o", str(tmp_path / "shots.txt"))
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert bad.stderr.strip().splitlines()[-1].startswith("error: ")
+
+
+NTSC = "<rate><timebase>30</timebase><ntsc>TRUE</ntsc></rate>"
+
+
+def _ntsc_shot(tmp_path: Path, display: str) -> Shot:
+    """A 29.97 FCP 7 XML cut (``display``: DF or NDF) from 01:00:00;00 / 01:00:00:00: clip C001
+    (file TC the same) uses file frames 30-89 at record frame 0; the marker covers it all."""
+    start = 107892 if display == "DF" else 108000  # 01:00:00;00 or 01:00:00:00 in frames
+    tc = "01:00:00;00" if display == "DF" else "01:00:00:00"
+    timecode = (
+        f"<timecode>{NTSC}<string>{tc}</string><frame>{start}</frame>"
+        f"<displayformat>{display}</displayformat></timecode>"
+    )
+    xml = f"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE xmeml>
+<xmeml version="4"><sequence id="sequence-1"><name>News</name><duration>60</duration>{NTSC}
+<media><video><track><clipitem id="clipitem-1"><name>C001</name><duration>300</duration>{NTSC}
+<start>0</start><end>60</end><in>30</in><out>90</out>
+<file id="file-1"><name>C001.mov</name><pathurl>file:///media/C001.mov</pathurl>{NTSC}
+<duration>300</duration>{timecode}</file>
+<marker><name>SH010</name><comment>aleph: remove the boom mic</comment><in>30</in><out>90</out>
+</marker></clipitem></track></video></media>{timecode}</sequence></xmeml>
+"""
+    path = tmp_path / f"news_{display}.xml"
+    path.write_text(xml, encoding="utf-8")
+    plan = plan_timeline(read_timeline(path), PlanSettings(handles=6))
+    assert plan.errors == [] and len(plan.shots) == 1
+    return plan.shots[0]
+
+
+@pytest.mark.parametrize(
+    ("display", "expected"),
+    [
+        # File frames 30-89 from a file at 01:00:00;00, 6 handles: 24-95; record from 01:00:00;00.
+        ("DF", ("01:00:01;00", "01:00:03;00", "01:00:00;24", "01:00:03;06", "01:00:00;00",
+                "01:00:02;00")),
+        ("NDF", ("01:00:01:00", "01:00:03:00", "01:00:00:24", "01:00:03:06", "01:00:00:00",
+                 "01:00:02:00")),
+    ],
+)  # fmt: skip
+def test_ntsc_sheets_count_time_code_as_the_timeline_and_the_result_stamp_do(
+    tmp_path: Path, display: str, expected: tuple[str, ...]
+) -> None:
+    from aleph_otio.media.stamp import file_timecode
+
+    shot = _ntsc_shot(tmp_path, display)
+    path = write_sheet([_entry(shot)], tmp_path / "shots.csv")
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        (row,) = list(csv.DictReader(handle))
+    columns = ("Source In", "Source Out", "Source In (handles)", "Source Out (handles)")
+    assert tuple(row[c] for c in (*columns, "Record In", "Record Out")) == expected
+    # The ALE's Start is the time code stamped on the result file (drop-frame at 29.97, as
+    # aleph-otio's EDLs write it), whatever the timeline counts: Media Composer relinks by it.
+    ale = write_sheet([_entry(shot)], tmp_path / "shots.ale")
+    heading, cols, data = _parse_ale(ale.read_bytes().decode("utf-8"))
+    ale_row = dict(zip(cols, data[0], strict=True))
+    first = shot.segments[0]
+    stamped = file_timecode(first.available_start + first.media_start_frame - 6, 30000 / 1001)
+    assert heading["FPS"] == "29.97"
+    assert ale_row["Start"] == stamped
+    # NDF: the file's first frame is 108000 + 24 = 108024, which drop-frame counts 132 frames
+    # after 01:00:00;00 (107892): 4 s 12 frames.
+    assert ale_row["Start"] == ("01:00:00;24" if display == "DF" else "01:00:04;12")

@@ -116,7 +116,13 @@ def sheet_row(entry: SheetEntry) -> SheetRow:
     end = last.available_start + last.media_start_frame + last.media_frame_count
     record_in = _record_frames(first.record_tc_in, first.record_rate)
     span = last.record_start + last.record_duration - first.record_start
-    record_out = timecode_of(record_in + span, first.record_rate) if record_in is not None else ""
+    # The plan's time codes say how the timeline counts (";": drop-frame); the sheet keeps it.
+    df = ";" in first.source_tc_in + first.record_tc_in
+    record_out = (
+        timecode_of(record_in + span, first.record_rate, drop_frame=df)
+        if record_in is not None
+        else ""
+    )
     core = sum(s.media_frame_count for s in shot.segments)
     head_start = start - shot.head_frames
     result = entry.result_path
@@ -128,8 +134,8 @@ def sheet_row(entry: SheetEntry) -> SheetRow:
         reel=entry.reel,
         source_in=first.source_tc_in,
         source_out=last.source_tc_out,
-        source_in_handles=timecode_of(head_start, rate),
-        source_out_handles=timecode_of(end + shot.tail_frames, rate),
+        source_in_handles=timecode_of(head_start, rate, drop_frame=df),
+        source_out_handles=timecode_of(end + shot.tail_frames, rate, drop_frame=df),
         record_in=first.record_tc_in,
         record_out=record_out,
         frames=core,
@@ -142,9 +148,11 @@ def sheet_row(entry: SheetEntry) -> SheetRow:
         cost=f"{entry.cost:.4f}" if entry.cost is not None else "",
         result_file=PurePath(result).name if result else "",
         rate=rate,
-        # Result files are stamped with the time code of the input clip's first frame.
-        result_start=timecode_of(head_start, rate),
-        result_end=timecode_of(head_start + shot.frame_count, rate),
+        # Result files are stamped with the time code of the input clip's first frame, counted
+        # as aleph-otio's EDLs and stamps count it (drop-frame at 29.97/59.94), so that Media
+        # Composer's relink by time code finds them.
+        result_start=timecode_of(head_start, rate, drop_frame=True),
+        result_end=timecode_of(head_start + shot.frame_count, rate, drop_frame=True),
     )
 
 

@@ -85,6 +85,7 @@ class Source:
     warnings: tuple[str, ...] = ()
     missing: tuple[int, ...] = ()  # media frames not on disk (an image sequence's gaps)
     tc_origin: float | None = None  # what source time code shows, when not ``origin``
+    drop_frame: bool = False  # the timeline counts 29.97/59.94 time code drop-frame
 
     def segment(self, offset: int = 0, count: int | None = None) -> SourceSegment:
         """The SourceSegment for media frames ``offset``..``offset+count`` of this piece."""
@@ -120,9 +121,13 @@ class Source:
             else round(to_rate(count, self.clip_rate), 6),
             clip_source_rate=self.clip_rate,
             time_scalar=self.scalar,
-            source_tc_in=timecode_of(tc + first, self.media_rate),
-            source_tc_out=timecode_of(tc + first + count, self.media_rate),
-            record_tc_in=timecode_of(self.record_tc_frames + rec_off, self.record_rate),
+            source_tc_in=timecode_of(tc + first, self.media_rate, drop_frame=self.drop_frame),
+            source_tc_out=timecode_of(
+                tc + first + count, self.media_rate, drop_frame=self.drop_frame
+            ),
+            record_tc_in=timecode_of(
+                self.record_tc_frames + rec_off, self.record_rate, drop_frame=self.drop_frame
+            ),
         )
 
 
@@ -202,6 +207,7 @@ def resolve_piece(
             "and relink the clip to the local copy"
         )
     scalar = time_scalar(clip)
+    df = loaded.reading.drop_frame
     try:
         facts = media_facts(path) if media_facts is not None else None
     except AlephOtioError as exc:  # an unreadable file refuses this marker, not the plan
@@ -231,9 +237,10 @@ def resolve_piece(
         )
         if facts.start_frame and abs(origin - facts.start_frame) >= 1:
             # Files without timecode (start_frame 0) are normal; a different one is suspicious.
+            file_tc = timecode(RT(facts.start_frame, rate), drop_frame=df)
             warnings.append(
-                f"{label}: {shown} starts at {timecode(RT(facts.start_frame, rate))} but the "
-                f"timeline says {timecode(RT(origin, rate))}; frames follow the timeline"
+                f"{label}: {shown} starts at {file_tc} but the timeline says "
+                f"{timecode(RT(origin, rate), drop_frame=df)}; frames follow the timeline"
             )
     elif avail is not None:
         rate = normalise_rate(avail.start_time.rate)
@@ -257,10 +264,11 @@ def resolve_piece(
     start = round(first)
     count = max(1, round(frames_at(src.duration, rate) * scalar))
     if start < 0 or start + count > total:
+        at = timecode(RT(origin, rate), drop_frame=df)
         raise Refused(
             f"{label} needs media frames {start}-{start + count - 1} but {shown} has frames "
-            f"0-{total - 1} (starting at {timecode(RT(origin, rate))}); the clip points past "
-            "its media: relink or retrim it"
+            f"0-{total - 1} (starting at {at}); the clip points past its media: relink or "
+            "retrim it"
         )
     missing: tuple[int, ...] = ()
     if facts is not None and facts.__dict__.get("missing_frames"):
@@ -313,6 +321,7 @@ def resolve_piece(
         warnings=tuple(warnings),
         missing=missing,
         tc_origin=tc_origin,
+        drop_frame=loaded.reading.drop_frame,
     )
 
 

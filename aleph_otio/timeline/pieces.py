@@ -57,7 +57,8 @@ def marker_clip_range(
 def stack_timecode(loaded: LoadedTimeline, time: otio.opentime.RationalTime) -> str:
     """Absolute record timecode of a stack time."""
     gst = start_at(loaded.timeline, time.rate)
-    return timecode(time + gst if gst is not None else time)
+    shown = time + gst if gst is not None else time
+    return timecode(shown, drop_frame=loaded.reading.drop_frame)
 
 
 def video_tracks(

@@ -12,6 +12,8 @@ TR = otio.opentime.TimeRange
 
 
 _NTSC_RATES = (24000 / 1001, 30000 / 1001, 48000 / 1001, 60000 / 1001, 120000 / 1001)
+#: The rates SMPTE drop-frame timecode exists for (29.97 and 59.94).
+_DROP_RATES = (30000 / 1001, 60000 / 1001)
 
 
 def parse_rate(rate: float | int | str | Fraction) -> float:
@@ -67,22 +69,31 @@ def frames_at(time: otio.opentime.RationalTime, rate: float) -> float:
     return float(time.value_rescaled_to(rate))
 
 
-def timecode(time: otio.opentime.RationalTime, rate: float | None = None) -> str:
-    """SMPTE timecode (non-drop-frame) of ``time`` at ``rate``; seconds when no TC rate fits."""
+def timecode(
+    time: otio.opentime.RationalTime, rate: float | None = None, *, drop_frame: bool = False
+) -> str:
+    """SMPTE timecode of ``time`` at ``rate``; seconds when no TC rate fits.
+
+    Non-drop-frame unless ``drop_frame`` (the timeline counts drop-frame) and the rate is 29.97
+    or 59.94: then ``01:00:00;00`` as the NLE shows the same frame.
+    """
     rate = rate if rate is not None else time.rate
-    return timecode_of(frames_at(time, rate), rate)
+    return timecode_of(frames_at(time, rate), rate, drop_frame=drop_frame)
 
 
-def timecode_of(frames_value: float, rate: float) -> str:
+def timecode_of(frames_value: float, rate: float, *, drop_frame: bool = False) -> str:
     """``timecode(RationalTime(frames_value, rate))`` without making the RationalTime."""
     tc_rate = smpte_rate(rate)
     frames = round(frames_value)
     if frames < 0:
         # A time before the timeline/media start: said so, never as a negative timecode
         # (which no NLE shows, and OTIO refuses).
-        return f"{timecode_of(-frames, rate)} before {timecode_of(0, rate)}"
+        before = timecode_of(-frames, rate, drop_frame=drop_frame)
+        return f"{before} before {timecode_of(0, rate, drop_frame=drop_frame)}"
     if tc_rate is None:
         return f"{frames / rate:.3f}s"
+    if drop_frame and tc_rate in _DROP_RATES:
+        return str(otio.opentime.to_timecode(RT(frames, tc_rate), tc_rate, drop_frame=True))
     # Non-drop-frame: frame numbers from media/EDL start TCs are counted that way.
     if frames < 82800 * int(tc_rate):
         # Below 23 hours, OTIO's non-drop-frame timecode is plain counting at the nominal rate

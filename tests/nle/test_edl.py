@@ -450,11 +450,31 @@ def test_drop_frame_timecodes_are_read_at_29_97(tmp_path: Path) -> None:
     # starting 01:00:59;00; to 01:01:02;02 is 10 + 30 + 30 = 70 frames (59;20..59;29, then
     # 01:01:00;02..01:01:01;29 is 58 frames, then 01:01:02;00..;01 is 2): 10 + 58 + 2 = 70;
     # the record 01:00:00;00-01:00:02;10 is 70 frames too (no drop at minute 60).
-    # The plan shows timecode non-drop (as it counts frames): the record's first frame, DF
-    # 01:00:00;00 = 107892 frames, reads 00:59:56:12.
+    # The plan shows time code as the EDL counts it (drop-frame), so the editor reads the same
+    # numbers as in the bin: record 01:00:00;00 (107892 frames; non-drop that frame would read
+    # 00:59:56:12), source in/out exactly the event's.
     plan = plan_of(path, media)
-    assert rows(plan) == [("night", "A001C003_220101_R1AB.mov", 20, 70, "00:59:56:12")]
-    assert plan.shots[0].segments[0].media_rate == pytest.approx(NTSC30)
+    assert rows(plan) == [("night", "A001C003_220101_R1AB.mov", 20, 70, "01:00:00;00")]
+    (segment,) = plan.shots[0].segments
+    assert segment.media_rate == pytest.approx(NTSC30)
+    assert (segment.source_tc_in, segment.source_tc_out) == ("01:00:59;20", "01:01:02;02")
+
+
+def test_a_non_drop_29_97_edl_keeps_non_drop_time_code(tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    movie(media / "A001C003_220101_R1AB.mov", "01:00:59:00", 120, rate=NTSC30)
+    ndf = (
+        DROP.replace("FCM: DROP FRAME", "FCM: NON-DROP FRAME")
+        .replace("01:00:59;20 01:01:02;02 01:00:00;00 01:00:02;10", "01:00:59:20 01:01:02:00 "
+                 "01:00:00:00 01:00:02:10")
+        .replace("01:00:00;12", "01:00:00:12")
+    )  # fmt: skip
+    path = write(tmp_path, "ndf.edl", ndf)
+    # 01:00:59:20-01:01:02:00 counted non-drop is 10 + 60 = 70 frames, record 01:00:00:00 as is.
+    plan = plan_of(path, media, rate="30000/1001")
+    assert rows(plan) == [("night", "A001C003_220101_R1AB.mov", 20, 70, "01:00:00:00")]
+    (segment,) = plan.shots[0].segments
+    assert (segment.source_tc_in, segment.source_tc_out) == ("01:00:59:20", "01:01:02:00")
 
 
 def test_odd_lines_and_cdl_are_warned_about_not_fatal(tmp_path: Path) -> None:

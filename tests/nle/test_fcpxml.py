@@ -528,3 +528,40 @@ def test_run_with_the_emulator_relinks_an_fcpxml_cut(tmp_path: Path) -> None:
     rng = versions[0].range_in_parent()
     assert (rng.start_time.value, rng.duration.value) == (12, 24)
     assert Fraction(versions[0].source_range.duration.value) == 24
+
+
+# --- 29.97 drop-frame: time code shown as Final Cut Pro shows it ------------------------------
+
+DF_2997 = """<fcpxml version="1.10">
+    <resources>
+        <format id="r1" name="FFVideoFormat1080p2997" frameDuration="1001/30000s" width="1920" height="1080" colorSpace="1-1-1 (Rec. 709)"/>
+        <asset id="r2" name="C001" uid="C1" start="107999892/30000s" duration="300300/30000s" hasVideo="1" format="r1" videoSources="1">
+            <media-rep kind="original-media" sig="C1" src="file:///Volumes/Media/C001.mov"/>
+        </asset>
+    </resources>
+    <library>
+        <event name="News">
+            <project name="Package">
+                <sequence format="r1" duration="60060/30000s" tcStart="107999892/30000s" tcFormat="DF">
+                    <spine>
+                        <asset-clip ref="r2" offset="107999892/30000s" name="C001" start="108029922/30000s" duration="60060/30000s" format="r1" tcFormat="DF">
+                            <marker start="108029922/30000s" duration="60060/30000s" value="aleph: remove the boom mic"/>
+                        </asset-clip>
+                    </spine>
+                </sequence>
+            </project>
+        </event>
+    </library>
+</fcpxml>
+"""  # noqa: E501 - FCP's own long lines
+
+
+def test_drop_frame_sequence_shows_drop_frame_time_code(tmp_path: Path) -> None:
+    p = plan(write(tmp_path, "df.fcpxml", DF_2997), handles=0)
+    assert p.errors == []
+    # tcStart 107999892/30000 s = 107892 frames of 1001/30000 s = 01:00:00;00 drop-frame (it
+    # would read 00:59:56:12 non-drop). The clip starts 30 frames into its asset, whose own
+    # time code starts 01:00:00;00 too: source 01:00:01;00 for 60 frames, to 01:00:03;00.
+    assert shots(p) == [("remove the boom mic", "C001", "Primary storyline", 30, 60, "01:00:00;00")]
+    (segment,) = p.shots[0].segments
+    assert (segment.source_tc_in, segment.source_tc_out) == ("01:00:01;00", "01:00:03;00")

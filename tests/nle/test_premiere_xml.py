@@ -484,3 +484,64 @@ def test_damaged_premiere_files_are_one_line_never_a_traceback(
         assert str(exc).startswith(f"{path}: ") and "\n" not in str(exc)
     else:
         assert all("\n" not in line for line in plan.errors + plan.warnings)
+
+
+# A 29.97 drop-frame sequence as Premiere writes one: the sequence's and the file's <timecode>
+# carry <displayformat>DF</displayformat> and a ';' string.
+NTSC = "<rate>\n\t<timebase>30</timebase>\n\t<ntsc>TRUE</ntsc>\n</rate>"
+DF_XML = f"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE xmeml>
+<xmeml version="4">
+<sequence id="sequence-1">
+<uuid>3c5e1a2b-0f6d-4c39-9e0a-5b7d1f2e4a68</uuid>
+<duration>60</duration>
+{NTSC}
+<name>News DF</name>
+<media><video><format><samplecharacteristics>{NTSC}<width>1920</width><height>1080</height>
+</samplecharacteristics></format>
+<track>
+<clipitem id="clipitem-1">
+<masterclipid>masterclip-1</masterclipid>
+<name>C001.mov</name>
+<enabled>TRUE</enabled>
+<duration>300</duration>
+{NTSC}
+<start>0</start>
+<end>60</end>
+<in>30</in>
+<out>90</out>
+<file id="file-1">
+<name>C001.mov</name>
+<pathurl>file://localhost/Volumes/Media/C001.mov</pathurl>
+{NTSC}
+<duration>300</duration>
+<timecode>{NTSC}<string>01:00:00;00</string><frame>107892</frame>
+<displayformat>DF</displayformat></timecode>
+<media><video><samplecharacteristics>{NTSC}<width>1920</width><height>1080</height>
+</samplecharacteristics></video></media>
+</file>
+<marker><comment></comment><name>aleph: remove the boom mic</name><in>30</in><out>90</out>
+</marker>
+</clipitem>
+</track>
+</video></media>
+<timecode>{NTSC}<string>01:00:00;00</string><frame>107892</frame>
+<displayformat>DF</displayformat></timecode>
+</sequence>
+</xmeml>
+"""
+
+
+def test_drop_frame_sequence_shows_drop_frame_time_code(tmp_path: Path) -> None:
+    path = tmp_path / "news_df.xml"
+    path.write_text(DF_XML, encoding="utf-8")
+    plan = plan_timeline(read_timeline(path), PlanSettings(handles=0), media_facts=None)
+    assert plan.errors == []
+    # The clip uses file frames 30-89 (in 30, out 90) from record frame 0 of a sequence that
+    # starts at 01:00:00;00 (frame 107892); the file starts 01:00:00;00 too, so its frame 30
+    # is 01:00:01;00. Non-drop, the record in would read 00:59:56:12.
+    (shot,) = plan.shots
+    (segment,) = shot.segments
+    assert (segment.media_start_frame, segment.media_frame_count) == (30, 60)
+    assert segment.record_tc_in == "01:00:00;00"
+    assert (segment.source_tc_in, segment.source_tc_out) == ("01:00:01;00", "01:00:03;00")

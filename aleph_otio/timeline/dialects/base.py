@@ -49,6 +49,9 @@ class Reading:
     """A dialect's findings for one file: plan-wide warnings and per-marker facts."""
 
     warnings: list[str] = field(default_factory=list)
+    #: The file counts time code drop-frame (an EDL's ``;``/``FCM: DROP FRAME``, an XML's DF
+    #: display format): 29.97/59.94 time codes are then shown the way its NLE shows them.
+    drop_frame: bool = False
     # Keyed by id() with the marker kept alive in the value, so an id is never reused.
     _markers: dict[int, tuple[Any, MarkerReading]] = field(default_factory=dict)
 

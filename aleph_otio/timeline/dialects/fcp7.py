@@ -132,6 +132,8 @@ class Fcp7Dialect(Dialect):
                 markers += clip_markers
                 self._add_copies(loaded, copies, child, meta, clip_markers, video)
         copies.note(reading)
+        shown = nested_get(loaded.timeline.metadata, "fcp_xml", "timecode", "displayformat")
+        reading.drop_frame = isinstance(shown, str) and shown.strip().upper() == "DF"
         for marker in markers:
             color = _marker_color(nested_get(marker.metadata, "fcp_xml"), premiere)
             if color is not None:

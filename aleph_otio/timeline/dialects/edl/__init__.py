@@ -24,8 +24,10 @@ from aleph_otio.timeline.dialects.edl.text import clean_lines
 from aleph_otio.timeline.geometry import transformed_time
 from aleph_otio.timeline.rates import parse_rate
 
-#: What reading each timeline found (plan-wide warnings), until the timeline is freed.
+#: What reading each timeline found (plan-wide warnings; whether its time code is drop-frame),
+#: until the timeline is freed.
 _WARNINGS: weakref.WeakKeyDictionary[otio.schema.Timeline, list[str]] = weakref.WeakKeyDictionary()
+_DROP_FRAME: weakref.WeakKeyDictionary[otio.schema.Timeline, bool] = weakref.WeakKeyDictionary()
 
 
 class EdlDialect(Dialect):
@@ -52,6 +54,7 @@ class EdlDialect(Dialect):
         )
         decorate(timeline, prepared)
         _WARNINGS[timeline] = prepared.warnings
+        _DROP_FRAME[timeline] = doc.drop_frame
         return timeline
 
     def read_error(
@@ -62,7 +65,10 @@ class EdlDialect(Dialect):
         return f"OTIO's {adapter_name} reader failed on the prepared events: {detail}"
 
     def normalise(self, loaded: TimelineFile) -> Reading:
-        return Reading(warnings=list(_WARNINGS.get(loaded.timeline, ())))
+        return Reading(
+            warnings=list(_WARNINGS.get(loaded.timeline, ())),
+            drop_frame=_DROP_FRAME.get(loaded.timeline, False),
+        )
 
     def media_names(self, clip: otio.schema.Clip) -> list[tuple[str, str]]:
         return media_names(clip)

@@ -50,6 +50,7 @@ class FcpxmlDialect(Dialect):
         if meta is None:
             return reading
         reading.warnings.extend(str(w) for w in meta.get("warnings", ()))
+        reading.drop_frame = meta.get("tcFormat") == "DF"
         for marker in _markers(loaded.timeline):
             facts = marker.metadata.get("fcpxml")
             if facts is None:
