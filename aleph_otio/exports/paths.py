@@ -22,6 +22,21 @@ def external_references(
                 yield clip, ref
 
 
+def sequence_references(
+    timeline: otio.schema.Timeline,
+) -> Iterable[otio.schema.ImageSequenceReference]:
+    """Every image sequence reference (plates, delivered EXR/DPX returns) of every clip."""
+    for clip in timeline.find_clips():
+        for ref in clip.media_references().values():
+            if isinstance(ref, otio.schema.ImageSequenceReference) and ref.target_url_base:
+                yield ref
+
+
+def _folder(path: str) -> str:
+    """``path`` as a sequence's ``target_url_base``: a folder, ending in ``/``."""
+    return path if path.endswith("/") else path + "/"
+
+
 def is_local(url: str) -> bool:
     scheme = urlparse(url).scheme
     return scheme == "file" or len(scheme) <= 1  # "" or a Windows drive letter
@@ -32,6 +47,11 @@ def absolutise(timeline: otio.schema.Timeline, base: Path) -> None:
     for _clip, ref in external_references(timeline):
         if is_local(ref.target_url):
             ref.target_url = media_path(ref.target_url, base)
+    for seq in sequence_references(timeline):
+        if is_local(seq.target_url_base):
+            seq.target_url_base = _folder(
+                PurePath(media_path(seq.target_url_base, base)).as_posix()
+            )
 
 
 def rebase_relative(timeline: otio.schema.Timeline, base: Path, out_folder: Path) -> None:
@@ -43,6 +63,12 @@ def rebase_relative(timeline: otio.schema.Timeline, base: Path, out_folder: Path
         if urlparse(url).scheme or os.path.isabs(url):
             continue
         ref.target_url = PurePath(os.path.relpath(media_path(url, base), out_folder)).as_posix()
+    for seq in sequence_references(timeline):
+        url = seq.target_url_base
+        if urlparse(url).scheme or os.path.isabs(url):
+            continue
+        rebased = os.path.relpath(media_path(url, base), out_folder)
+        seq.target_url_base = _folder(PurePath(rebased).as_posix())
 
 
 def file_url(path: str, *, localhost: bool = False) -> str:
