@@ -375,3 +375,53 @@ def test_resolve_settings_search_media_folders_from_the_environment(tmp_path: Pa
     assert settings.media_search == (str(one.resolve()), str(two.resolve()))
     with pytest.raises(ConfigError, match="ALEPH_OTIO_MEDIA_SEARCH: .*missing is not a folder"):
         settings_from_env({"ALEPH_OTIO_MEDIA_SEARCH": str(tmp_path / "missing")})
+
+
+def test_script_rehearses_against_runways_api_when_asked(
+    media: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``ALEPH_OTIO_BACKEND=runway``: Runway's API (emulated), its price in the plan, the ledger
+    bound to it, and the same new timeline back in Resolve."""
+    from aleph_otio.config import runway_price_per_second
+    from aleph_otio.ledger import Ledger
+
+    resolve, _ = make_resolve(media)
+    monkeypatch.setenv("ALEPH_OTIO_RESOLVE_DIR", str(tmp_path))
+    monkeypatch.setenv("ALEPH_OTIO_MODE", "emulator")
+    monkeypatch.setenv("ALEPH_OTIO_MARKER_COLOR", "Rose")
+    monkeypatch.setenv("ALEPH_OTIO_BACKEND", "runway")
+    monkeypatch.delenv("RUNWAYML_API_SECRET", raising=False)
+    runpy.run_path(str(SCRIPT), init_globals={"resolve": resolve}, run_name="__main__")
+    out = capsys.readouterr().out
+    project = resolve.GetProjectManager().GetCurrentProject()
+    assert project.GetCurrentTimeline().GetName() == "Edit 1 ALEPH v001", out
+    assert "2/2 shot(s) relinked" in out
+    assert f"at ${runway_price_per_second():.2f}/s per result" in out
+    work = tmp_path / "Spot" / "Edit 1" / "work"
+    with Ledger(work / "ledger.sqlite") as ledger:
+        assert {ledger.task_backend(r.task_uuid) for r in ledger.shots()} == {"runway"}
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"ALEPH_OTIO_BACKEND": "replicate"}, "ALEPH_OTIO_BACKEND='replicate': use runware or"),
+        ({"ALEPH_OTIO_UPSCALE": "8k", "ALEPH_OTIO_BACKEND": "runway"}, "use 4k or 2k"),
+        ({"ALEPH_OTIO_UPSCALE": "4k"}, "the upscaler is Runway's; set ALEPH_OTIO_BACKEND=runway"),
+    ],
+)
+def test_resolve_backend_settings_are_checked_before_anything_is_exported(
+    env: dict[str, str], message: str
+) -> None:
+    from aleph_otio.resolve.script import backend_from_env
+
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("$", r"\$")):
+        backend_from_env(env)
+    assert backend_from_env({"ALEPH_OTIO_BACKEND": "Runway", "ALEPH_OTIO_UPSCALE": "4K"}) == (
+        "runway",
+        "4k",
+    )
+    assert backend_from_env({}) == ("runware", None)

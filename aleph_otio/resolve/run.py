@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aleph_otio.api.client import AlephClient
+from aleph_otio.api.backend import open_backend
 from aleph_otio.config import (
     DEFAULT_PRICE_PER_SECOND,
     APISettings,
@@ -54,11 +54,15 @@ def run_current_timeline(
     concurrency: int = 4,
     budget: float | None = None,
     emulator_latency: float = 1.0,
+    backend: str = "runware",
+    upscale: str | None = None,
 ) -> RunSummary:
     """Export, plan and run the current timeline; the relinked file is ``summary.output``.
 
     ``emulator=True`` runs against a local emulator (offline, free); otherwise the key comes from
-    ``RUNWARE_API_KEY`` or the config file (``api_settings`` overrides both). Running again
+    ``RUNWARE_API_KEY`` (``RUNWAYML_API_SECRET`` with ``backend="runway"``) or the config file
+    (``api_settings`` overrides both). ``upscale`` (``"4k"``/``"2k"``, Runway only) chains
+    an upscale per result. Running again
     resumes from the job ledger in ``<folder>/work``. Resolve's timeline is not touched: call
     :func:`import_result` to bring the result in as a new timeline.
     """
@@ -75,6 +79,8 @@ def run_current_timeline(
         concurrency=concurrency,
         budget=budget,
         emulator_latency=emulator_latency,
+        backend=backend,
+        upscale=upscale,
     )
 
 
@@ -94,10 +100,15 @@ def run_exported(
     concurrency: int = 4,
     budget: float | None = None,
     emulator_latency: float = 1.0,
+    backend: str = "runware",
+    upscale: str | None = None,
 ) -> RunSummary:
     """Run an export that is already planned (see :func:`run_current_timeline`)."""
     work = exported.folder / "work"
-    with maybe_emulator(emulator, work, emulator_latency, announce=_announce_emulator) as url:
+    backend = api_settings.backend if api_settings is not None else backend
+    with maybe_emulator(
+        emulator, work, emulator_latency, announce=_announce_emulator, backend=backend
+    ) as url:
         if api_settings is None or url is not None:
             chosen = resolve_api_settings(
                 emulator_url=url,
@@ -109,6 +120,8 @@ def run_exported(
                 safety=None,
                 price=api_settings.price_per_second if api_settings else DEFAULT_PRICE_PER_SECOND,
                 poll_interval=0.1 if url else None,
+                backend=backend,
+                upscale=upscale if api_settings is None else api_settings.upscale,
             )
         else:
             chosen = api_settings
@@ -125,7 +138,7 @@ def run_exported(
         )
 
         async def go() -> RunSummary:
-            async with AlephClient(settings=chosen) as client:
+            async with open_backend(chosen) as client:
                 return await run_pipeline(config, client, on_event=progress, planned=planned)
 
         return asyncio.run(go())

@@ -7,7 +7,15 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from aleph_otio.config import PlanSettings, resolve_api_key
+from aleph_otio.config import (
+    DEFAULT_PRICE_PER_SECOND,
+    RUNWAY_CREDIT_USD,
+    RUNWAY_UPSCALE_CREDITS_PER_SECOND,
+    PlanSettings,
+    resolve_api_key,
+    resolve_runway_key,
+    runway_price_per_second,
+)
 from aleph_otio.cost import estimate_cost
 from aleph_otio.errors import ConfigError
 from aleph_otio.pipeline import RunSummary, plan_file
@@ -91,6 +99,27 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> PlanSettings:
         ) from None
 
 
+BACKEND_ENV, UPSCALE_ENV = "ALEPH_OTIO_BACKEND", "ALEPH_OTIO_UPSCALE"
+_SERVICE = {"runware": "Runware", "runway": "Runway"}
+
+
+def backend_from_env(env: Mapping[str, str] | None = None) -> tuple[str, str | None]:
+    """(backend, upscale) from ``ALEPH_OTIO_BACKEND`` (runware, the default, or runway) and
+    ``ALEPH_OTIO_UPSCALE`` (4k or 2k: Runway's upscaler after each result)."""
+    env = os.environ if env is None else env
+    backend = (env.get(BACKEND_ENV) or "runware").strip().lower()
+    if backend not in _SERVICE:
+        raise ConfigError(f"{BACKEND_ENV}={backend!r}: use runware or runway")
+    upscale = (env.get(UPSCALE_ENV) or "").strip().lower() or None
+    if upscale is not None and upscale not in ("4k", "2k"):
+        raise ConfigError(f"{UPSCALE_ENV}={upscale!r}: use 4k or 2k (or leave it unset)")
+    if upscale is not None and backend != "runway":
+        raise ConfigError(
+            f"{UPSCALE_ENV}={upscale}: the upscaler is Runway's; set {BACKEND_ENV}=runway"
+        )
+    return backend, upscale
+
+
 def script_main(
     resolve: Any,
     *,
@@ -111,29 +140,35 @@ def script_main(
     if chosen not in MODES:
         raise ConfigError(f"{MODE_ENV}={chosen!r}: use one of {', '.join(MODES)}")
     settings = settings or settings_from_env()
+    backend, upscale = backend_from_env()
+    service = _SERVICE[backend]
     exported = export_timeline(resolve, folder)
     out(f"exported timeline {exported.timeline_name!r}: {exported.raw_path}")
     for line in exported.filled:
         out(f"  {line}")
     planned = plan_file(exported.path, settings)
     plan = planned[1]
-    lines = plan_lines(plan)
+    # The backend's own price per second (with the upscale's), as `aleph-otio plan` shows it.
+    price = runway_price_per_second() if backend == "runway" else DEFAULT_PRICE_PER_SECOND
+    if upscale is not None:
+        price += RUNWAY_UPSCALE_CREDITS_PER_SECOND * RUNWAY_CREDIT_USD
+    lines = plan_lines(plan, price)
     for line in lines:
         out(line)
     if not plan.shots:
         out(f"nothing to send: name a marker '{settings.prefix} <what to change>' and run again")
         return None
     if chosen == "ask":
-        has_key = resolve_api_key() is not None
+        has_key = (resolve_runway_key() if backend == "runway" else resolve_api_key()) is not None
         chosen = ask(lines, has_key) if ask is not None else "plan"
     if chosen not in ("emulator", "real"):
         out(
             f"not run ({chosen}); set {MODE_ENV}=emulator to rehearse offline or "
-            f"{MODE_ENV}=real to send to Runware"
+            f"{MODE_ENV}=real to send to {service}"
         )
         return None
     out("running against the local emulator (nothing is paid)" if chosen == "emulator" else
-        "sending to Runware")  # fmt: skip
+        f"sending to {service}")  # fmt: skip
     summary = run_exported(
         exported,
         planned,
@@ -141,6 +176,8 @@ def script_main(
         emulator=chosen == "emulator",
         progress=print_progress(out),
         emulator_latency=emulator_latency,
+        backend=backend,
+        upscale=upscale,
     )
     for line in summary_lines(summary):
         out(line)
