@@ -180,6 +180,15 @@ class ResultSteps(LedgerStore):
         if total and state == "downloaded" and verified == total:
             self._transition(db, shot["shot_id"], "verified")
 
+    def catch_up(self, shot_id: str) -> None:
+        """Move a shot resumed at ``succeeded`` on through downloaded and verified when the
+        files of its current task are all there (and verified): a retried delivery or relink
+        has nothing to download again, and must not wait at ``succeeded`` for ever."""
+        with self._tx() as db:
+            task_uuid = self._shot_row(db, shot_id)["task_uuid"]
+            if task_uuid:
+                self._catch_up(db, task_uuid)
+
     def record_download(self, task_uuid: str, result_index: int, path: str, sha256: str) -> None:
         """A result file is on disk; the shot is ``downloaded`` once all its results are."""
         with self._tx() as db:

@@ -5,6 +5,8 @@
     planned -> prepared -> uploaded -> submitting -> submitted -> succeeded -> downloaded
             -> verified -> relinked
     any state before relinked -> failed
+    relinked -> failed                          (a later step asked of it failed: a delivery
+                                                 in another kind, a re-download)
     failed -> planned | prepared | uploaded   (retry from an earlier step)
     failed -> submitted | succeeded            (resume polling / re-download the same task)
 
@@ -43,7 +45,7 @@ TRANSITIONS: Final[dict[str, frozenset[str]]] = {
     "succeeded": frozenset({"downloaded", "failed"}),
     "downloaded": frozenset({"verified", "failed"}),
     "verified": frozenset({"relinked", "failed"}),
-    "relinked": frozenset(),
+    "relinked": frozenset({"failed"}),
     "failed": frozenset({"planned", "prepared", "uploaded", "submitted", "succeeded"}),
 }
 

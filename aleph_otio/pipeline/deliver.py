@@ -89,7 +89,10 @@ class DeliverStages(PipelineBase):
         if suffix == ".webm":
             suffix = ".mp4"  # re-encoded in H.264: VP9 at delivery quality is far slower
         dest = self.work / "delivered" / settings.deliver / f"{stem}{suffix}"
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _unwritable(dest, exc) from None
         size = delivery_size(spec, returned)
         if spec.size is not None and size != spec.size:
             log.warning(
@@ -97,7 +100,10 @@ class DeliverStages(PipelineBase):
                 "%dx%d, fitted inside the plate (not stretched); position it in the conform",
                 shot.name, result.path, returned.width, returned.height, *spec.size, *size,
             )  # fmt: skip
-        made = await self._media(deliver, Path(source), dest, spec)
+        try:
+            made = await self._media(deliver, Path(source), dest, spec)
+        except OSError as exc:  # a full disk, a folder made read-only: the shot, not the run
+            raise _unwritable(dest, exc) from None
         await self._media(
             verify_delivered,
             made.path,
@@ -146,3 +152,11 @@ class DeliverStages(PipelineBase):
             start_frame=result_start_frame(shot),
             first_number=first_number,
         )
+
+
+def _unwritable(dest: Path, exc: OSError) -> MediaError:
+    reason = exc.strerror or type(exc).__name__
+    return MediaError(
+        f"cannot write the delivered media {dest} ({reason}): free disk space or fix the work "
+        "folder, then run again (the result is kept; nothing is paid again)"
+    )

@@ -93,6 +93,7 @@ class DownloadStages(DeliverStages):
 
             if not await self._step(ledger, "download", shot, download):
                 return
+        ledger.catch_up(shot.id)  # every file already home (a retried delivery): move on
         clip = ledger.shot(shot.id).clip_path
         width = height = None
         if clip and Path(clip).is_file():
