@@ -87,3 +87,14 @@ class WaitTimeoutError(APITimeoutError):
     def __init__(self, message: str, *, outcomes: dict[str, TaskOutcome]) -> None:
         super().__init__(message, code="deadline")
         self.outcomes = outcomes
+
+    @classmethod
+    def unfinished(
+        cls, pending: list[str], outcomes: dict[str, TaskOutcome], limit: float
+    ) -> WaitTimeoutError:
+        """The deadline passed with ``pending`` tasks not done (either backend's poller)."""
+        return cls(
+            f"{len(pending)} of {len(outcomes)} task(s) unfinished after {limit:g} s "
+            f"(first: {pending[0]}); run the same command again to keep waiting",
+            outcomes=outcomes,
+        )

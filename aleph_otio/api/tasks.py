@@ -237,11 +237,7 @@ class Tasks(RunwareTransport):
                 break
             remaining = end - self._clock()
             if remaining <= 0:
-                raise WaitTimeoutError(
-                    f"{len(pending)} of {len(outcomes)} task(s) unfinished after {limit:g} s "
-                    f"(first: {pending[0]}); run the same command again to keep waiting",
-                    outcomes=outcomes,
-                )
+                raise WaitTimeoutError.unfinished(pending, outcomes, limit)
             if progress:
                 # Results are coming in: tasks of one batch finish close together, so the rest
                 # are polled again at the first interval instead of after a grown one.

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePath
 from urllib.parse import unquote, urlparse
 
@@ -22,19 +23,20 @@ def external_references(
                 yield clip, ref
 
 
-def sequence_references(
-    timeline: otio.schema.Timeline,
-) -> Iterable[otio.schema.ImageSequenceReference]:
-    """Every image sequence reference (plates, delivered EXR/DPX returns) of every clip."""
+def _media_urls(timeline: otio.schema.Timeline) -> Iterable[tuple[str, Callable[[str], None]]]:
+    """Each media path of the timeline with what sets it again: every external reference's file,
+    and every image sequence's folder (plates, delivered EXR/DPX returns; kept ending in ``/``)."""
+    for _clip, ref in external_references(timeline):
+        yield ref.target_url, functools.partial(setattr, ref, "target_url")
     for clip in timeline.find_clips():
-        for ref in clip.media_references().values():
-            if isinstance(ref, otio.schema.ImageSequenceReference) and ref.target_url_base:
-                yield ref
+        for seq in clip.media_references().values():
+            if isinstance(seq, otio.schema.ImageSequenceReference) and seq.target_url_base:
+                yield seq.target_url_base, functools.partial(_set_folder, seq)
 
 
-def _folder(path: str) -> str:
-    """``path`` as a sequence's ``target_url_base``: a folder, ending in ``/``."""
-    return path if path.endswith("/") else path + "/"
+def _set_folder(seq: otio.schema.ImageSequenceReference, path: str) -> None:
+    folder = PurePath(path).as_posix()
+    seq.target_url_base = folder if folder.endswith("/") else folder + "/"
 
 
 def is_local(url: str) -> bool:
@@ -44,31 +46,19 @@ def is_local(url: str) -> bool:
 
 def absolutise(timeline: otio.schema.Timeline, base: Path) -> None:
     """Local target URLs become absolute OS paths (relative ones resolved against ``base``)."""
-    for _clip, ref in external_references(timeline):
-        if is_local(ref.target_url):
-            ref.target_url = media_path(ref.target_url, base)
-    for seq in sequence_references(timeline):
-        if is_local(seq.target_url_base):
-            seq.target_url_base = _folder(
-                PurePath(media_path(seq.target_url_base, base)).as_posix()
-            )
+    for url, put in _media_urls(timeline):
+        if is_local(url):
+            put(media_path(url, base))
 
 
 def rebase_relative(timeline: otio.schema.Timeline, base: Path, out_folder: Path) -> None:
     """Relative paths stay relative, but to the output's folder, so the output still finds them."""
     if base == out_folder:
         return
-    for _clip, ref in external_references(timeline):
-        url = ref.target_url
+    for url, put in _media_urls(timeline):
         if urlparse(url).scheme or os.path.isabs(url):
             continue
-        ref.target_url = PurePath(os.path.relpath(media_path(url, base), out_folder)).as_posix()
-    for seq in sequence_references(timeline):
-        url = seq.target_url_base
-        if urlparse(url).scheme or os.path.isabs(url):
-            continue
-        rebased = os.path.relpath(media_path(url, base), out_folder)
-        seq.target_url_base = _folder(PurePath(rebased).as_posix())
+        put(PurePath(os.path.relpath(media_path(url, base), out_folder)).as_posix())
 
 
 def file_url(path: str, *, localhost: bool = False) -> str:

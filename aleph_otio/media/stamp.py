@@ -15,12 +15,10 @@ import os
 from pathlib import Path
 
 import av
-import opentimelineio as otio
 
 from aleph_otio.timeline import smpte_rate, timecode_of
 
 log = logging.getLogger(__name__)
-RT = otio.opentime.RationalTime
 
 #: Containers whose muxer writes a QuickTime ``tmcd`` track (what NLEs read as timecode).
 STAMPABLE_FORMATS = {".mp4": "mp4", ".mov": "mov"}
@@ -40,10 +38,8 @@ def file_timecode(start_frame: float, rate: float) -> str | None:
         or not 0 <= frame < _DAY_SECONDS * round(tc_rate)
     ):
         return None
-    if round(tc_rate) != tc_rate and round(tc_rate) in (30, 60):
-        # OTIO's EDL writer (so every EDL aleph-otio writes) counts these rates drop-frame.
-        return str(otio.opentime.to_timecode(RT(frame, tc_rate), tc_rate, drop_frame=True))
-    return timecode_of(frame, rate)
+    # OTIO's EDL writer (so every EDL aleph-otio writes) counts 29.97/59.94 drop-frame.
+    return timecode_of(frame, rate, drop_frame=True)
 
 
 def stamp_timecode(path: Path, start_frame: float, rate: float) -> str | None:

@@ -321,7 +321,7 @@ def resolve_piece(
         warnings=tuple(warnings),
         missing=missing,
         tc_origin=tc_origin,
-        drop_frame=loaded.reading.drop_frame,
+        drop_frame=df,
     )
 
 

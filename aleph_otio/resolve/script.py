@@ -7,16 +7,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from aleph_otio.config import (
-    DEFAULT_PRICE_PER_SECOND,
-    RUNWAY_CREDIT_USD,
-    RUNWAY_UPSCALE_CREDITS_PER_SECOND,
-    PlanSettings,
-    resolve_api_key,
-    resolve_runway_key,
-    runway_price_per_second,
-)
-from aleph_otio.cost import estimate_cost
+from aleph_otio.config import PlanSettings, resolve_api_key, resolve_runway_key
+from aleph_otio.cost import backend_pricing, estimate_cost
 from aleph_otio.errors import ConfigError
 from aleph_otio.pipeline import RunSummary, plan_file
 from aleph_otio.resolve.export import export_timeline
@@ -149,10 +141,7 @@ def script_main(
     planned = plan_file(exported.path, settings)
     plan = planned[1]
     # The backend's own price per second (with the upscale's), as `aleph-otio plan` shows it.
-    price = runway_price_per_second() if backend == "runway" else DEFAULT_PRICE_PER_SECOND
-    if upscale is not None:
-        price += RUNWAY_UPSCALE_CREDITS_PER_SECOND * RUNWAY_CREDIT_USD
-    lines = plan_lines(plan, price)
+    lines = plan_lines(plan, backend_pricing(backend, upscale=upscale).per_second)
     for line in lines:
         out(line)
     if not plan.shots:

@@ -117,11 +117,7 @@ class RunwayPolling(RunwayCreates):
                 break
             remaining = end - self._clock()
             if remaining <= 0:
-                raise WaitTimeoutError(
-                    f"{len(pending)} of {len(outcomes)} task(s) unfinished after {limit:g} s "
-                    f"(first: {pending[0]}); run the same command again to keep waiting",
-                    outcomes=outcomes,
-                )
+                raise WaitTimeoutError.unfinished(pending, outcomes, limit)
             await self._sleep(min(interval, remaining))
             interval = min(interval * 1.5, self.settings.poll_max_interval)
         return outcomes

@@ -26,8 +26,9 @@ from aleph_otio.timeline.rates import parse_rate
 
 #: What reading each timeline found (plan-wide warnings; whether its time code is drop-frame),
 #: until the timeline is freed.
-_WARNINGS: weakref.WeakKeyDictionary[otio.schema.Timeline, list[str]] = weakref.WeakKeyDictionary()
-_DROP_FRAME: weakref.WeakKeyDictionary[otio.schema.Timeline, bool] = weakref.WeakKeyDictionary()
+_FOUND: weakref.WeakKeyDictionary[otio.schema.Timeline, tuple[list[str], bool]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class EdlDialect(Dialect):
@@ -53,8 +54,7 @@ class EdlDialect(Dialect):
             prepared.text, adapter_name=adapter_name, rate=edl_rate
         )
         decorate(timeline, prepared)
-        _WARNINGS[timeline] = prepared.warnings
-        _DROP_FRAME[timeline] = doc.drop_frame
+        _FOUND[timeline] = (prepared.warnings, doc.drop_frame)
         return timeline
 
     def read_error(
@@ -65,10 +65,8 @@ class EdlDialect(Dialect):
         return f"OTIO's {adapter_name} reader failed on the prepared events: {detail}"
 
     def normalise(self, loaded: TimelineFile) -> Reading:
-        return Reading(
-            warnings=list(_WARNINGS.get(loaded.timeline, ())),
-            drop_frame=_DROP_FRAME.get(loaded.timeline, False),
-        )
+        warnings, drop_frame = _FOUND.get(loaded.timeline, ([], False))
+        return Reading(warnings=list(warnings), drop_frame=drop_frame)
 
     def media_names(self, clip: otio.schema.Clip) -> list[tuple[str, str]]:
         return media_names(clip)
