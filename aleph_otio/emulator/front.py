@@ -11,12 +11,12 @@ import hmac
 import json
 import logging
 import socket
-import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from aleph_otio.emulator import media
+from aleph_otio.emulator.http_server import EmulatorHTTPServer
 from aleph_otio.emulator.tasks import TaskHandlers, envelope, redact
 from aleph_otio.emulator.validate import TaskError
 
@@ -43,21 +43,7 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s " + format, self.client_address[0], *args)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hangs up mid-answer (a killed or cancelled run) is normal here: one
-        debug line, not socketserver's traceback on stderr. Anything else is logged in full."""
-        exc = sys.exc_info()[1]
-        if isinstance(exc, BrokenPipeError | ConnectionResetError | ConnectionAbortedError):
-            log.debug("client %s hung up: %s", client_address[0], exc)
-            return
-        log.exception("error while answering %s", client_address[0])
-
-    # socketserver's default backlog of 5 resets connections when a batch of clients connects
-    # at once (the client then retries); a real service accepts them.
-    request_queue_size = 128
+class _Server(EmulatorHTTPServer):
     emulator: HTTPFront
 
 

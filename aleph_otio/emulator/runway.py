@@ -29,7 +29,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ from aleph_otio.config import (
 )
 from aleph_otio.emulator import media
 from aleph_otio.emulator.faults import take_fault
+from aleph_otio.emulator.http_server import EmulatorHTTPServer
 from aleph_otio.emulator.runway_http import API_VERSION, RunwayHandler
 from aleph_otio.emulator.runway_validate import (
     AlephRequest,
@@ -113,7 +113,7 @@ class RunwayEmulator:
         self.creates: list[dict[str, Any]] = []
         self._uploads: dict[str, Path] = {}
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: EmulatorHTTPServer | None = None
         self.root_url = ""
 
     @property
@@ -124,8 +124,9 @@ class RunwayEmulator:
     def start(self) -> RunwayEmulator:
         for sub in ("uploads", "results"):
             (self.storage / sub).mkdir(parents=True, exist_ok=True)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), RunwayHandler)
-        self._server.daemon_threads = True
+        # Quiet about clients that hang up (a create whose answer the fault drops, a killed
+        # run), as the Runware emulator is.
+        self._server = EmulatorHTTPServer(("127.0.0.1", 0), RunwayHandler)
         self._server.emulator = self  # type: ignore[attr-defined]
         self.root_url = f"http://127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
