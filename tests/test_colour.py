@@ -20,6 +20,7 @@ import numpy as np
 import opentimelineio as otio
 import PyOpenColorIO as ocio
 import pytest
+from edits import write_marked_clip
 
 from aleph_otio.config import ColourSettings, PlanSettings
 from aleph_otio.errors import ConfigError
@@ -295,13 +296,7 @@ def write_otio(folder: Path, media: Path, metadata: dict[str, str] | None = None
     )
     ref = otio.schema.ExternalReference(target_url=str(media), available_range=rng)
     ref.metadata.update(metadata or {})
-    clip = otio.schema.Clip(name="A010C004", media_reference=ref, source_range=rng)
-    clip.markers.append(otio.schema.Marker(name="aleph: make it snow", marked_range=rng))
-    timeline = otio.schema.Timeline(name="cut")
-    timeline.tracks.append(otio.schema.Track(name="V1", children=[clip]))
-    path = folder / "cut.otio"
-    otio.adapters.write_to_file(timeline, str(path))
-    return path
+    return write_marked_clip(folder / "cut.otio", ref, rng, clip="A010C004", prompt="make it snow")
 
 
 def test_hieros_ayon_metadata_names_the_input_space_and_a_rule_beats_it(

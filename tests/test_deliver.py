@@ -15,6 +15,7 @@ import av
 import numpy as np
 import opentimelineio as otio
 import pytest
+from edits import write_marked_clip
 from plates import write_sequence
 
 from aleph_otio.api.client import AlephClient
@@ -141,13 +142,7 @@ def hfr_timeline(folder: Path, media: Path, frames: int, clip_in: int, clip_fram
         target_url=str(media), available_range=TR(RT(0, fps), RT(frames, fps))
     )
     used = TR(RT(clip_in, fps), RT(clip_frames, fps))
-    clip = otio.schema.Clip(name="A001", media_reference=ref, source_range=used)
-    clip.markers.append(otio.schema.Marker(name="aleph: relight to dusk", marked_range=used))
-    timeline = otio.schema.Timeline(name="hfr")
-    timeline.tracks.append(otio.schema.Track(name="V1", children=[clip]))
-    path = folder / "hfr.otio"
-    otio.adapters.write_to_file(timeline, str(path))
-    return path
+    return write_marked_clip(folder / "hfr.otio", ref, used, timeline="hfr")
 
 
 def run(timeline: Path, out: Path | None, work: Path, settings: PlanSettings) -> object:

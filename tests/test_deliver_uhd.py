@@ -24,6 +24,7 @@ import av
 import numpy as np
 import opentimelineio as otio
 import pytest
+from edits import write_marked_clip
 
 from aleph_otio.ledger import Ledger
 from aleph_otio.media.headers import read_image_header
@@ -48,12 +49,7 @@ def test_run_delivers_a_uhd_plate_as_a_uhd_dpx_sequence(tmp_path: Path) -> None:
         target_url=str(plate), available_range=TR(RT(TC, 24), RT(54, 24))
     )
     used = TR(RT(TC + 6, 24), RT(48, 24))  # plate frames 6-53: the 2 s Aleph needs at least
-    clip = otio.schema.Clip(name="A001C003", media_reference=ref, source_range=used)
-    clip.markers.append(otio.schema.Marker(name="aleph: relight to dusk", marked_range=used))
-    timeline = otio.schema.Timeline(name="uhd")
-    timeline.tracks.append(otio.schema.Track(name="V1", children=[clip]))
-    path = tmp_path / "uhd.otio"
-    otio.adapters.write_to_file(timeline, str(path))
+    path = write_marked_clip(tmp_path / "uhd.otio", ref, used, clip="A001C003", timeline="uhd")
     out = tmp_path / "uhd_aleph.otio"
     work = tmp_path / "work"
     done = subprocess.run(

@@ -14,6 +14,7 @@ from pathlib import Path
 import av
 import opentimelineio as otio
 import pytest
+from edits import write_marked_clip
 
 from aleph_otio.api.client import AlephClient
 from aleph_otio.config import APISettings, PlanSettings
@@ -36,13 +37,7 @@ def one_clip(folder: Path, rate: Fraction, frames: int, clip_in: int, clip_frame
         target_url=str(media), available_range=TR(RT(0, fps), RT(frames, fps))
     )
     used = TR(RT(clip_in, fps), RT(clip_frames, fps))
-    clip = otio.schema.Clip(name="A001", media_reference=ref, source_range=used)
-    clip.markers.append(otio.schema.Marker(name="aleph: relight to dusk", marked_range=used))
-    timeline = otio.schema.Timeline(name="hfr")
-    timeline.tracks.append(otio.schema.Track(name="V1", children=[clip]))
-    path = folder / "hfr.otio"
-    otio.adapters.write_to_file(timeline, str(path))
-    return path
+    return write_marked_clip(folder / "hfr.otio", ref, used, timeline="hfr")
 
 
 def decoded(path: str | Path) -> list[int]:

@@ -30,6 +30,7 @@ from pathlib import Path
 import opentimelineio as otio
 import pytest
 from corpus_gen import cli
+from edits import write_marked_clip
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -416,16 +417,8 @@ def test_a_media_path_the_os_refuses_is_missing_media_not_a_crash(
     used = otio.opentime.TimeRange(
         otio.opentime.RationalTime(0, 24), otio.opentime.RationalTime(48, 24)
     )
-    clip = otio.schema.Clip(
-        name="A001C003",
-        media_reference=otio.schema.ExternalReference(target_url=target, available_range=used),
-        source_range=used,
-    )
-    clip.markers.append(otio.schema.Marker(name="aleph: relight to dusk", marked_range=used))
-    timeline = otio.schema.Timeline(name="long")
-    timeline.tracks.append(otio.schema.Track(name="V1", children=[clip]))
-    path = tmp_path / "long.otio"
-    otio.adapters.write_to_file(timeline, str(path))
+    ref = otio.schema.ExternalReference(target_url=target, available_range=used)
+    path = write_marked_clip(tmp_path / "long.otio", ref, used, clip="A001C003", timeline="long")
     done = cli("plan", str(path))  # fails the test on any traceback
     assert done.code == 0, done.stderr
     assert "not found" in done.stdout

@@ -213,6 +213,26 @@ def test_results_come_in_online_by_their_time_code(
     assert all(v.media is not None for v in fixed.GetItemListInTrack("video", 2))
 
 
+def _rehearse_in_resolve(
+    resolve: FakeResolve,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    **env: str,
+) -> str:
+    """Run the script inside (fake) Resolve in emulator mode, Rose markers, no API key set, with
+    ``env`` besides; what it printed."""
+    monkeypatch.setenv("ALEPH_OTIO_RESOLVE_DIR", str(tmp_path))
+    monkeypatch.setenv("ALEPH_OTIO_MODE", "emulator")
+    monkeypatch.setenv("ALEPH_OTIO_MARKER_COLOR", "Rose")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("RUNWARE_API_KEY", raising=False)
+    monkeypatch.delenv("RUNWAYML_API_SECRET", raising=False)
+    runpy.run_path(str(SCRIPT), init_globals={"resolve": resolve}, run_name="__main__")
+    return capsys.readouterr().out
+
+
 def test_script_runs_inside_resolve(
     media: dict[str, Path],
     tmp_path: Path,
@@ -220,12 +240,7 @@ def test_script_runs_inside_resolve(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     resolve, original = make_resolve(media)
-    monkeypatch.setenv("ALEPH_OTIO_RESOLVE_DIR", str(tmp_path))
-    monkeypatch.setenv("ALEPH_OTIO_MODE", "emulator")
-    monkeypatch.setenv("ALEPH_OTIO_MARKER_COLOR", "Rose")
-    monkeypatch.delenv("RUNWARE_API_KEY", raising=False)
-    runpy.run_path(str(SCRIPT), init_globals={"resolve": resolve}, run_name="__main__")
-    out = capsys.readouterr().out
+    out = _rehearse_in_resolve(resolve, tmp_path, monkeypatch, capsys)
     project = resolve.GetProjectManager().GetCurrentProject()
     assert project.GetCurrentTimeline().GetName() == "Edit 1 ALEPH v001", out
     assert len(project.GetCurrentTimeline().GetItemListInTrack("video", 2)) == 2
@@ -389,13 +404,7 @@ def test_script_rehearses_against_runways_api_when_asked(
     from aleph_otio.ledger import Ledger
 
     resolve, _ = make_resolve(media)
-    monkeypatch.setenv("ALEPH_OTIO_RESOLVE_DIR", str(tmp_path))
-    monkeypatch.setenv("ALEPH_OTIO_MODE", "emulator")
-    monkeypatch.setenv("ALEPH_OTIO_MARKER_COLOR", "Rose")
-    monkeypatch.setenv("ALEPH_OTIO_BACKEND", "runway")
-    monkeypatch.delenv("RUNWAYML_API_SECRET", raising=False)
-    runpy.run_path(str(SCRIPT), init_globals={"resolve": resolve}, run_name="__main__")
-    out = capsys.readouterr().out
+    out = _rehearse_in_resolve(resolve, tmp_path, monkeypatch, capsys, ALEPH_OTIO_BACKEND="runway")
     project = resolve.GetProjectManager().GetCurrentProject()
     assert project.GetCurrentTimeline().GetName() == "Edit 1 ALEPH v001", out
     assert "2/2 shot(s) relinked" in out

@@ -17,6 +17,7 @@ import av
 import numpy as np
 import opentimelineio as otio
 import pytest
+from edits import write_marked_clip
 from plates import picture, write_sequence
 
 from aleph_otio.api.client import AlephClient
@@ -57,13 +58,14 @@ def hiero_timeline(
         available_range=TR(RT(available_start, RATE), RT(count, RATE)),
     )
     used = TR(RT(available_start + clip_in, RATE), RT(clip_frames, RATE))
-    clip = otio.schema.Clip(name="SH010_plate", media_reference=ref, source_range=used)
-    clip.markers.append(otio.schema.Marker(name="aleph: remove the boom mic", marked_range=used))
-    timeline = otio.schema.Timeline(name=f"cut{handles_note}")
-    timeline.tracks.append(otio.schema.Track(name="V1", children=[clip]))
-    path = folder / "cut.otio"
-    otio.adapters.write_to_file(timeline, str(path))
-    return path
+    return write_marked_clip(
+        folder / "cut.otio",
+        ref,
+        used,
+        clip="SH010_plate",
+        prompt="remove the boom mic",
+        timeline=f"cut{handles_note}",
+    )
 
 
 def decoded_numbers(path: str | Path) -> list[int]:
